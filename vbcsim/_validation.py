@@ -1,0 +1,84 @@
+"""Argument checks shared by the public API.
+
+Every public entry point validates its input with these helpers so that a bad
+value is met by a ``ValueError``/``TypeError`` naming the argument, never by a
+numba traceback or a silent wrong answer.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = [
+    "check_real",
+    "check_positive",
+    "check_nonnegative",
+    "check_probability",
+    "check_positive_int",
+    "check_nonnegative_int",
+]
+
+
+def check_real(name: str, value, *, owner: str = "") -> float:
+    """Return ``value`` as a finite float or raise naming ``name``."""
+    where = f"{owner}: " if owner else ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{where}{name} must be finite, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value, *, owner: str = "") -> float:
+    value = check_real(name, value, owner=owner)
+    if value <= 0.0:
+        where = f"{owner}: " if owner else ""
+        raise ValueError(f"{where}{name} must be positive, got {value!r}")
+    return value
+
+
+def check_nonnegative(name: str, value, *, owner: str = "") -> float:
+    value = check_real(name, value, owner=owner)
+    if value < 0.0:
+        where = f"{owner}: " if owner else ""
+        raise ValueError(f"{where}{name} must be non-negative, got {value!r}")
+    return value
+
+
+def check_probability(name: str, value, *, owner: str = "", open_low=False, open_high=False) -> float:
+    """A probability in [0, 1] (optionally excluding an end point)."""
+    value = check_real(name, value, owner=owner)
+    low_bad = value <= 0.0 if open_low else value < 0.0
+    high_bad = value >= 1.0 if open_high else value > 1.0
+    if low_bad or high_bad:
+        where = f"{owner}: " if owner else ""
+        interval = ("(" if open_low else "[") + "0, 1" + (")" if open_high else "]")
+        raise ValueError(f"{where}{name} must be a probability in {interval}, got {value!r}")
+    return value
+
+
+def _check_int(name: str, value, owner: str) -> int:
+    where = f"{owner}: " if owner else ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            return int(value)
+        raise TypeError(f"{where}{name} must be an integer, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def check_positive_int(name: str, value, *, owner: str = "") -> int:
+    value = _check_int(name, value, owner)
+    if value <= 0:
+        where = f"{owner}: " if owner else ""
+        raise ValueError(f"{where}{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_nonnegative_int(name: str, value, *, owner: str = "") -> int:
+    value = _check_int(name, value, owner)
+    if value < 0:
+        where = f"{owner}: " if owner else ""
+        raise ValueError(f"{where}{name} must be a non-negative integer, got {value!r}")
+    return value
