@@ -1,0 +1,40 @@
+"""vbcsim: actuarial Monte Carlo simulation of value-based care payment models.
+
+Who carries how much of the medical-cost risk under each way of partnering,
+and what does each side expect to earn or lose?
+"""
+
+__version__ = "0.1.0"
+
+from vbcsim.distributions import (  # noqa: E402
+    Compound,
+    Gamma,
+    Hurdle,
+    Lognormal,
+    NegativeBinomial,
+    Pareto,
+    Poisson,
+    Spliced,
+)
+from vbcsim.population import Population, Segment  # noqa: E402
+from vbcsim.scenario import ScenarioRisk  # noqa: E402
+from vbcsim.simulation import simulate  # noqa: E402
+
+# exact is imported at the end (it needs the distributions)
+
+__all__ = [
+    "Compound",
+    "Gamma",
+    "Hurdle",
+    "Lognormal",
+    "NegativeBinomial",
+    "Pareto",
+    "Poisson",
+    "Spliced",
+    "Population",
+    "Segment",
+    "ScenarioRisk",
+    "simulate",
+    "exact",
+    "__version__",
+]

@@ -1,0 +1,218 @@
+"""numba kernels of the Monte Carlo engine.
+
+A member's cost distribution arrives as a flat float64 parameter vector (see
+``encode`` in :mod:`vbcsim.engine.driver` for the layout).  The kernels assume
+valid input: validation happens in the Python API.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vbcsim.rng import block_state, standard_normal, uniform
+
+# parameter vector layout
+P_NONZERO = 0  # probability that the member has any cost (hurdle)
+FREQ_KIND = 1  # 0: one claim (the severity is the annual cost), 1: Poisson, 2: negative binomial
+FREQ_A = 2  # Poisson lambda / negative binomial mean
+FREQ_B = 3  # negative binomial dispersion r
+SEV_KIND = 4  # 0: basic severity (BODY_*), 1: spliced
+BODY_KIND = 5  # 1 lognormal(mu, sigma), 2 gamma(shape, scale), 3 Lomax(alpha, scale)
+BODY_A = 6
+BODY_B = 7
+THRESHOLD = 8  # spliced: threshold
+TAIL_WEIGHT = 9  # spliced: probability of the tail
+TAIL_KIND = 10
+TAIL_A = 11
+TAIL_B = 12
+BODY_CDF_T = 13  # spliced: body cdf at the threshold
+N_PARAMS = 14
+
+LOGNORMAL, GAMMA, PARETO = 1, 2, 3
+FREQ_ONE, FREQ_POISSON, FREQ_NEGBIN = 0, 1, 2
+
+# logical random streams of one root seed
+STREAM_MEMBERS = 1
+
+
+# Every sampler takes and returns the generator state (s0, s1) and reads the
+# distribution from ``prm``, a tuple of N_PARAMS floats (a tuple, not an array:
+# arrays passed between compiled functions cost a reference-count update each).
+
+
+@njit(nogil=True, cache=True)
+def sample_gamma(s0, s1, shape):
+    """Gamma(shape, 1) by Marsaglia & Tsang (ACM TOMS 26(3), 2000)."""
+    boost = 1.0
+    if shape < 1.0:
+        # G(a) = G(a + 1) U^(1/a) (Marsaglia & Tsang, section 6)
+        u, s0, s1 = uniform(s0, s1)
+        boost = math.exp(math.log1p(-u) / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        z, s0, s1 = standard_normal(s0, s1)
+        v = 1.0 + c * z
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u, s0, s1 = uniform(s0, s1)
+        if u < 1.0 - 0.0331 * z * z * z * z:
+            return d * v * boost, s0, s1
+        if math.log(u) < 0.5 * z * z + d * (1.0 - v + math.log(v)):
+            return d * v * boost, s0, s1
+
+
+@njit(nogil=True, cache=True)
+def sample_poisson(s0, s1, lam):
+    """Poisson(lam): multiplication method below 10, PTRS (Hörmann 1993) above."""
+    if lam <= 0.0:
+        return 0, s0, s1
+    if lam < 10.0:
+        limit = math.exp(-lam)
+        k = 0
+        prod, s0, s1 = uniform(s0, s1)
+        while prod > limit:
+            k += 1
+            u, s0, s1 = uniform(s0, s1)
+            prod *= u
+        return k, s0, s1
+    # W. Hörmann, "The transformed rejection method for generating Poisson random
+    # variables", Insurance: Mathematics and Economics 12 (1993) 39-45
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u, s0, s1 = uniform(s0, s1)
+        v, s0, s1 = uniform(s0, s1)
+        u -= 0.5
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return int(k), s0, s1
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
+            return int(k), s0, s1
+
+
+@njit(nogil=True, cache=True, inline='always')
+def sample_basic(s0, s1, kind, a, b):
+    if kind == LOGNORMAL:
+        z, s0, s1 = standard_normal(s0, s1)
+        return math.exp(a + b * z), s0, s1
+    if kind == GAMMA:
+        g, s0, s1 = sample_gamma(s0, s1, a)
+        return b * g, s0, s1
+    # Lomax by inversion: scale ((1 - U)^(-1/alpha) - 1)
+    u, s0, s1 = uniform(s0, s1)
+    return b * math.expm1(-math.log1p(-u) / a), s0, s1
+
+
+@njit(nogil=True, cache=True, inline='always')
+def sample_severity(s0, s1, prm):
+    if prm[SEV_KIND] == 0.0:
+        return sample_basic(s0, s1, prm[BODY_KIND], prm[BODY_A], prm[BODY_B])
+    t = prm[THRESHOLD]
+    u, s0, s1 = uniform(s0, s1)
+    if u < prm[TAIL_WEIGHT]:
+        x, s0, s1 = sample_basic(s0, s1, prm[TAIL_KIND], prm[TAIL_A], prm[TAIL_B])
+        return t + x, s0, s1
+    kind = prm[BODY_KIND]
+    if kind == PARETO:
+        # the Lomax body conditioned on X <= t by inversion of u F(t)
+        u, s0, s1 = uniform(s0, s1)
+        u *= prm[BODY_CDF_T]
+        return min(prm[BODY_B] * math.expm1(-math.log1p(-u) / prm[BODY_A]), t), s0, s1
+    while True:  # rejection: acceptance F_body(t), validated >= 1e-3
+        x, s0, s1 = sample_basic(s0, s1, kind, prm[BODY_A], prm[BODY_B])
+        if x <= t:
+            return x, s0, s1
+
+
+@njit(nogil=True, cache=True, inline='always')
+def sample_member(s0, s1, prm):
+    """One member's annual cost; returns (cost, s0, s1)."""
+    p = prm[P_NONZERO]
+    if p < 1.0:
+        u, s0, s1 = uniform(s0, s1)
+        if u >= p:
+            return 0.0, s0, s1
+    fk = prm[FREQ_KIND]
+    if fk == FREQ_ONE:
+        return sample_severity(s0, s1, prm)
+    lam = prm[FREQ_A]
+    if fk == FREQ_NEGBIN:
+        r = prm[FREQ_B]
+        g, s0, s1 = sample_gamma(s0, s1, r)
+        lam = g * (lam / r)
+    n, s0, s1 = sample_poisson(s0, s1, lam)
+    total = 0.0
+    for _ in range(n):
+        x, s0, s1 = sample_severity(s0, s1, prm)
+        total += x
+    return total, s0, s1
+
+
+@njit(nogil=True, cache=True)
+def sample_members(prm, n, key0, key1, stream, a, b):
+    """``n`` member costs from block (stream, a, b): a test hook for the samplers."""
+    s0, s1 = block_state(key0, key1, stream, a, b)
+    out = np.empty(n)
+    for i in range(n):
+        out[i], s0, s1 = sample_member(s0, s1, prm)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def segment_block(prm, members, factors, attachments, key0, key1, segment, chunk, cost_out, excess_out):
+    """Simulate one logical block: ``members`` members over a run of scenarios.
+
+    Parameters
+    ----------
+    prm : tuple of N_PARAMS floats
+        the members' cost distribution.
+    factors : float64[S, V]
+        per scenario and view (a view is a model's version of the cost: the
+        systematic multiplier times its efficiency factor), all > 0.
+    attachments : float64[V, K]
+        per-member attachment points of each view (``inf`` pads unused slots).
+    cost_out : float64[S, V], excess_out : float64[S, V, K]
+        written: Σ factor × X and Σ (factor × X − attachment)+ over members.
+    """
+    s0, s1 = block_state(key0, key1, STREAM_MEMBERS, segment, chunk)
+    n_scen, n_views = factors.shape
+    n_att = attachments.shape[1]
+    n_thr = n_views * n_att
+    # (f x - a)+ = f (x - a / f)+: compare raw draws with attachment / factor
+    thr = np.empty(n_thr)
+    acc = np.empty(n_thr)
+    for s in range(n_scen):
+        lowest = np.inf
+        for v in range(n_views):
+            for k in range(n_att):
+                t = attachments[v, k] / factors[s, v]
+                thr[v * n_att + k] = t
+                lowest = min(lowest, t)
+        acc[:] = 0.0
+        total = 0.0
+        for _ in range(members):
+            x, s0, s1 = sample_member(s0, s1, prm)
+            total += x
+            if x > lowest:
+                for j in range(n_thr):
+                    e = x - thr[j]
+                    if e > 0.0:
+                        acc[j] += e
+        for v in range(n_views):
+            f = factors[s, v]
+            cost_out[s, v] = f * total
+            for k in range(n_att):
+                excess_out[s, v, k] = f * acc[v * n_att + k]

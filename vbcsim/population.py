@@ -1,0 +1,80 @@
+"""Who is simulated: segments of members sharing a cost distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vbcsim._validation import check_positive_int
+from vbcsim.distributions import Distribution, check_distribution
+
+__all__ = ["Segment", "Population"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """``members`` members whose annual costs are independent draws from ``cost``.
+
+    A segment is a rating cell (for example adults, children, members with a
+    chronic condition) or, for bundled payments, a set of episodes.
+    """
+
+    name: str
+    members: int
+    cost: Distribution
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise TypeError(f"Segment: name must be a non-empty string, got {self.name!r}")
+        object.__setattr__(self, "members", check_positive_int("members", self.members, owner=f"Segment {self.name!r}"))
+        check_distribution(f"Segment {self.name!r}: cost", self.cost)
+
+    def expected_cost(self) -> float:
+        """Exact expected annual cost of the segment (before systematic risk)."""
+        return self.members * self.cost.mean()
+
+
+@dataclass(frozen=True)
+class Population:
+    """An ordered collection of segments with unique names."""
+
+    segments: tuple[Segment, ...]
+
+    def __init__(self, segments: Iterable[Segment]):
+        if isinstance(segments, Segment):
+            segments = (segments,)
+        try:
+            segments = tuple(segments)
+        except TypeError:
+            raise TypeError(
+                f"Population: segments must be an iterable of Segment, got {type(segments).__name__}"
+            ) from None
+        if not segments:
+            raise ValueError("Population: segments must not be empty")
+        for s in segments:
+            if not isinstance(s, Segment):
+                raise TypeError(f"Population: segments must be Segment objects, got {type(s).__name__}")
+        names = [s.name for s in segments]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"Population: segment names must be unique, repeated: {dupes}")
+        object.__setattr__(self, "segments", segments)
+
+    def __iter__(self):
+        return iter(self.segments)
+
+    def __len__(self):
+        return len(self.segments)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.segments]
+
+    @property
+    def members(self) -> int:
+        """Total members."""
+        return sum(s.members for s in self.segments)
+
+    def expected_cost(self) -> float:
+        """Exact expected annual cost of the population (before systematic risk)."""
+        return sum(s.expected_cost() for s in self.segments)

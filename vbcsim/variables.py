@@ -1,0 +1,59 @@
+"""Registry of the result cube's variables: dims, units and meaning.
+
+Every Dataset that :func:`vbcsim.simulate` returns is validated against this
+list in the tests (the pattern of sgkit's ``variables.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import xarray as xr
+
+__all__ = ["Variable", "VARIABLES", "validate"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    dims: tuple[str, ...]
+    units: str
+    description: str
+
+
+VARIABLES = {
+    v.name: v
+    for v in (
+        Variable(
+            "cost",
+            ("scenario", "segment"),
+            "currency per year",
+            "medical cost of the segment at allowed rates, including systematic risk, "
+            "before any model's efficiency effect",
+        ),
+        Variable(
+            "excess",
+            ("scenario", "segment", "attachment"),
+            "currency per year",
+            "sum over the segment's members of (X - attachment)+, X a member's annual cost",
+        ),
+        Variable(
+            "scenario_factor",
+            ("scenario",),
+            "1",
+            "systematic cost multiplier shared by every member in the scenario (1 without scenario risk)",
+        ),
+        Variable("members", ("segment",), "members", "members per segment"),
+    )
+}
+
+
+def validate(ds: xr.Dataset) -> xr.Dataset:
+    """Check that every registered variable present has its registered dims; return ``ds``."""
+    for name, var in ds.data_vars.items():
+        spec = VARIABLES.get(name)
+        if spec is None:
+            raise ValueError(f"variable {name!r} is not in the registry (vbcsim.variables.VARIABLES)")
+        if tuple(var.dims) != spec.dims:
+            raise ValueError(f"variable {name!r} has dims {tuple(var.dims)}, registry says {spec.dims}")
+    return ds
