@@ -1,0 +1,3 @@
+from vbcsim.cli import main
+
+raise SystemExit(main())
