@@ -12,7 +12,9 @@ import math
 import numpy as np
 from numba import njit
 
-from vbcsim.rng import block_state, standard_normal, uniform
+from vbcsim.rng import block_state, next_uint64, standard_normal, uniform
+
+_U = np.uint64
 
 # parameter vector layout
 P_NONZERO = 0  # probability that the member has any cost (hurdle)
@@ -142,8 +144,9 @@ def sample_member(s0, s1, prm):
     """One member's annual cost; returns (cost, s0, s1)."""
     p = prm[P_NONZERO]
     if p < 1.0:
-        u, s0, s1 = uniform(s0, s1)
-        if u >= p:
+        # u >= p with u = (r >> 11) 2^-53, compared in integers (no conversion per member)
+        r, s0, s1 = next_uint64(s0, s1)
+        if np.int64(r >> _U(11)) >= np.int64(math.ceil(p * 9007199254740992.0)):
             return 0.0, s0, s1
     fk = prm[FREQ_KIND]
     if fk == FREQ_ONE:
