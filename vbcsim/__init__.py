@@ -17,6 +17,8 @@ from vbcsim.distributions import (  # noqa: E402
     Spliced,
 )
 from vbcsim.population import Population, Segment  # noqa: E402
+from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
+from vbcsim import contracts  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
 
@@ -31,6 +33,10 @@ __all__ = [
     "Pareto",
     "Poisson",
     "Spliced",
+    "Arrangement",
+    "Efficiency",
+    "Quality",
+    "contracts",
     "Population",
     "Segment",
     "ScenarioRisk",

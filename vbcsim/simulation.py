@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import zlib
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 
 import numpy as np
 import xarray as xr
 
 from vbcsim import __version__
+from vbcsim.arrangement import Quality, as_arrangement
+from vbcsim.contracts.base import PARTIES
 from vbcsim.engine import driver
+from vbcsim.settle import settle_models
 from vbcsim.population import Population, Segment
 from vbcsim.scenario import ScenarioRisk
 from vbcsim.variables import VARIABLES, validate
@@ -32,7 +37,9 @@ def describe(obj):
         return {str(k): describe(v) for k, v in obj.items()}
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
-    return obj
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return getattr(obj, "__qualname__", None) or repr(obj)
 
 
 def _check_population(population) -> Population:
@@ -79,6 +86,26 @@ def _check_scenario_risk(scenario_risk):
     raise TypeError(f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}")
 
 
+def _check_models(models) -> dict:
+    if models is None:
+        return {}
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must be a dict of model name -> Arrangement or contracts, got {type(models).__name__}")
+    if not models:
+        raise ValueError("models must not be empty (pass None for no payment models)")
+    out = {}
+    for name, value in models.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"models: names must be non-empty strings, got {name!r}")
+        out[name] = as_arrangement(name, value)
+    return out
+
+
+def _model_stream(name: str) -> int:
+    # keyed by the model's name, so adding or reordering models leaves each model's draws as they are
+    return driver.STREAM_EFFICIENCY + zlib.crc32(name.encode())
+
+
 def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
     """The systematic multiplier of each scenario (ones without scenario risk)."""
     if scenario_risk is None:
@@ -92,11 +119,13 @@ def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
 
 def simulate(
     population,
+    models=None,
     *,
     n_scenarios: int,
     seed: int,
     attachments=(),
     scenario_risk: ScenarioRisk | None = None,
+    quality: Quality | None = None,
     threads: int | None = None,
     progress=None,
 ) -> xr.Dataset:
@@ -106,6 +135,12 @@ def simulate(
     ----------
     population : Population or Segment
         who is simulated.
+    models : dict, optional
+        payment models to settle on the same member draws: a mapping from a
+        model name to a :class:`vbcsim.Arrangement`, a contract or a list of
+        contracts.  All models see the same member draws (common random
+        numbers); each model's efficiency effect scales its members' costs
+        before its per-member attachments apply.
     n_scenarios : int
         number of simulated years.
     seed : int
@@ -118,6 +153,9 @@ def simulate(
     scenario_risk : ScenarioRisk, optional
         systematic risk shared by all members of a scenario; without it members
         are independent.
+    quality : Quality, optional
+        distribution of the scenario's quality score (default ``Quality()``,
+        Beta(8, 2)), drawn when models are given.
     threads : int, optional
         worker threads (default: ``numba.config.NUMBA_NUM_THREADS``, which the
         ``NUMBA_NUM_THREADS`` environment variable sets).
@@ -129,7 +167,11 @@ def simulate(
     xarray.Dataset
         ``cost`` (scenario, segment), ``excess`` (scenario, segment, attachment)
         when attachments are given, ``scenario_factor`` (scenario) and
-        ``members`` (segment); attrs ``seed``, ``n_scenarios``,
+        ``members`` (segment); with models also ``net`` (scenario, model,
+        party), ``medical_cost`` (scenario, model), ``settlement`` (scenario,
+        model, contract; NaN where a model has no such contract), ``premium``
+        (model), ``efficiency`` (scenario, model), ``rebate`` (scenario, model)
+        and ``quality`` (scenario).  attrs ``seed``, ``n_scenarios``,
         ``vbcsim_version`` and ``config`` (JSON of the inputs).
 
     Examples
@@ -149,14 +191,33 @@ def simulate(
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
 
+    arrangements = _check_models(models)
+    if quality is not None and not isinstance(quality, Quality):
+        raise TypeError(f"quality must be a vbcsim.Quality or None, got {type(quality).__name__}")
+
     factor = scenario_factors(scenario_risk, n_scenarios, seed)
+    efficiency = {
+        name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
+        for name, arr in arrangements.items()
+    }
+    # view 0: the baseline cost with the requested attachments; view m + 1: model m
+    view_att = [tuple(att)] + [arr.attachments() for arr in arrangements.values()]
+    width = max(len(a) for a in view_att)
+    att_table = np.full((len(view_att), width), np.inf)
+    for v, a in enumerate(view_att):
+        att_table[v, : len(a)] = a
+    factors = np.empty((n_scenarios, len(view_att)))
+    factors[:, 0] = factor
+    for v, name in enumerate(arrangements, start=1):
+        factors[:, v] = factor * (1.0 - efficiency[name])
+
     params = [driver.encode(s.cost) for s in population]
     members = [s.members for s in population]
     cost, excess = driver.run_blocks(
         params,
         members,
-        factor[:, None],
-        att[None, :],
+        factors,
+        att_table,
         seed,
         threads,
         progress=progress,
@@ -170,7 +231,22 @@ def simulate(
     }
     if att.size:
         coords["attachment"] = att
-        data["excess"] = (("scenario", "segment", "attachment"), excess[:, :, 0, :].transpose(1, 0, 2))
+        data["excess"] = (("scenario", "segment", "attachment"), excess[:, :, 0, : att.size].transpose(1, 0, 2))
+    if arrangements:
+        q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
+        settled = settle_models(
+            population, arrangements, cost[:, :, 1:], excess[:, :, 1:], view_att[1:], q, scenario_risk
+        )
+        coords["model"] = list(arrangements)
+        coords["party"] = list(PARTIES)
+        coords["contract"] = settled["contracts"]
+        data["net"] = (("scenario", "model", "party"), settled["net"])
+        data["medical_cost"] = (("scenario", "model"), settled["medical_cost"])
+        data["settlement"] = (("scenario", "model", "contract"), settled["settlement"])
+        data["premium"] = (("model",), settled["premium"])
+        data["rebate"] = (("scenario", "model"), settled["rebate"])
+        data["efficiency"] = (("scenario", "model"), np.stack([efficiency[m] for m in arrangements], axis=1))
+        data["quality"] = (("scenario",), q)
     ds = xr.Dataset(data, coords=coords)
     for name in ds.data_vars:
         spec = VARIABLES[name]
@@ -179,6 +255,8 @@ def simulate(
         "population": describe(population),
         "scenario_risk": describe(scenario_risk),
         "attachments": att.tolist(),
+        "models": describe(arrangements),
+        "quality": describe(quality),
     }
     ds.attrs.update(
         seed=seed,

@@ -44,6 +44,41 @@ VARIABLES = {
             "systematic cost multiplier shared by every member in the scenario (1 without scenario risk)",
         ),
         Variable("members", ("segment",), "members", "members per segment"),
+        Variable(
+            "medical_cost",
+            ("scenario", "model"),
+            "currency per year",
+            "medical cost under each model at allowed rates, after the model's efficiency effect",
+        ),
+        Variable(
+            "net",
+            ("scenario", "model", "party"),
+            "currency per year",
+            "each party's annual net result; per scenario and model the parties sum to premium - delivery "
+            "cost - admin - care management - rebates",
+        ),
+        Variable(
+            "settlement",
+            ("scenario", "model", "contract"),
+            "currency per year",
+            "what each contract moved, signed from its source to its target party (payer -> provider for "
+            "most contracts, reinsurer -> insured for stop-loss, insurer -> members for MLR rebates); NaN "
+            "where the model has no such contract",
+        ),
+        Variable("premium", ("model",), "currency per year", "premium of each model's arrangement"),
+        Variable(
+            "rebate",
+            ("scenario", "model"),
+            "currency per year",
+            "MLR rebates paid to members: the money that leaves the parties",
+        ),
+        Variable(
+            "efficiency",
+            ("scenario", "model"),
+            "1",
+            "proportional cost reduction from each model's care management in the scenario",
+        ),
+        Variable("quality", ("scenario",), "1", "quality score of the scenario, used by quality-linked contracts"),
     )
 }
 

@@ -34,6 +34,8 @@ MAX_BLOCK_SCENARIOS = 1024
 # streams for scenario-level variables (numpy generators, one per variable)
 STREAM_TREND = 101
 STREAM_SHOCK = 102
+STREAM_QUALITY = 103
+STREAM_EFFICIENCY = 1 << 32  # + a hash of the model's name
 
 
 def _encode_basic(dist):

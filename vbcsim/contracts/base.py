@@ -1,0 +1,144 @@
+"""What every payment-model contract is: the statistics it needs and how it settles.
+
+A contract is a small frozen dataclass.  The engine asks each contract what it
+:meth:`~Contract.needs` (per-member attachment points, the scenario's quality
+score), computes only those statistics for the contract's model in the member
+loop, and then calls :meth:`~Contract.settle` once per model with a
+:class:`SettlementContext` holding per-scenario arrays.  ``settle`` is
+vectorised over scenarios and returns a :class:`Settlement`: the amount the
+contract moved (signed from its ``source`` to its ``target`` party) and each
+party's change in net result.
+
+Money conventions (see the project's ARCHITECTURE.md): amounts are per year;
+medical cost C is valued at allowed (fee-for-service) rates; the provider's own
+cost of delivering care is ``delivery_ratio × C``; internal transfers between
+parties sum to zero, and only MLR rebates (to members) leave the system.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "PARTIES",
+    "Needs",
+    "Settlement",
+    "SettlementContext",
+    "Contract",
+    "check_party",
+    "transfer",
+]
+
+PARTIES = ("payer", "provider", "enabler", "reinsurer")
+
+
+def check_party(name: str, value, *, owner: str = "") -> str:
+    """A party name, or a ValueError naming the argument and the known parties."""
+    where = f"{owner}: " if owner else ""
+    if value not in PARTIES:
+        raise ValueError(f"{where}{name} must be one of {', '.join(PARTIES)}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Statistics a contract needs from the engine."""
+
+    attachments: tuple[float, ...] = ()  # per-member attachment points, annual allowed cost
+    quality: bool = False  # the scenario's quality score
+
+
+@dataclass
+class Settlement:
+    """A contract's effect in every scenario.
+
+    ``amount`` is what the contract moved, signed from ``source`` to ``target``
+    (for example payer -> provider); ``flows`` maps each party to its change in
+    net result.  ``external`` is money that leaves the parties (MLR rebates paid
+    to members): sum of flows = -external.
+    """
+
+    amount: np.ndarray
+    flows: dict[str, np.ndarray]
+    external: np.ndarray | None = None
+
+
+def transfer(amount, source: str, target: str) -> Settlement:
+    """A settlement that moves ``amount`` (per scenario) from ``source`` to ``target``."""
+    amount = np.asarray(amount, dtype=float)
+    return Settlement(amount=amount, flows={source: -amount, target: amount})
+
+
+@dataclass
+class SettlementContext:
+    """Per-scenario statistics of one model, handed to every contract of that model.
+
+    Arrays run over scenarios (length S) and, where noted, segments (G).
+    """
+
+    model: str
+    segments: tuple[str, ...]
+    members: np.ndarray  # (G,) members per segment
+    segment_cost: np.ndarray  # (S, G) the model's medical cost by segment (after efficiency)
+    excess_by_attachment: dict[float, np.ndarray]  # attachment -> (S, G) sum of (X - a)+
+    premium: np.ndarray  # (S,) premium of the arrangement
+    quality: np.ndarray | None  # (S,) quality score in [0, 1], when a contract needs it
+    expected_cost: float  # exact expected baseline medical cost of the whole population
+    expected_excess: dict[float, float] = field(default_factory=dict)  # exact E[sum (X - a)+], baseline
+    claims_party: str = "payer"  # who bears claims cost: the payer, or the provider under global capitation
+    delivery_ratio: float = 0.85
+    # exact E[(C - d)+] of the whole population's baseline annual cost C (FFT oracle), for
+    # pricing aggregate protections; None when unavailable
+    aggregate_stop_loss: Callable[[float], float] | None = None
+
+    @property
+    def n_scenarios(self) -> int:
+        return self.segment_cost.shape[0]
+
+    def _columns(self, segments):
+        if segments is None:
+            return slice(None)
+        idx = []
+        for s in segments:
+            if s not in self.segments:
+                raise ValueError(f"unknown segment {s!r}; the population has {list(self.segments)}")
+            idx.append(self.segments.index(s))
+        return idx
+
+    def cost(self, segments=None) -> np.ndarray:
+        """Medical cost per scenario of the given segments (all by default)."""
+        return self.segment_cost[:, self._columns(segments)].sum(axis=1)
+
+    @property
+    def medical_cost(self) -> np.ndarray:
+        return self.segment_cost.sum(axis=1)
+
+    def excess(self, attachment: float, segments=None) -> np.ndarray:
+        """Σ over members of (X − attachment)+ per scenario."""
+        return self.excess_by_attachment[float(attachment)][:, self._columns(segments)].sum(axis=1)
+
+    def n_members(self, segments=None) -> int:
+        return int(np.asarray(self.members)[self._columns(segments)].sum())
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Contract:
+    """Base class of payment-model contracts (subclasses are frozen dataclasses)."""
+
+    @property
+    def name(self) -> str:
+        """Default name of the contract in the result cube's ``contract`` coordinate."""
+        return _snake(type(self).__name__)
+
+    def needs(self) -> Needs:
+        return Needs()
+
+    def settle(self, ctx: SettlementContext) -> Settlement:  # pragma: no cover - interface
+        raise NotImplementedError

@@ -1,0 +1,124 @@
+"""Settling each model's contracts on the engine's per-scenario statistics.
+
+For every model the engine has accumulated, inside the member loop, the
+model's medical cost by segment and the sums of (X − a)+ at the attachment
+points its contracts asked for.  Here each contract turns those into flows
+between parties, vectorised over scenarios, and the flows are added to the
+arrangement's own (premium, delivery, admin and care-management costs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vbcsim.contracts.base import PARTIES, Settlement, SettlementContext
+
+__all__ = ["settle_models", "premium_per_year", "aggregate_stop_loss_oracle"]
+
+
+def premium_per_year(arrangement, population, scenario_risk) -> float:
+    """The arrangement's annual premium for the population.
+
+    ``premium_pmpm`` × 12 × members when given, else the exact expected medical
+    cost (including the mean of the systematic multiplier) divided by the
+    target loss ratio.
+    """
+    if arrangement.premium_pmpm is not None:
+        return arrangement.premium_pmpm * 12.0 * population.members
+    trend = scenario_risk.mean() if scenario_risk is not None else 1.0
+    return population.expected_cost() * trend / arrangement.target_loss_ratio
+
+
+def aggregate_stop_loss_oracle(population):
+    """A function d -> exact E[(C − d)+] of the population's baseline annual cost, by FFT."""
+    cache = {}
+
+    def stop_loss(d: float) -> float:
+        if "agg" not in cache:
+            from vbcsim import exact
+
+            cache["agg"] = exact.aggregate_population(population)
+        return float(cache["agg"].stop_loss(d))
+
+    return stop_loss
+
+
+def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
+    for party, flow in flows.items():
+        if party not in net:
+            raise ValueError(
+                f"model {model!r}, contract {contract!r}: unknown party {party!r}; parties are {', '.join(PARTIES)}"
+            )
+        flow = np.asarray(flow, dtype=float)
+        if flow.shape != (n,):
+            raise ValueError(
+                f"model {model!r}, contract {contract!r}: flow for {party!r} has shape {flow.shape}, expected ({n},)"
+            )
+        net[party] = net[party] + flow
+
+
+def settle_models(population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk) -> dict:
+    """Settle every model.
+
+    ``cost`` is float[G, S, M] (each model's medical cost by segment) and
+    ``excess`` float[G, S, M, K] at ``model_attachments[m]`` (padded).
+    """
+    n_seg, n_scen, n_models = cost.shape
+    segments = tuple(population.names)
+    members = np.array([s.members for s in population], dtype=np.int64)
+    total_members = int(members.sum())
+    contract_names = []
+    for arr in arrangements.values():
+        for c in arr.contract_names:
+            if c not in contract_names:
+                contract_names.append(c)
+    net = np.zeros((n_scen, n_models, len(PARTIES)))
+    medical_cost = np.zeros((n_scen, n_models))
+    settlement = np.full((n_scen, n_models, len(contract_names)), np.nan)
+    premium = np.zeros(n_models)
+    rebate = np.zeros((n_scen, n_models))
+    agg_oracle = aggregate_stop_loss_oracle(population)
+
+    for m, (name, arr) in enumerate(arrangements.items()):
+        atts = model_attachments[m]
+        segment_cost = np.ascontiguousarray(cost[:, :, m].T)
+        c_total = segment_cost.sum(axis=1)
+        prem = premium_per_year(arr, population, scenario_risk)
+        ctx = SettlementContext(
+            model=name,
+            segments=segments,
+            members=members,
+            segment_cost=segment_cost,
+            excess_by_attachment={a: np.ascontiguousarray(excess[:, :, m, k].T) for k, a in enumerate(atts)},
+            premium=np.full(n_scen, prem),
+            quality=quality if arr.needs_quality() else None,
+            expected_cost=population.expected_cost(),
+            expected_excess={a: float(sum(s.members * s.cost.stop_loss(a) for s in population)) for a in atts},
+            claims_party=arr.claims_party,
+            delivery_ratio=arr.delivery_ratio,
+            aggregate_stop_loss=agg_oracle,
+        )
+        flows = {p: np.zeros(n_scen) for p in PARTIES}
+        flows["payer"] += prem - arr.admin_pmpm * 12.0 * total_members
+        flows["provider"] -= arr.delivery_ratio * c_total
+        flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
+        for cname, contract in zip(arr.contract_names, arr.contracts):
+            st = contract.settle(ctx)
+            if not isinstance(st, Settlement):
+                raise TypeError(f"model {name!r}, contract {cname!r}: settle() must return a Settlement")
+            _add(flows, st.flows, cname, name, n_scen)
+            amount = np.broadcast_to(np.asarray(st.amount, dtype=float), (n_scen,))
+            settlement[:, m, contract_names.index(cname)] = amount
+            if st.external is not None:
+                rebate[:, m] += np.broadcast_to(np.asarray(st.external, dtype=float), (n_scen,))
+        net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
+        medical_cost[:, m] = c_total
+        premium[m] = prem
+    return {
+        "contracts": contract_names,
+        "net": net,
+        "medical_cost": medical_cost,
+        "settlement": settlement,
+        "premium": premium,
+        "rebate": rebate,
+    }
