@@ -1,0 +1,174 @@
+"""Payment models in the engine: common random numbers, efficiency, premium, conservation."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import vbcsim as v
+from vbcsim.contracts.base import Contract, Needs, Settlement, transfer
+
+COST = v.Hurdle(0.8, v.Lognormal.from_mean_cv(5_000.0, 2.5))
+POP = v.Population([v.Segment("a", 2_000, COST), v.Segment("b", 500, v.Gamma.from_mean_cv(8_000.0, 1.5))])
+
+
+@dataclass(frozen=True)
+class PayAll(Contract):
+    """Test contract: the payer pays the allowed cost (fee for service)."""
+
+    def settle(self, ctx):
+        return transfer(ctx.medical_cost, "payer", "provider")
+
+
+@dataclass(frozen=True)
+class ReportExcess(Contract):
+    """Test contract: moves the model's Σ(X − a)+ from reinsurer to payer."""
+
+    attachment: float
+
+    def needs(self):
+        return Needs(attachments=(self.attachment,))
+
+    def settle(self, ctx):
+        return transfer(ctx.excess(self.attachment), "reinsurer", "payer")
+
+
+@dataclass(frozen=True)
+class BadParty(Contract):
+    def settle(self, ctx):
+        return transfer(ctx.medical_cost, "payer", "members")
+
+
+@dataclass(frozen=True)
+class BadShape(Contract):
+    def settle(self, ctx):
+        return Settlement(amount=np.zeros(3), flows={"payer": np.zeros(3)})
+
+
+def test_common_random_numbers_and_fixed_efficiency():
+    models = {"ffs": [PayAll()], "same": [PayAll(), ReportExcess(20_000.0)], "eff": v.Arrangement([PayAll()], efficiency=0.04)}
+    ds = v.simulate(POP, models, n_scenarios=300, seed=7)
+    base = ds.cost.sum("segment")
+    np.testing.assert_allclose(ds.medical_cost.sel(model="ffs"), base, rtol=1e-12)
+    np.testing.assert_array_equal(ds.medical_cost.sel(model="ffs"), ds.medical_cost.sel(model="same"))
+    np.testing.assert_allclose(ds.medical_cost.sel(model="eff"), 0.96 * base, rtol=1e-12)
+    # the baseline cube is the same with or without models (models add views, not draws)
+    plain = v.simulate(POP, n_scenarios=300, seed=7)
+    np.testing.assert_array_equal(plain.cost, ds.cost)
+
+
+def test_model_excess_applies_after_efficiency():
+    a, e, n_scen = 20_000.0, 0.1, 4_000
+    pop = v.Population([v.Segment("a", 500, COST)])
+    ds = v.simulate(pop, {"m": v.Arrangement([ReportExcess(a)], efficiency=e)}, n_scenarios=n_scen, seed=3)
+    got = ds.settlement.sel(model="m", contract="report_excess").values
+    # E[sum ((1 - e) X - a)+] = n (1 - e) E[(X - a / (1 - e))+]
+    exact = 500 * (1 - e) * COST.stop_loss(a / (1 - e))
+    se = got.std(ddof=1) / math.sqrt(n_scen)
+    assert abs(got.mean() - exact) < 4.5 * se  # 4.5 standard errors: false alarm about 1 in 150,000
+
+
+def test_premium_default_and_override():
+    risk = v.ScenarioRisk(shock_probability=0.1, shock_size=0.2)
+    ds = v.simulate(
+        POP,
+        {"default": [PayAll()], "pmpm": v.Arrangement([PayAll()], premium_pmpm=600.0), "lr": v.Arrangement([PayAll()], target_loss_ratio=0.8)},
+        n_scenarios=10,
+        seed=1,
+        scenario_risk=risk,
+    )
+    expected = POP.expected_cost() * risk.mean()
+    assert ds.premium.sel(model="default") == pytest.approx(expected / 0.85, rel=1e-12)
+    assert ds.premium.sel(model="pmpm") == pytest.approx(600.0 * 12 * POP.members, rel=1e-12)
+    assert ds.premium.sel(model="lr") == pytest.approx(expected / 0.8, rel=1e-12)
+
+
+def test_conservation_and_base_flows():
+    arr = v.Arrangement([PayAll(), ReportExcess(10_000.0)], admin_pmpm=30.0, care_management_pmpm=5.0, delivery_ratio=0.8, efficiency=v.Efficiency(0.05, 0.02))
+    ds = v.simulate(POP, {"m": arr}, n_scenarios=200, seed=11)
+    net = ds.net.sel(model="m")
+    c = ds.medical_cost.sel(model="m")
+    prem = float(ds.premium.sel(model="m"))
+    n = POP.members
+    total = net.sum("party")
+    np.testing.assert_allclose(total, prem - 0.8 * c - 30.0 * 12 * n - 5.0 * 12 * n, rtol=1e-10)
+    np.testing.assert_allclose(net.sel(party="provider"), c - 0.8 * c - 5.0 * 12 * n, rtol=1e-10)
+    excess = ds.settlement.sel(model="m", contract="report_excess")
+    np.testing.assert_allclose(net.sel(party="reinsurer"), -excess, rtol=1e-12)
+    np.testing.assert_allclose(net.sel(party="payer"), prem - 30.0 * 12 * n - c + excess, rtol=1e-10)
+
+
+def test_settlement_is_nan_where_a_model_lacks_the_contract():
+    ds = v.simulate(POP, {"a": [PayAll()], "b": [PayAll(), ReportExcess(5_000.0), ReportExcess(9_000.0)]}, n_scenarios=5, seed=2)
+    assert list(ds.contract.values) == ["pay_all", "report_excess", "report_excess_2"]
+    assert np.isnan(ds.settlement.sel(model="a", contract="report_excess")).all()
+    assert np.isfinite(ds.settlement.sel(model="b")).all()
+
+
+def test_efficiency_and_quality_sampling():
+    rng = np.random.default_rng(0)
+    e = v.Efficiency(0.05, 0.02).sample(200_000, rng)
+    assert abs(e.mean() - 0.05) < 4.5 * 0.02 / math.sqrt(200_000)
+    assert e.std() == pytest.approx(0.02, rel=0.01)  # sd of the sd estimate is about sd / sqrt(2n) = 0.16%
+    assert np.all((e > 0) & (e < 1))
+    q = v.Quality().sample(200_000, rng)
+    assert abs(q.mean() - 0.8) < 4.5 * math.sqrt(0.8 * 0.2 / 11) / math.sqrt(200_000)
+
+
+def test_model_draws_do_not_depend_on_other_models():
+    arr = v.Arrangement([PayAll()], efficiency=v.Efficiency(0.05, 0.02))
+    one = v.simulate(POP, {"x": arr}, n_scenarios=50, seed=5)
+    two = v.simulate(POP, {"first": [PayAll()], "x": arr}, n_scenarios=50, seed=5)
+    np.testing.assert_array_equal(one.efficiency.sel(model="x"), two.efficiency.sel(model="x"))
+    np.testing.assert_array_equal(one.net.sel(model="x"), two.net.sel(model="x"))
+
+
+@pytest.mark.parametrize(
+    "models, exc, match",
+    [
+        ([PayAll()], TypeError, "models"),
+        ({}, ValueError, "models"),
+        ({"": [PayAll()]}, TypeError, "models"),
+        ({"m": [PayAll(), "fee"]}, TypeError, "contracts"),
+        ({"m": [BadParty()]}, ValueError, "unknown party"),
+        ({"m": [BadShape()]}, ValueError, "shape"),
+    ],
+)
+def test_bad_models(models, exc, match):
+    with pytest.raises(exc, match=match):
+        v.simulate(POP, models, n_scenarios=5, seed=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"premium_pmpm": -1.0}, "premium_pmpm"),
+        ({"target_loss_ratio": 0.0}, "target_loss_ratio"),
+        ({"target_loss_ratio": 1.2}, "target_loss_ratio"),
+        ({"admin_pmpm": float("nan")}, "admin_pmpm"),
+        ({"care_management_pmpm": -3.0}, "care_management_pmpm"),
+        ({"delivery_ratio": -0.1}, "delivery_ratio"),
+        ({"efficiency": 1.5}, "efficiency"),
+        ({"care_management_party": "members"}, "care_management_party"),
+    ],
+)
+def test_bad_arrangements(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        v.Arrangement([PayAll()], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"mean": 0.3, "sd": 0.5}, "sd"), ({"mean": 1.0}, "mean"), ({"mean": -0.1, "sd": 0.01}, "mean"), ({"sd": -1}, "sd")],
+)
+def test_bad_efficiency(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        v.Efficiency(**kwargs)
+
+
+def test_bad_quality():
+    with pytest.raises(ValueError, match="alpha"):
+        v.Quality(alpha=0)
+    with pytest.raises(TypeError, match="quality"):
+        v.simulate(POP, {"m": [PayAll()]}, n_scenarios=5, seed=1, quality=0.8)
