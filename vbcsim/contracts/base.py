@@ -126,7 +126,8 @@ class SettlementContext:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # FeeForService -> fee_for_service, MLRRebate -> mlr_rebate
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class Contract:
