@@ -62,6 +62,14 @@ def _scalar_or_array(result, like):
     return result
 
 
+def _exp(x: float) -> float:
+    """math.exp that overflows to inf instead of raising OverflowError."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def _check_q(q):
     q = _as_array(q)
     if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
@@ -97,7 +105,8 @@ class Distribution:
 
     def second_moment(self) -> float:
         """E[X^2]."""
-        return self.var() + self.mean() ** 2
+        m = self.mean()
+        return self.var() + m * m
 
     def limited_mean(self, d):
         raise NotImplementedError
@@ -138,7 +147,9 @@ class Severity(Distribution):
     def limited_mean(self, d):
         d = _as_array(d)
         dd = np.maximum(d, 0.0)
-        out = _as_array(self.partial_moment(1, dd)) + dd * _as_array(self.sf(dd))
+        with np.errstate(invalid="ignore"):  # d = inf: inf * sf(inf) = inf * 0 counts as 0
+            above = np.where(np.isinf(dd), 0.0, dd * _as_array(self.sf(dd)))
+        out = _as_array(self.partial_moment(1, dd)) + above
         return _scalar_or_array(np.where(d <= 0, d, out), d)
 
     def sample(self, size, rng=None) -> np.ndarray:
@@ -169,11 +180,17 @@ class Lognormal(Severity):
         return cls(math.log(mean) - 0.5 * s2, math.sqrt(s2))
 
     def mean(self):
-        return math.exp(self.mu + 0.5 * self.sigma**2)
+        return _exp(self.mu + 0.5 * self.sigma * self.sigma)
 
     def var(self):
-        s2 = self.sigma**2
-        return math.expm1(s2) * math.exp(2 * self.mu + s2)
+        s2 = self.sigma * self.sigma
+        if s2 < 700.0 and 2 * self.mu + s2 < 700.0:
+            return math.expm1(s2) * math.exp(2 * self.mu + s2)
+        if s2 == 0.0:  # sigma so small that sigma^2 underflows
+            return 0.0
+        # log-space: var = exp(2 mu + s2) (exp(s2) - 1), inf when it overflows
+        log_expm1 = s2 + math.log1p(-math.exp(-s2)) if s2 > 1.0 else math.log(math.expm1(s2))
+        return _exp(2 * self.mu + s2 + log_expm1)
 
     def _z(self, x):
         with np.errstate(divide="ignore"):
@@ -198,8 +215,14 @@ class Lognormal(Severity):
         # E[X^k; X <= d] = exp(k mu + k^2 sigma^2 / 2) Phi((ln d - mu - k sigma^2) / sigma)
         d = _as_array(d)
         with np.errstate(divide="ignore"):
-            z = (np.log(np.maximum(d, 0.0)) - self.mu - k * self.sigma**2) / self.sigma
-        out = math.exp(k * self.mu + 0.5 * k * k * self.sigma**2) * special.ndtr(z)
+            z = (np.log(np.maximum(d, 0.0)) - self.mu - k * self.sigma * self.sigma) / self.sigma
+        log_coef = k * self.mu + 0.5 * k * k * self.sigma * self.sigma
+        coef = _exp(log_coef)
+        if math.isfinite(coef):
+            out = coef * special.ndtr(z)
+        else:  # exp(k mu + k^2 sigma^2 / 2) overflows although E[X^k; X <= d] <= d^k need not
+            with np.errstate(over="ignore", divide="ignore"):
+                out = np.exp(log_coef + special.log_ndtr(z))
         return _scalar_or_array(np.where(d > 0, out, 0.0), d)
 
 
@@ -224,7 +247,7 @@ class Gamma(Severity):
         return self.shape * self.scale
 
     def var(self):
-        return self.shape * self.scale**2
+        return self.shape * self.scale * self.scale
 
     def _cdf(self, x):
         return special.gammainc(self.shape, x / self.scale)
@@ -233,7 +256,8 @@ class Gamma(Severity):
         return special.gammaincc(self.shape, x / self.scale)
 
     def _pdf(self, x):
-        return stats.gamma.pdf(x, self.shape, scale=self.scale)
+        finite = np.isfinite(x)  # scipy gives nan at x = inf for shape > 1
+        return np.where(finite, stats.gamma.pdf(np.where(finite, x, 1.0), self.shape, scale=self.scale), 0.0)
 
     def _ppf(self, q):
         return self.scale * special.gammaincinv(self.shape, q)
@@ -270,16 +294,21 @@ class Pareto(Severity):
         a = self.alpha
         if a <= 2:
             return math.inf
-        return self.scale**2 * a / ((a - 1.0) ** 2 * (a - 2.0))
+        return self.scale * self.scale * a / ((a - 1.0) * (a - 1.0) * (a - 2.0))
+
+    def _log_u(self, x):
+        # log(scale / (x + scale)), accurate for x << scale (log of a ratio near 1 is not) and
+        # -inf at x = inf without a divide-by-zero warning
+        return -np.log1p(x / self.scale)
 
     def _cdf(self, x):
-        return -np.expm1(self.alpha * np.log(self.scale / (x + self.scale)))
+        return -np.expm1(self.alpha * self._log_u(x))
 
     def _sf(self, x):
-        return np.exp(self.alpha * np.log(self.scale / (x + self.scale)))
+        return np.exp(self.alpha * self._log_u(x))
 
     def _pdf(self, x):
-        return self.alpha / self.scale * np.exp((self.alpha + 1) * np.log(self.scale / (x + self.scale)))
+        return self.alpha / self.scale * np.exp((self.alpha + 1) * self._log_u(x))
 
     def _ppf(self, q):
         with np.errstate(divide="ignore"):
@@ -288,29 +317,30 @@ class Pareto(Severity):
     def partial_moment(self, k, d):
         d = np.maximum(_as_array(d), 0.0)
         a, t = self.alpha, self.scale
-        u = t / (d + t)  # P(X > d) = u^alpha
+        log_u = self._log_u(d)  # u = t / (d + t), P(X > d) = u^alpha
         if k == 0:
-            out = -np.expm1(a * np.log(u))
+            out = -np.expm1(a * log_u)
         elif k == 1:
             # E[X; X <= d] = E[min(X, d)] - d P(X > d)
-            out = self._limited_mean(d) - d * u**a
+            with np.errstate(invalid="ignore"):  # d = inf: inf * 0 counts as 0
+                out = self._limited_mean(d) - np.where(np.isinf(d), 0.0, d * np.exp(a * log_u))
         elif k == 2:
             # X = t (V - 1) with V = 1/u Pareto I; integrate t^2 (v - 1)^2 a v^(-a-1) on [1, 1/u]
-            out = t * t * a * (self._vint(a - 1, u) - 2 * self._vint(a, u) + self._vint(a + 1, u))
+            out = t * t * a * (self._vint(a - 1, log_u) - 2 * self._vint(a, log_u) + self._vint(a + 1, log_u))
         else:
             raise ValueError(f"partial_moment: k must be 0, 1 or 2, got {k!r}")
         return _scalar_or_array(out, d)
 
     @staticmethod
-    def _vint(b, u):
+    def _vint(b, log_u):
         # integral over v in [1, 1/u] of v^(-b) dv
         if b == 1:
-            return -np.log(u)
-        return -np.expm1((b - 1) * np.log(u)) / (b - 1)
+            return -log_u
+        return -np.expm1((b - 1) * log_u) / (b - 1)
 
     def _limited_mean(self, d):
         a, t = self.alpha, self.scale
-        log_u = np.log(t / (d + t))
+        log_u = self._log_u(d)
         if a == 1:
             return -t * log_u
         return -t / (a - 1.0) * np.expm1((a - 1.0) * log_u)
@@ -393,7 +423,8 @@ class Spliced(Severity):
 
     def var(self):
         m2 = self.second_moment()
-        return m2 - self.mean() ** 2 if math.isfinite(m2) else math.inf
+        m = self.mean()
+        return m2 - m * m if math.isfinite(m2) else math.inf
 
     def _cdf(self, x):
         w, t = self.tail_weight, self.threshold
@@ -409,17 +440,19 @@ class Spliced(Severity):
 
     def _pdf(self, x):
         w, t = self.tail_weight, self.threshold
-        below = (1 - w) * _as_array(self.body.pdf(np.minimum(x, t))) / self._fb
-        above = w * _as_array(self.tail.pdf(np.maximum(x - t, 0.0)))
+        # (a weight of 0 times an infinite density at 0, e.g. Gamma shape < 1, is 0, not nan)
+        below = (1 - w) * _as_array(self.body.pdf(np.minimum(x, t))) / self._fb if w < 1 else np.zeros_like(x)
+        above = w * _as_array(self.tail.pdf(np.maximum(x - t, 0.0))) if w > 0 else np.zeros_like(x)
         return np.where(x <= t, below, above)
 
     def _ppf(self, q):
         w, t = self.tail_weight, self.threshold
         qb = np.clip(q / (1 - w), 0.0, 1.0) if w < 1 else np.zeros_like(q)
         body = _as_array(self.body.ppf(qb * self._fb))
-        qt = np.clip((q - (1 - w)) / w, 0.0, 1.0) if w > 0 else np.zeros_like(q)
+        # (q = 1 maps to 1 exactly: (1 - (1 - w)) / w can round below 1, making ppf(1) finite)
+        qt = np.where(q >= 1, 1.0, np.clip((q - (1 - w)) / w, 0.0, 1.0)) if w > 0 else np.zeros_like(q)
         tail = t + _as_array(self.tail.ppf(qt))
-        return np.where(q <= 1 - w, np.minimum(body, t), tail)
+        return np.where((q <= 1 - w) & (w < 1), np.minimum(body, t), tail)
 
     def partial_moment(self, k, d):
         d = _as_array(d)
@@ -463,21 +496,26 @@ class Frequency(Distribution):
         return self._frozen.cdf(x)
 
     def ppf(self, q):
-        return self._frozen.ppf(_check_q(q))
+        # scipy returns -1 at q = 0; the support starts at 0
+        return np.maximum(self._frozen.ppf(_check_q(q)), 0.0)
 
     def pgf(self, z):
         raise NotImplementedError
 
+    def _mean_upto(self, n):
+        """E[N; N <= n] for whole numbers n (vectorised)."""
+        raise NotImplementedError
+
     def limited_mean(self, d):
-        # E[min(N, d)] = integral_0^d P(N > x) dx
+        # E[min(N, d)] = E[N; N <= n] + d P(N > n) with n = floor(d), in closed form
+        # (inf d gives the mean; no loop over 0..d, no overflow)
         d = _as_array(d)
-        flat = np.maximum(d, 0.0).ravel()
-        out = np.empty_like(flat)
-        for i, di in enumerate(flat):
-            n = int(math.floor(di))
-            ks = np.arange(n)
-            out[i] = self._frozen.sf(ks).sum() + (di - n) * self._frozen.sf(n)
-        return _scalar_or_array(np.where(d > 0, out.reshape(np.shape(d)), d), d)
+        dd = np.maximum(d, 0.0)
+        n = np.floor(dd)
+        with np.errstate(invalid="ignore"):
+            above = np.where(np.isinf(dd), 0.0, dd * self._frozen.sf(n))
+        out = _as_array(self._mean_upto(n)) + above
+        return _scalar_or_array(np.where(d > 0, out, d), d)
 
     def sample(self, size, rng=None):
         return self._frozen.rvs(size=size, random_state=_check_rng(rng))
@@ -504,6 +542,10 @@ class Poisson(Frequency):
 
     def pgf(self, z):
         return np.exp(self.lam * (np.asarray(z) - 1.0))
+
+    def _mean_upto(self, n):
+        # k P(N = k) = lam P(N = k - 1)
+        return self.lam * self._frozen.cdf(np.asarray(n) - 1.0)
 
     def sample(self, size, rng=None):
         return _check_rng(rng).poisson(self.lam, size)
@@ -540,10 +582,14 @@ class NegativeBinomial(Frequency):
         return self.mean_
 
     def var(self):
-        return self.mean_ + self.mean_**2 / self.dispersion
+        return self.mean_ + self.mean_ * self.mean_ / self.dispersion
 
     def pgf(self, z):
         return (1.0 + self.mean_ * (1.0 - np.asarray(z)) / self.dispersion) ** (-self.dispersion)
+
+    def _mean_upto(self, n):
+        # k P(N = k) = mean P(N' = k - 1) with N' ~ NB(r + 1, p)
+        return self.mean_ * stats.nbinom.cdf(np.asarray(n) - 1.0, self.dispersion + 1.0, self.p)
 
     def sample(self, size, rng=None):
         return _check_rng(rng).negative_binomial(self.dispersion, self.p, size)
@@ -573,10 +619,15 @@ class Compound(Distribution):
             )
 
     def mean(self):
+        if self.frequency.mean() == 0:  # no claims: 0, not 0 * inf
+            return 0.0
         return self.frequency.mean() * self.severity.mean()
 
     def var(self):
-        return self.frequency.mean() * self.severity.var() + self.frequency.var() * self.severity.mean() ** 2
+        if self.frequency.mean() == 0:
+            return 0.0
+        m = self.severity.mean()
+        return self.frequency.mean() * self.severity.var() + self.frequency.var() * m * m
 
     @cached_property
     def _exact(self):
@@ -630,18 +681,26 @@ class Hurdle(Distribution):
             )
 
     def mean(self):
+        if self.p_nonzero == 0:  # always zero: 0, not 0 * inf
+            return 0.0
         return self.p_nonzero * self.severity.mean()
 
     def second_moment(self):
+        if self.p_nonzero == 0:
+            return 0.0
         return self.p_nonzero * self.severity.second_moment()
 
     def var(self):
         m2 = self.second_moment()
-        return m2 - self.mean() ** 2 if math.isfinite(m2) else math.inf
+        m = self.mean()
+        return m2 - m * m if math.isfinite(m2) else math.inf
 
     def limited_mean(self, d):
         d = _as_array(d)
-        out = self.p_nonzero * _as_array(self.severity.limited_mean(np.maximum(d, 0.0)))
+        if self.p_nonzero == 0:
+            out = np.zeros_like(d)
+        else:
+            out = self.p_nonzero * _as_array(self.severity.limited_mean(np.maximum(d, 0.0)))
         return _scalar_or_array(np.where(d > 0, out, d), d)
 
     def cdf(self, x):
@@ -652,7 +711,7 @@ class Hurdle(Distribution):
     def ppf(self, q):
         q = _check_q(q)
         p = self.p_nonzero
-        qs = np.clip((q - (1 - p)) / p, 0.0, 1.0) if p > 0 else np.zeros_like(q)
+        qs = np.where(q >= 1, 1.0, np.clip((q - (1 - p)) / p, 0.0, 1.0)) if p > 0 else np.zeros_like(q)
         return _scalar_or_array(np.where(q <= 1 - p, 0.0, _as_array(self.severity.ppf(qs))), q)
 
     def sample(self, size, rng=None):
