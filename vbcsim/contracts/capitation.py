@@ -1,0 +1,196 @@
+"""Capitation: a fixed payment per member that replaces fee-for-service for the costs in scope.
+
+Under capitation the payer pays the provider a fixed amount — per member per
+month, or a percentage of premium — and the provider bears the medical cost of
+the services in scope.  Services outside the scope are still paid fee for
+service.  With every contract valuing medical cost C at allowed rates, the
+payer's payment to the provider is
+
+    cap + (1 − share) × C,
+
+where ``share`` is the fraction of allowed cost in scope: 1.0 for global
+(full-risk) capitation, :data:`PROFESSIONAL_SHARE` for professional-services
+capitation, or any fraction in (0, 1].
+
+Capitation is a *base payment*: an arrangement uses either a fee-for-service
+contract or :class:`Capitation` to pay for care, never both for the same
+members, or the out-of-scope cost would be paid twice.  (A capitation limited
+to some ``segments`` replaces fee for service for those segments only; pair it
+with a fee-for-service contract restricted to the other segments.)
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from vbcsim._validation import check_positive, check_probability, check_real
+from vbcsim.contracts.base import Contract, Settlement, SettlementContext, transfer
+
+__all__ = ["Capitation", "PROFESSIONAL_SHARE", "SCOPES"]
+
+#: Share of total allowed cost that is professional services (physician and other
+#: clinician services billed on professional claims) in commercial (employer-
+#: sponsored) insurance: 33.7% — $1,985 of $5,892 per person in 2018 (Health Care
+#: Cost Institute, *2018 Health Care Cost and Utilization Report*, February 2020;
+#: 33.6% in the 2017 report).  The CMS National Health Expenditure Accounts put
+#: physician and clinical services at about 20% of *national* health spending
+#: (2017: 15.6% physician + 4.3% clinical), a broader base that includes
+#: long-term care, public health and administration, so the HCCI figure is the
+#: relevant one for a commercial population's allowed cost.
+PROFESSIONAL_SHARE = 0.337
+
+#: Named capitation scopes and the share of allowed cost each puts at risk.
+SCOPES = {"global": 1.0, "professional": PROFESSIONAL_SHARE}
+
+
+# -- small argument helpers shared by the contracts of this package -------------------------
+
+
+def _check_segments(value, *, owner: str):
+    """``None`` or a non-empty tuple of segment names (a single name is accepted)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: segments must be None or a sequence of segment names, got {type(value).__name__}"
+        ) from None
+    if not value:
+        raise ValueError(f"{owner}: segments must not be empty (use None for all segments)")
+    for s in value:
+        if not isinstance(s, str) or not s.strip():
+            raise TypeError(f"{owner}: segments must be non-empty strings, got {s!r}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{owner}: segments must not repeat, got {list(value)}")
+    return value
+
+
+def _check_optional_real(name: str, value, check, *, owner: str):
+    return None if value is None else check(name, value, owner=owner)
+
+
+def _as_scenarios(name: str, value, n: int, *, owner: str) -> np.ndarray:
+    """A per-scenario float array of shape (n,) (a scalar is broadcast)."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{owner}: {name} must have shape ({n},), got {arr.shape}")
+    return arr
+
+
+# -- the contract ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capitation(Contract):
+    """A fixed payment to the provider, who bears the cost of the services in scope.
+
+    Parameters
+    ----------
+    pmpm : float, optional
+        capitation per member per month (× 12 × members covered).  Give
+        exactly one of ``pmpm`` and ``percent_of_premium``.
+    percent_of_premium : float, optional
+        capitation as a fraction in (0, 1] of the arrangement's premium
+        (``ctx.premium``); with ``segments``, of the covered members' pro-rata
+        share of the premium (premium × covered members / all members).
+    scope : {"global", "professional"} or float
+        the share of allowed cost the provider takes on: ``"global"`` (1.0,
+        full risk), ``"professional"`` (:data:`PROFESSIONAL_SHARE`, 33.7% of
+        commercial allowed cost) or a fraction in (0, 1].
+    segments : sequence of str, optional
+        the segments capitated (all by default).
+
+    Notes
+    -----
+    Settlement, payer -> provider, per scenario:
+    ``cap + (1 − share) × C`` where C is the covered segments' medical cost at
+    allowed rates.  The capitation replaces fee-for-service payment for the
+    in-scope cost, so an arrangement uses either a fee-for-service contract
+    or ``Capitation`` as its base payment for a member, not both.
+
+    The provider's own cost of care (``delivery_ratio × C``) is charged by the
+    arrangement, so the provider's result from care and this contract is
+    ``cap − (share + delivery_ratio − 1) × C``: its risk share,
+    −Cov(result, C) / Var(C), is ``share + delivery_ratio − 1`` and rises one
+    for one with the scope.
+
+    Global capitation of the whole population makes the provider the party
+    that bears claims cost (:attr:`claims_party`), so a
+    :class:`~vbcsim.contracts.stop_loss.SpecificStopLoss` without an explicit
+    ``insured`` protects the provider.
+
+    Examples
+    --------
+    >>> full_risk = Capitation(pmpm=450.0)
+    >>> full_risk.claims_party
+    'provider'
+    >>> professional = Capitation(percent_of_premium=0.30, scope="professional")
+    >>> professional.share
+    0.337
+    >>> partial = Capitation(pmpm=60.0, scope=0.25, segments=["chronic"])
+    """
+
+    pmpm: float | None = None
+    percent_of_premium: float | None = None
+    scope: str | float = "global"
+    segments: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        owner = "Capitation"
+        if (self.pmpm is None) == (self.percent_of_premium is None):
+            raise ValueError(
+                f"{owner}: give exactly one of pmpm and percent_of_premium, got "
+                f"pmpm={self.pmpm!r}, percent_of_premium={self.percent_of_premium!r}"
+            )
+        object.__setattr__(self, "pmpm", _check_optional_real("pmpm", self.pmpm, check_positive, owner=owner))
+        if self.percent_of_premium is not None:
+            object.__setattr__(
+                self,
+                "percent_of_premium",
+                check_probability("percent_of_premium", self.percent_of_premium, owner=owner, open_low=True),
+            )
+        scope = self.scope
+        if isinstance(scope, str):
+            if scope not in SCOPES:
+                raise ValueError(
+                    f"{owner}: scope must be one of {', '.join(map(repr, SCOPES))} or a share in (0, 1], got {scope!r}"
+                )
+        elif isinstance(scope, numbers.Real) and not isinstance(scope, bool):
+            scope = check_probability("scope", scope, owner=owner, open_low=True)
+        else:
+            check_real("scope", scope, owner=owner)  # raises TypeError naming scope
+        object.__setattr__(self, "scope", scope)
+        object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
+
+    @property
+    def share(self) -> float:
+        """Fraction of the covered members' allowed cost the provider bears."""
+        return SCOPES[self.scope] if isinstance(self.scope, str) else float(self.scope)
+
+    @property
+    def claims_party(self) -> str:
+        """Who bears the claims cost under this contract: the provider under global capitation
+        of the whole population, else the payer (the engine reads this attribute)."""
+        return "provider" if self.share == 1.0 and self.segments is None else "payer"
+
+    def capitation(self, ctx: SettlementContext) -> np.ndarray:
+        """The fixed payment per scenario, (S,)."""
+        n = ctx.n_scenarios
+        if self.pmpm is not None:
+            return np.full(n, self.pmpm * 12.0 * ctx.n_members(self.segments))
+        premium = _as_scenarios("ctx.premium", ctx.premium, n, owner="Capitation")
+        covered = ctx.n_members(self.segments) / ctx.n_members() if self.segments is not None else 1.0
+        return self.percent_of_premium * premium * covered
+
+    def settle(self, ctx: SettlementContext) -> Settlement:
+        """Payer -> provider: capitation plus fee-for-service payment for the cost out of scope."""
+        amount = self.capitation(ctx) + (1.0 - self.share) * ctx.cost(self.segments)
+        return transfer(amount, "payer", "provider")

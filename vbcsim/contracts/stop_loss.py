@@ -1,0 +1,259 @@
+"""Stop-loss protection bought from the reinsurer: per member (specific) and on the total (aggregate).
+
+Whoever bears the claims cost — the payer under fee for service, the provider
+under global capitation — can cede the tail of that cost to the
+``reinsurer``:
+
+- :class:`SpecificStopLoss` pays, for every member whose annual allowed cost X
+  exceeds the attachment point a, ``(1 − coinsurance) × (X − a)``;
+- :class:`AggregateStopLoss` pays ``(1 − coinsurance)`` of the population's
+  total cost above ``attachment_ratio × expected cost``, up to
+  ``limit_ratio × expected cost``.
+
+Both charge a premium: a fixed ``premium_pmpm`` when given, else the exact
+expected recovery on the *baseline* population (before any efficiency
+effect, as a reinsurer would price from historical experience) times
+``1 + loading``.  Each settles as one net transfer
+``recovery − premium`` from the reinsurer to the insured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vbcsim._validation import check_nonnegative, check_positive, check_probability
+from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, check_party, transfer
+from vbcsim.contracts.capitation import _check_optional_real, _check_segments
+
+__all__ = ["SpecificStopLoss", "AggregateStopLoss"]
+
+
+def _check_insured(value, *, owner: str):
+    if value is None:
+        return None
+    check_party("insured", value, owner=owner)
+    if value == "reinsurer":
+        raise ValueError(
+            f"{owner}: insured must not be the reinsurer (it sells the protection), got {value!r}"
+        )
+    return value
+
+
+def _insured(contract, ctx: SettlementContext, owner: str) -> str:
+    party = contract.insured if contract.insured is not None else ctx.claims_party
+    check_party("insured (ctx.claims_party)", party, owner=owner)
+    if party == "reinsurer":
+        raise ValueError(f"{owner}: the insured party resolved to the reinsurer; pass insured explicitly")
+    return party
+
+
+@dataclass(frozen=True)
+class SpecificStopLoss(Contract):
+    """Per-member (specific) stop-loss: the reinsurer pays each member's cost above the attachment.
+
+    Parameters
+    ----------
+    attachment : float
+        the per-member annual attachment point (specific deductible) at
+        allowed cost, > 0.
+    coinsurance : float
+        the insured's share of the cost above the attachment, in [0, 1).
+    premium_pmpm : float, optional
+        premium per member per month (× 12 × members covered).  By default
+        the exact expected recovery of the baseline population,
+        ``(1 − coinsurance) × ctx.expected_excess[attachment]``, times
+        ``1 + loading``.
+    loading : float
+        the reinsurer's loading on the expected recovery, ≥ 0 (default 25%).
+        Ignored when ``premium_pmpm`` is given.
+    insured : str, optional
+        who buys the protection: by default ``ctx.claims_party``, the party
+        that bears claims cost (the payer under fee for service, the provider
+        under global capitation).
+    segments : sequence of str, optional
+        the segments covered (all by default).  The exact premium needs the
+        expected excess of the whole population, so covering only some
+        segments needs ``premium_pmpm``.
+
+    Notes
+    -----
+    Settlement, reinsurer -> insured: ``amount = recovery − premium`` with
+    ``recovery = (1 − coinsurance) × Σ_members (X − attachment)+``.
+    Flows: insured ``+amount``, reinsurer ``−amount``.
+
+    Examples
+    --------
+    >>> ssl = SpecificStopLoss(250_000.0)                       # priced at expected + 25%
+    >>> ssl_provider = SpecificStopLoss(100_000.0, coinsurance=0.1, insured="provider")
+    """
+
+    attachment: float
+    coinsurance: float = 0.0
+    premium_pmpm: float | None = None
+    loading: float = 0.25
+    insured: str | None = None
+    segments: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        owner = "SpecificStopLoss"
+        object.__setattr__(self, "attachment", check_positive("attachment", self.attachment, owner=owner))
+        object.__setattr__(
+            self,
+            "coinsurance",
+            check_probability("coinsurance", self.coinsurance, owner=owner, open_high=True),
+        )
+        object.__setattr__(
+            self,
+            "premium_pmpm",
+            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
+        )
+        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
+        object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
+        object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
+        if self.segments is not None and self.premium_pmpm is None:
+            raise ValueError(
+                f"{owner}: segments={list(self.segments)} needs premium_pmpm (the exact premium is "
+                "priced on the whole population's expected excess)"
+            )
+
+    def needs(self) -> Needs:
+        return Needs(attachments=(self.attachment,))
+
+    def recovery(self, ctx: SettlementContext) -> np.ndarray:
+        """What the reinsurer pays per scenario: (1 − coinsurance) × Σ (X − attachment)+."""
+        if self.attachment not in ctx.excess_by_attachment:
+            raise ValueError(
+                f"SpecificStopLoss: the context has no excess at attachment {self.attachment!r} "
+                f"(it has {sorted(ctx.excess_by_attachment)}); the engine computes those in needs()"
+            )
+        return (1.0 - self.coinsurance) * ctx.excess(self.attachment, self.segments)
+
+    def premium(self, ctx: SettlementContext) -> float:
+        """The annual stop-loss premium."""
+        if self.premium_pmpm is not None:
+            return self.premium_pmpm * 12.0 * ctx.n_members(self.segments)
+        if self.attachment not in ctx.expected_excess:
+            raise ValueError(
+                f"SpecificStopLoss: ctx.expected_excess has no entry for attachment {self.attachment!r} "
+                "to price the premium; give premium_pmpm"
+            )
+        return (1.0 - self.coinsurance) * float(ctx.expected_excess[self.attachment]) * (1.0 + self.loading)
+
+    def insured_party(self, ctx: SettlementContext) -> str:
+        """The party protected: ``insured``, else ``ctx.claims_party``."""
+        return _insured(self, ctx, "SpecificStopLoss")
+
+    def settle(self, ctx: SettlementContext) -> Settlement:
+        """Reinsurer -> insured: recovery minus premium."""
+        return transfer(self.recovery(ctx) - self.premium(ctx), "reinsurer", self.insured_party(ctx))
+
+
+@dataclass(frozen=True)
+class AggregateStopLoss(Contract):
+    """Aggregate stop-loss: the reinsurer pays the total cost above a multiple of its expectation.
+
+    Parameters
+    ----------
+    attachment_ratio : float
+        the aggregate attachment as a multiple of the population's exact
+        expected baseline cost (``ctx.expected_cost``), > 0.  Self-funded
+        employer aggregate stop-loss typically attaches at 125% of expected
+        claims (the default).
+    limit_ratio : float, optional
+        the upper limit of the layer as a multiple of expected cost, above
+        ``attachment_ratio``; None (default) for an unlimited layer.
+    coinsurance : float
+        the insured's share of the layer, in [0, 1).
+    premium_pmpm : float, optional
+        premium per member per month (× 12 × all members); by default the
+        exact expected layer recovery from ``ctx.aggregate_stop_loss``
+        (E[(C − att)+] − E[(C − limit)+]) × (1 − coinsurance) × (1 + loading).
+    loading : float
+        the reinsurer's loading, ≥ 0 (default 25%).
+    insured : str, optional
+        who buys the protection (default ``ctx.claims_party``).
+
+    Notes
+    -----
+    With att = attachment_ratio × E[C] and limit = limit_ratio × E[C]:
+    ``recovery = (1 − coinsurance) × min(max(C − att, 0), limit − att)``
+    and the settlement, reinsurer -> insured, is ``recovery − premium``.
+    C is the model's medical cost (after efficiency); attachment, limit and
+    the exact premium use the baseline expectation.
+
+    Examples
+    --------
+    >>> asl = AggregateStopLoss(1.25)
+    >>> layer = AggregateStopLoss(1.10, limit_ratio=1.50, premium_pmpm=4.0)
+    """
+
+    attachment_ratio: float = 1.25
+    limit_ratio: float | None = None
+    coinsurance: float = 0.0
+    premium_pmpm: float | None = None
+    loading: float = 0.25
+    insured: str | None = None
+
+    def __post_init__(self):
+        owner = "AggregateStopLoss"
+        object.__setattr__(
+            self, "attachment_ratio", check_positive("attachment_ratio", self.attachment_ratio, owner=owner)
+        )
+        if self.limit_ratio is not None:
+            limit = check_positive("limit_ratio", self.limit_ratio, owner=owner)
+            if not limit > self.attachment_ratio:
+                raise ValueError(
+                    f"{owner}: limit_ratio must exceed attachment_ratio={self.attachment_ratio!r}, got {limit!r}"
+                )
+            object.__setattr__(self, "limit_ratio", limit)
+        object.__setattr__(
+            self,
+            "coinsurance",
+            check_probability("coinsurance", self.coinsurance, owner=owner, open_high=True),
+        )
+        object.__setattr__(
+            self,
+            "premium_pmpm",
+            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
+        )
+        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
+        object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
+
+    def attachment(self, ctx: SettlementContext) -> float:
+        """The aggregate attachment point in money: attachment_ratio × expected cost."""
+        return self.attachment_ratio * float(ctx.expected_cost)
+
+    def limit(self, ctx: SettlementContext) -> float:
+        """The upper limit of the layer in money (inf when unlimited)."""
+        return np.inf if self.limit_ratio is None else self.limit_ratio * float(ctx.expected_cost)
+
+    def recovery(self, ctx: SettlementContext) -> np.ndarray:
+        """(1 − coinsurance) × min(max(C − att, 0), limit − att) per scenario."""
+        att, lim = self.attachment(ctx), self.limit(ctx)
+        layer = np.minimum(np.maximum(ctx.medical_cost - att, 0.0), lim - att)
+        return (1.0 - self.coinsurance) * layer
+
+    def premium(self, ctx: SettlementContext) -> float:
+        """The annual aggregate stop-loss premium."""
+        if self.premium_pmpm is not None:
+            return self.premium_pmpm * 12.0 * ctx.n_members()
+        oracle = ctx.aggregate_stop_loss
+        if oracle is None:
+            raise ValueError(
+                "AggregateStopLoss: no exact aggregate stop-loss function in the context "
+                "(ctx.aggregate_stop_loss is None) to price the premium; give premium_pmpm"
+            )
+        expected = float(oracle(self.attachment(ctx)))
+        if self.limit_ratio is not None:
+            expected -= float(oracle(self.limit(ctx)))
+        return (1.0 - self.coinsurance) * max(expected, 0.0) * (1.0 + self.loading)
+
+    def insured_party(self, ctx: SettlementContext) -> str:
+        """The party protected: ``insured``, else ``ctx.claims_party``."""
+        return _insured(self, ctx, "AggregateStopLoss")
+
+    def settle(self, ctx: SettlementContext) -> Settlement:
+        """Reinsurer -> insured: recovery minus premium."""
+        return transfer(self.recovery(ctx) - self.premium(ctx), "reinsurer", self.insured_party(ctx))
