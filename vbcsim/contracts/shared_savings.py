@@ -1,0 +1,600 @@
+"""Shared savings (and losses) against a benchmark, following the Medicare Shared Savings Program.
+
+The payer sets a benchmark B for the covered members' annual cost; at the end
+of the year the provider (an accountable care organisation, ACO) shares the
+savings S = B − A if its actual cost A beat the benchmark by at least a
+minimum savings rate (MSR), and — in a two-sided arrangement — repays a share
+of the losses if A exceeded B by at least a minimum loss rate (MLR).  The
+rules follow the Medicare Shared Savings Program (MSSP), 42 CFR part 425
+subpart G:
+
+- savings are shared only when ``S / B ≥ MSR``, and then *from the first
+  dollar*: the ACO receives the sharing rate times all the savings under the
+  benchmark, not only those beyond the MSR (42 CFR 425.604 for the original
+  one-sided model, 425.605 BASIC track, 425.610 ENHANCED track);
+- the payment is limited to a percentage of the benchmark (the "performance
+  payment limit": 10% under BASIC, 20% under ENHANCED);
+- losses are shared when ``−S / B ≥ MLR``, also from the first dollar, at the
+  shared loss rate, limited to a percentage of the benchmark (the "loss
+  recoupment limit");
+- the final sharing rate depends on quality performance;
+- catastrophic claims are truncated: MSSP caps each assigned beneficiary's
+  annual expenditure at the 99th percentile of national Medicare FFS
+  expenditure (42 CFR 425.604(a), 425.605(a), 425.610(a)), which here is
+  ``A = Σ min(X, a) = C − Σ (X − a)+`` for an ``outlier_attachment`` a.
+
+:func:`mssp_minimum_savings_rate` implements the MSR table of 42 CFR
+425.604(b), and :meth:`SharedSavings.mssp_basic` /
+:meth:`SharedSavings.mssp_enhanced` the BASIC and ENHANCED track parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from vbcsim._validation import check_nonnegative, check_positive, check_positive_int, check_probability
+from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
+from vbcsim.contracts.capitation import _check_optional_real, _check_segments
+from vbcsim.contracts.fee_for_service import (
+    _check_bool,
+    _check_parties,
+    _members_benchmark,
+    _scenario_quality,
+)
+
+__all__ = [
+    "SharedSavings",
+    "mssp_minimum_savings_rate",
+    "MSSP_MINIMUM_BENEFICIARIES",
+    "MSSP_MSR_TABLE",
+    "MSSP_SYMMETRIC_MSR_ELECTIONS",
+    "MSSP_BASIC_LEVELS",
+    "MSSP_ENHANCED",
+]
+
+# -- MSSP parameters ---------------------------------------------------------------------------
+
+#: An MSSP ACO must have at least 5,000 assigned beneficiaries (42 CFR 425.110(a)(1)).
+MSSP_MINIMUM_BENEFICIARIES = 5_000
+
+#: The one-sided model's minimum savings rate by number of assigned beneficiaries,
+#: 42 CFR 425.604(b): rows (low end of range, high end of range, MSR at the low end,
+#: MSR at the high end); 60,000 or more: 2.0%.  An ACO is assigned the MSR linearly
+#: interpolated between the two ends of its range.  CMS's worked example in the
+#: proposed rule (CMS-1345-P, April 2011, 76 FR 19528; the text before its Table 6): an
+#: ACO with 7,500 beneficiaries is assigned 3.3%, the midpoint between 7,000 and 7,999
+#: beneficiaries, where the MSR is 3.4% and 3.2%; above 60,000 the MSR does not fall
+#: below 2%.  The rates are confidence bounds on random variation in per-capita
+#: expenditure (an ACO should rarely beat the MSR by chance alone), so they fall with
+#: size.
+MSSP_MSR_TABLE = (
+    (5_000, 5_999, 0.039, 0.036),
+    (6_000, 6_999, 0.036, 0.034),
+    (7_000, 7_999, 0.034, 0.032),
+    (8_000, 8_999, 0.032, 0.031),
+    (9_000, 9_999, 0.031, 0.030),
+    (10_000, 14_999, 0.030, 0.027),
+    (15_000, 19_999, 0.027, 0.025),
+    (20_000, 49_999, 0.025, 0.022),
+    (50_000, 59_999, 0.022, 0.020),
+)
+_MSR_FLOOR = 0.020  # 60,000 or more assigned beneficiaries (42 CFR 425.604(b))
+
+#: Symmetric MSR/MLR an ACO in a two-sided model (BASIC levels C-E, ENHANCED) may
+#: elect instead of the variable, size-based MSR/MLR: 0%, or 0.5% to 2.0% in 0.5%
+#: steps (42 CFR 425.605(b), 425.610(b)).
+MSSP_SYMMETRIC_MSR_ELECTIONS = (0.0, 0.005, 0.010, 0.015, 0.020)
+
+#: BASIC track levels (42 CFR 425.605(d)(1)(i)-(v); glide path in 425.600(a)(4)):
+#: maximum sharing rate (based on quality performance), performance payment limit as a
+#: fraction of the updated benchmark, shared loss rate (regardless of quality), and
+#: loss sharing limit.  Levels A and B are one-sided (no loss sharing).  In the
+#: regulation the loss limit is a percentage of the ACO participants' total Medicare
+#: Parts A and B fee-for-service revenue, capped at a percentage of the updated
+#: benchmark: level C 2% of revenue capped at 1% of the benchmark, level D 4% of revenue
+#: capped at 2%, level E the Quality Payment Program's revenue-based nominal amount
+#: standard (8% of revenue) capped at one percentage point above its expenditure-based
+#: nominal amount standard (3% + 1 = 4% of the benchmark).  vbcsim has no participant
+#: revenue, so the presets use the benchmark-based limit: exact for ACOs whose
+#: revenue-based limit is the larger (typically ACOs that include hospitals), an upper
+#: bound on repayment for low-revenue ACOs.
+MSSP_BASIC_LEVELS = {
+    "A": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
+    "B": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
+    "C": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.01},
+    "D": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.02},
+    "E": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.04},
+}
+
+#: ENHANCED track (42 CFR 425.610): sharing rate up to 75% based on quality
+#: performance; shared savings limited to 20% of the updated benchmark; shared loss
+#: rate 1 − the final sharing rate, not less than 40% and not more than 75%; shared
+#: losses limited to 15% of the updated benchmark.
+MSSP_ENHANCED = {
+    "sharing_rate": 0.75,
+    "savings_cap": 0.20,
+    "loss_sharing_rate": 0.75,
+    "loss_sharing_floor": 0.40,
+    "loss_cap": 0.15,
+}
+
+
+def mssp_minimum_savings_rate(beneficiaries) -> float:
+    """The MSSP one-sided minimum savings rate for an ACO's number of assigned beneficiaries.
+
+    Implements the table of 42 CFR 425.604(b) (:data:`MSSP_MSR_TABLE`): within
+    a range the MSR is interpolated linearly between its value at the low end
+    and at the high end of the range (3.4% at 7,000 and 3.2% at 7,999, so
+    about 3.3% at 7,500); it falls from 3.9% at 5,000 beneficiaries to 2.0% at
+    60,000 and stays at 2.0% above.  The value is not rounded (CMS's example
+    quotes the 7,500-beneficiary MSR as 3.3%; the interpolation gives 3.2999%).
+
+    Parameters
+    ----------
+    beneficiaries : int
+        the number of assigned beneficiaries, at least 5,000.
+
+    Returns
+    -------
+    float
+        the MSR as a fraction of the benchmark (0.039 for 3.9%).
+
+    Raises
+    ------
+    ValueError
+        below 5,000 beneficiaries: the MSSP requires an ACO to have at least
+        5,000 assigned beneficiaries (42 CFR 425.110(a)(1)) and the table
+        starts there.  (CMS applies its own variable MSR/MLR to an ACO whose
+        population falls below 5,000 during an agreement period, 42 CFR
+        425.110(b); that schedule is not extrapolated here.)  Give an explicit
+        ``minimum_savings_rate`` to :class:`SharedSavings` for smaller groups.
+    TypeError
+        for a non-integer count.
+
+    Examples
+    --------
+    >>> mssp_minimum_savings_rate(5_000)
+    0.039
+    >>> round(mssp_minimum_savings_rate(7_500), 4)
+    0.033
+    >>> mssp_minimum_savings_rate(100_000)
+    0.02
+    """
+    if isinstance(beneficiaries, (bool, np.bool_)):
+        raise TypeError(
+            f"mssp_minimum_savings_rate: beneficiaries must be an integer count, got {beneficiaries!r}"
+        )
+    n = check_positive_int("beneficiaries", beneficiaries, owner="mssp_minimum_savings_rate")
+    if n < MSSP_MINIMUM_BENEFICIARIES:
+        raise ValueError(
+            f"mssp_minimum_savings_rate: beneficiaries must be at least {MSSP_MINIMUM_BENEFICIARIES:,} "
+            f"(the MSSP minimum, 42 CFR 425.110(a)(1); the MSR table of 425.604(b) starts there), got {n:,}"
+        )
+    for low, high, msr_low, msr_high in MSSP_MSR_TABLE:
+        if low <= n <= high:
+            return msr_low + (msr_high - msr_low) * (n - low) / (high - low)
+    return _MSR_FLOOR
+
+
+# -- the contract ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedSavings(Contract):
+    """Shared savings against a benchmark, one- or two-sided, MSSP-style.
+
+    Parameters
+    ----------
+    benchmark_pmpm : float
+        the benchmark per member per month, > 0; the annual benchmark is
+        ``B = benchmark_pmpm × 12 × members`` of the covered segments.
+    sharing_rate : float
+        the provider's share of savings, in [0, 1] (the maximum sharing rate
+        when quality adjusts it).
+    minimum_savings_rate : float
+        the MSR, in [0, 1): savings are shared only when ``S / B ≥ MSR``.
+        See :func:`mssp_minimum_savings_rate` for the MSSP table.
+    minimum_loss_rate : float, optional
+        the MLR, in [0, 1).  Given, the arrangement is two-sided: the provider
+        repays a share of losses when ``−S / B ≥ MLR``.  None (default):
+        one-sided, the provider never pays.
+    loss_sharing_rate : float, optional
+        the provider's share of losses, in [0, 1]; required exactly when
+        ``minimum_loss_rate`` is given.  With ``quality_scales_losses`` it is
+        the maximum shared loss rate.
+    savings_cap : float or None
+        the largest shared-savings payment as a fraction of the benchmark,
+        ≥ 0, or None for no limit.  Default 0.10: the MSSP BASIC track's
+        performance payment limit, 10% of the updated benchmark (42 CFR
+        425.605(d)), also the original one-sided model's (425.604).
+    loss_cap : float or None
+        the largest repayment as a fraction of the benchmark, ≥ 0, or None for
+        no limit; ignored by one-sided arrangements.  Default 0.04: the BASIC
+        track's level E loss limit, 4% of the updated benchmark (42 CFR
+        425.605(d)(1)(v)), the highest-risk level of the track most MSSP ACOs
+        are in (the ENHANCED track's is 15%).
+    quality_gate : float, optional
+        a quality threshold g in [0, 1].  None (default): no quality
+        adjustment.  Given: nothing is shared in a scenario whose quality
+        score q is below g, and at or above g the sharing rate is multiplied
+        by q (the final sharing rate ``sharing_rate × q``).  Needs the scenario
+        quality score.
+    outlier_attachment : float, optional
+        a per-member annual cost a > 0 at which each member's cost is
+        truncated before comparison with the benchmark:
+        ``A = C − Σ (X − a)+``.  Needs the per-member excess at a.
+    first_dollar : bool
+        True (default): once the MSR (MLR) is met, share all savings (losses)
+        from the first dollar, as in the MSSP.  False: share only the savings
+        beyond ``MSR × B`` (and the losses beyond ``MLR × B``), as in many
+        commercial contracts with a corridor.
+    segments : sequence of str, optional
+        the segments covered (all by default): their members set the
+        benchmark and their cost the actual spend.
+    quality_scales_losses : bool
+        False (default): the shared loss rate is ``loss_sharing_rate``
+        whatever the quality.  True (two-sided only): the MSSP ENHANCED
+        track's rule, shared loss rate ``= 1 − final sharing rate``, bounded
+        below by ``loss_sharing_floor`` and above by ``loss_sharing_rate``
+        (42 CFR 425.610: 1 − final sharing rate, at least 40%, at most 75%),
+        so better quality lowers the losses repaid; failing the quality gate
+        means the maximum rate.
+    loss_sharing_floor : float, optional
+        the lowest shared loss rate under ``quality_scales_losses``, in
+        [0, ``loss_sharing_rate``] (default 0).
+    source, target : str
+        the payer of shared savings and the party that earns them (default
+        payer -> provider; an enabler that takes the ACO's savings would be
+        ``target="enabler"``).
+
+    Notes
+    -----
+    Per scenario, with C the covered segments' medical cost at allowed rates,
+    ``A = C`` (or ``C − Σ (X − a)+``), ``S = B − A``, q the quality score and
+    ``r = sharing_rate × f(q)`` the final sharing rate (``f = 1`` without a
+    gate, else ``f(q) = q·1[q ≥ g]``):
+
+    - savings, ``S > 0`` and ``S ≥ MSR × B``:
+      ``amount = min(r × S', savings_cap × B)`` with ``S' = S`` (first dollar)
+      or ``S − MSR × B``;
+    - losses (two-sided), ``S < 0`` and ``−S ≥ MLR × B``:
+      ``amount = −min(ℓ × L', loss_cap × B)`` with ``L' = −S`` (first dollar)
+      or ``−S − MLR × B`` and ``ℓ = loss_sharing_rate``, or under
+      ``quality_scales_losses`` ``ℓ = clip(1 − r, loss_sharing_floor,
+      loss_sharing_rate)``;
+    - otherwise 0.
+
+    The amount moves from ``source`` to ``target``.  A one-sided arrangement
+    never charges the target (amount ≥ 0).  The amount never decreases when
+    ``sharing_rate`` rises.
+
+    Simplifications against the MSSP: the benchmark is given (no risk
+    adjustment, regional blend or trend); the quality adjustment is the
+    pre-2021 MSSP formula (final sharing rate = maximum rate × quality score)
+    behind a minimum-attainment gate — since 2021 an ACO meeting the quality
+    performance standard earns the maximum rate and, since 2024, one missing
+    it but meeting an alternative standard earns the rate scaled by its
+    quality score; the BASIC loss limit is the benchmark-based one (see
+    :data:`MSSP_BASIC_LEVELS`).
+
+    Examples
+    --------
+    >>> one_sided = SharedSavings(450.0, sharing_rate=0.5, minimum_savings_rate=0.02)
+    >>> one_sided.two_sided
+    False
+    >>> two_sided = SharedSavings(450.0, 0.5, 0.02, minimum_loss_rate=0.02, loss_sharing_rate=0.3)
+    >>> basic_e = SharedSavings.mssp_basic(900.0, beneficiaries=12_000, level="E")
+    >>> round(basic_e.minimum_savings_rate, 4)
+    0.0288
+    >>> enhanced = SharedSavings.mssp_enhanced(900.0, minimum_savings_rate=0.0, quality_gate=0.4)
+    """
+
+    benchmark_pmpm: float
+    sharing_rate: float
+    minimum_savings_rate: float
+    minimum_loss_rate: float | None = None
+    loss_sharing_rate: float | None = None
+    savings_cap: float | None = 0.10
+    loss_cap: float | None = 0.04
+    quality_gate: float | None = None
+    outlier_attachment: float | None = None
+    first_dollar: bool = True
+    segments: tuple[str, ...] | None = None
+    quality_scales_losses: bool = False
+    loss_sharing_floor: float | None = None
+    source: str = "payer"
+    target: str = "provider"
+
+    def __post_init__(self):
+        owner = "SharedSavings"
+        object.__setattr__(
+            self, "benchmark_pmpm", check_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
+        )
+        object.__setattr__(
+            self, "sharing_rate", check_probability("sharing_rate", self.sharing_rate, owner=owner)
+        )
+        object.__setattr__(
+            self,
+            "minimum_savings_rate",
+            check_probability("minimum_savings_rate", self.minimum_savings_rate, owner=owner, open_high=True),
+        )
+        if (self.minimum_loss_rate is None) != (self.loss_sharing_rate is None):
+            if self.minimum_loss_rate is None:
+                raise ValueError(
+                    f"{owner}: loss_sharing_rate={self.loss_sharing_rate!r} needs minimum_loss_rate "
+                    "(a two-sided arrangement gives both; a one-sided one neither)"
+                )
+            raise ValueError(
+                f"{owner}: minimum_loss_rate={self.minimum_loss_rate!r} needs loss_sharing_rate "
+                "(a two-sided arrangement gives both; a one-sided one neither)"
+            )
+        if self.minimum_loss_rate is not None:
+            object.__setattr__(
+                self,
+                "minimum_loss_rate",
+                check_probability("minimum_loss_rate", self.minimum_loss_rate, owner=owner, open_high=True),
+            )
+            object.__setattr__(
+                self,
+                "loss_sharing_rate",
+                check_probability("loss_sharing_rate", self.loss_sharing_rate, owner=owner),
+            )
+        object.__setattr__(
+            self,
+            "savings_cap",
+            _check_optional_real("savings_cap", self.savings_cap, check_nonnegative, owner=owner),
+        )
+        object.__setattr__(
+            self, "loss_cap", _check_optional_real("loss_cap", self.loss_cap, check_nonnegative, owner=owner)
+        )
+        object.__setattr__(
+            self,
+            "quality_gate",
+            _check_optional_real("quality_gate", self.quality_gate, check_probability, owner=owner),
+        )
+        object.__setattr__(
+            self,
+            "outlier_attachment",
+            _check_optional_real("outlier_attachment", self.outlier_attachment, check_positive, owner=owner),
+        )
+        object.__setattr__(self, "first_dollar", _check_bool("first_dollar", self.first_dollar, owner=owner))
+        object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
+        scales = _check_bool("quality_scales_losses", self.quality_scales_losses, owner=owner)
+        object.__setattr__(self, "quality_scales_losses", scales)
+        if scales and self.minimum_loss_rate is None:
+            raise ValueError(
+                f"{owner}: quality_scales_losses=True needs a two-sided arrangement "
+                "(minimum_loss_rate and loss_sharing_rate)"
+            )
+        if self.loss_sharing_floor is not None:
+            if not scales:
+                raise ValueError(
+                    f"{owner}: loss_sharing_floor={self.loss_sharing_floor!r} applies only with "
+                    "quality_scales_losses=True"
+                )
+            floor = check_probability("loss_sharing_floor", self.loss_sharing_floor, owner=owner)
+            if floor > self.loss_sharing_rate:
+                raise ValueError(
+                    f"{owner}: loss_sharing_floor must not exceed loss_sharing_rate={self.loss_sharing_rate!r}, "
+                    f"got {floor!r}"
+                )
+            object.__setattr__(self, "loss_sharing_floor", floor)
+        _check_parties(self.source, self.target, owner=owner)
+
+    # -- presets -------------------------------------------------------------------------------
+
+    @classmethod
+    def mssp_basic(
+        cls,
+        benchmark_pmpm: float,
+        beneficiaries: int | None = None,
+        level: str = "E",
+        *,
+        minimum_savings_rate: float | None = None,
+        quality_gate: float | None = None,
+        outlier_attachment: float | None = None,
+        segments=None,
+        target: str = "provider",
+    ) -> SharedSavings:
+        """The MSSP BASIC track at glide-path level A-E (42 CFR 425.605, :data:`MSSP_BASIC_LEVELS`).
+
+        Levels A and B are one-sided: up to 40% of savings, MSR from the
+        number of assigned beneficiaries (42 CFR 425.605(b), the table of
+        425.604(b)).  Levels C, D and E are two-sided: up to 50% of savings,
+        30% of losses, loss limit 1%, 2% and 4% of the benchmark, with a
+        symmetric MSR/MLR that the ACO elects: 0%, 0.5%, 1.0%, 1.5% or 2.0%
+        (``minimum_savings_rate``), or the size-based MSR (give
+        ``beneficiaries`` and leave ``minimum_savings_rate`` None)
+        (425.605(b)).  Savings are capped at 10% of the benchmark and
+        shared from the first dollar.
+
+        Parameters
+        ----------
+        benchmark_pmpm : float
+            the benchmark per member per month.
+        beneficiaries : int, optional
+            the number of assigned beneficiaries (≥ 5,000) for the size-based
+            MSR; required at levels A and B.
+        level : {"A", "B", "C", "D", "E"}
+            the glide-path level (default E, the highest risk).
+        minimum_savings_rate : float, optional
+            the elected symmetric MSR/MLR at levels C-E, one of
+            :data:`MSSP_SYMMETRIC_MSR_ELECTIONS`.
+        quality_gate, outlier_attachment, segments, target
+            as for :class:`SharedSavings` (the MSSP truncates beneficiaries'
+            expenditure at the 99th percentile of national Medicare FFS
+            expenditure: pass that amount as ``outlier_attachment``).
+        """
+        owner = "SharedSavings.mssp_basic"
+        if isinstance(level, str):
+            level = level.upper()
+        if not isinstance(level, str) or level not in MSSP_BASIC_LEVELS:
+            raise ValueError(
+                f"{owner}: level must be one of {', '.join(map(repr, MSSP_BASIC_LEVELS))}, got {level!r}"
+            )
+        p = MSSP_BASIC_LEVELS[level]
+        two_sided = p["loss_sharing_rate"] is not None
+        msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=two_sided, owner=owner)
+        return cls(
+            benchmark_pmpm,
+            sharing_rate=p["sharing_rate"],
+            minimum_savings_rate=msr,
+            minimum_loss_rate=msr if two_sided else None,
+            loss_sharing_rate=p["loss_sharing_rate"],
+            savings_cap=p["savings_cap"],
+            loss_cap=p["loss_cap"],
+            quality_gate=quality_gate,
+            outlier_attachment=outlier_attachment,
+            first_dollar=True,
+            segments=segments,
+            target=target,
+        )
+
+    @classmethod
+    def mssp_enhanced(
+        cls,
+        benchmark_pmpm: float,
+        beneficiaries: int | None = None,
+        *,
+        minimum_savings_rate: float | None = None,
+        quality_gate: float | None = None,
+        outlier_attachment: float | None = None,
+        segments=None,
+        target: str = "provider",
+    ) -> SharedSavings:
+        """The MSSP ENHANCED track (42 CFR 425.610, :data:`MSSP_ENHANCED`).
+
+        Up to 75% of savings (final sharing rate 75% × quality score behind
+        ``quality_gate``; 75% without a gate), capped at 20% of the benchmark;
+        shared loss rate 1 − the final sharing rate, at least 40% and at most
+        75% (40% without a gate; 75% when the gate is failed), losses capped at
+        15% of the benchmark.  Symmetric MSR/MLR elected as at BASIC levels C-E
+        (425.610(b)): ``minimum_savings_rate`` from
+        :data:`MSSP_SYMMETRIC_MSR_ELECTIONS`, or size-based from
+        ``beneficiaries``.  Other parameters as for :meth:`mssp_basic`.
+        """
+        owner = "SharedSavings.mssp_enhanced"
+        msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=True, owner=owner)
+        p = MSSP_ENHANCED
+        return cls(
+            benchmark_pmpm,
+            sharing_rate=p["sharing_rate"],
+            minimum_savings_rate=msr,
+            minimum_loss_rate=msr,
+            loss_sharing_rate=p["loss_sharing_rate"],
+            savings_cap=p["savings_cap"],
+            loss_cap=p["loss_cap"],
+            quality_gate=quality_gate,
+            outlier_attachment=outlier_attachment,
+            first_dollar=True,
+            segments=segments,
+            quality_scales_losses=True,
+            loss_sharing_floor=p["loss_sharing_floor"],
+            target=target,
+        )
+
+    # -- the settlement --------------------------------------------------------------------------
+
+    @property
+    def two_sided(self) -> bool:
+        """Whether the provider shares losses."""
+        return self.minimum_loss_rate is not None
+
+    def needs(self) -> Needs:
+        atts = () if self.outlier_attachment is None else (self.outlier_attachment,)
+        return Needs(attachments=atts, quality=self.quality_gate is not None)
+
+    def benchmark(self, ctx: SettlementContext) -> float:
+        """The annual benchmark B = benchmark_pmpm × 12 × members covered."""
+        return _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
+
+    def actual(self, ctx: SettlementContext) -> np.ndarray:
+        """The actual spend A per scenario: C, or C − Σ (X − a)+ with outlier truncation."""
+        cost = np.asarray(ctx.cost(self.segments), dtype=float)
+        if self.outlier_attachment is None:
+            return cost
+        if self.outlier_attachment not in ctx.excess_by_attachment:
+            raise ValueError(
+                f"SharedSavings: the context has no excess at outlier_attachment {self.outlier_attachment!r} "
+                f"(it has {sorted(ctx.excess_by_attachment)}); the engine computes those in needs()"
+            )
+        return cost - ctx.excess(self.outlier_attachment, self.segments)
+
+    def savings(self, ctx: SettlementContext) -> np.ndarray:
+        """Gross savings S = B − A per scenario (negative: losses)."""
+        return self.benchmark(ctx) - self.actual(ctx)
+
+    def final_sharing_rate(self, ctx: SettlementContext) -> np.ndarray:
+        """The quality-adjusted sharing rate per scenario: sharing_rate × q·1[q ≥ gate] (or sharing_rate)."""
+        if self.quality_gate is None:
+            return np.full(ctx.n_scenarios, self.sharing_rate)
+        q = _scenario_quality(ctx, owner="SharedSavings")
+        return self.sharing_rate * np.where(q >= self.quality_gate, q, 0.0)
+
+    def shared_loss_rate(self, ctx: SettlementContext) -> np.ndarray:
+        """The provider's share of losses per scenario (zeros when one-sided)."""
+        if not self.two_sided:
+            return np.zeros(ctx.n_scenarios)
+        if not self.quality_scales_losses:
+            return np.full(ctx.n_scenarios, self.loss_sharing_rate)
+        floor = 0.0 if self.loss_sharing_floor is None else self.loss_sharing_floor
+        return np.clip(1.0 - self.final_sharing_rate(ctx), floor, self.loss_sharing_rate)
+
+    def _parts(self, ctx: SettlementContext):
+        b = self.benchmark(ctx)
+        s = b - self.actual(ctx)
+        rate = s / b  # compared as a ratio so that savings of exactly MSR × B qualify
+        msr = self.minimum_savings_rate
+        earned = (s > 0.0) & (rate >= msr)
+        base = s if self.first_dollar else s - msr * b
+        cap = math.inf if self.savings_cap is None else self.savings_cap * b
+        paid = np.where(earned, np.minimum(self.final_sharing_rate(ctx) * np.maximum(base, 0.0), cap), 0.0)
+        if not self.two_sided:
+            return paid, np.zeros_like(paid)
+        mlr = self.minimum_loss_rate
+        owed = (s < 0.0) & (-rate >= mlr)
+        loss_base = -s if self.first_dollar else -s - mlr * b
+        loss_cap = math.inf if self.loss_cap is None else self.loss_cap * b
+        repaid = np.where(
+            owed, np.minimum(self.shared_loss_rate(ctx) * np.maximum(loss_base, 0.0), loss_cap), 0.0
+        )
+        return paid, repaid
+
+    def shared_savings(self, ctx: SettlementContext) -> np.ndarray:
+        """The shared-savings payment per scenario (≥ 0)."""
+        return self._parts(ctx)[0]
+
+    def shared_losses(self, ctx: SettlementContext) -> np.ndarray:
+        """The provider's repayment of shared losses per scenario (≥ 0; zeros when one-sided)."""
+        return self._parts(ctx)[1]
+
+    def settle(self, ctx: SettlementContext) -> Settlement:
+        """Source -> target: shared savings minus shared losses."""
+        paid, repaid = self._parts(ctx)
+        return transfer(paid - repaid, self.source, self.target)
+
+
+def _mssp_msr(beneficiaries, elected, *, two_sided: bool, owner: str) -> float:
+    """The MSR of an MSSP preset: the elected symmetric rate, or the size-based table."""
+    if elected is not None:
+        if not two_sided:
+            raise ValueError(
+                f"{owner}: the one-sided levels use the size-based MSR of 42 CFR 425.604(b); give "
+                f"beneficiaries, not minimum_savings_rate (got {elected!r})"
+            )
+        rate = check_probability("minimum_savings_rate", elected, owner=owner, open_high=True)
+        for allowed in MSSP_SYMMETRIC_MSR_ELECTIONS:
+            if abs(rate - allowed) < 1e-12:
+                return allowed
+        raise ValueError(
+            f"{owner}: minimum_savings_rate must be an MSSP election, one of "
+            f"{', '.join(f'{a:.3f}' for a in MSSP_SYMMETRIC_MSR_ELECTIONS)} (or None for the size-based "
+            f"MSR from beneficiaries), got {rate!r}"
+        )
+    if beneficiaries is None:
+        what = "beneficiaries (size-based MSR/MLR) or minimum_savings_rate (an elected symmetric MSR/MLR)"
+        raise ValueError(f"{owner}: give {what if two_sided else 'beneficiaries (size-based MSR)'}")
+    return mssp_minimum_savings_rate(beneficiaries)
