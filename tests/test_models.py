@@ -172,3 +172,54 @@ def test_bad_quality():
         v.Quality(alpha=0)
     with pytest.raises(TypeError, match="quality"):
         v.simulate(POP, {"m": [PayAll()]}, n_scenarios=5, seed=1, quality=0.8)
+
+
+def _risk_share(net, cost):
+    net, cost = np.asarray(net), np.asarray(cost)
+    return -np.cov(net, cost)[0, 1] / np.var(cost, ddof=1)
+
+
+def test_risk_share_identities_with_real_contracts():
+    from vbcsim.contracts import Capitation, FeeForService, SharedSavings, SpecificStopLoss
+
+    pmpm = POP.expected_cost() / POP.members / 12
+    models = {
+        "ffs": [FeeForService()],
+        "ss": [FeeForService(), SharedSavings(pmpm, 0.5, 0.02, minimum_loss_rate=0.02, loss_sharing_rate=0.3)],
+        "cap": [Capitation(percent_of_premium=0.85), SpecificStopLoss(50_000.0), ReportExcess(50_000.0)],
+    }
+    ds = v.simulate(POP, models, n_scenarios=400, seed=9)
+    for m in models:
+        c = ds.medical_cost.sel(model=m)
+        shares = [_risk_share(ds.net.sel(model=m, party=p), c) for p in ds.party.values]
+        # shares add up to the delivery ratio (no rebates): an identity, exact to rounding
+        assert sum(shares) == pytest.approx(0.85, abs=1e-9)
+    c = ds.medical_cost.sel(model="ffs")
+    # fee for service: the provider's margin (1 - 0.85) C grows with volume
+    assert _risk_share(ds.net.sel(model="ffs", party="provider"), c) == pytest.approx(-0.15, abs=1e-9)
+    ss = _risk_share(ds.net.sel(model="ss", party="provider"), c)
+    assert -0.15 < ss < 0.85
+    # under global capitation the stop-loss is the provider's and recovers exactly the model's excess
+    sl = ds.settlement.sel(model="cap", contract="specific_stop_loss")
+    recovery = ds.settlement.sel(model="cap", contract="report_excess")
+    premium = 1.25 * sum(s.members * s.cost.stop_loss(50_000.0) for s in POP)
+    np.testing.assert_allclose(sl, recovery - premium, rtol=1e-10)
+    provider = ds.net.sel(model="cap", party="provider")
+    cap = 0.85 * float(ds.premium.sel(model="cap"))
+    np.testing.assert_allclose(provider, cap - 0.85 * c + recovery - premium, rtol=1e-10)
+
+
+def test_user_kernel_end_to_end():
+    from numba import njit
+
+    from vbcsim.contracts import FeeForService, UserContract
+
+    @njit
+    def share_excess(medical_cost, excess, quality, premium, members, params):
+        return params[0] * excess[:, 0]
+
+    rule = UserContract("half_excess", share_excess, attachments=(20_000.0,), source="reinsurer", target="payer", params=(0.5,))
+    ds = v.simulate(POP, {"m": [FeeForService(), rule, ReportExcess(20_000.0)]}, n_scenarios=50, seed=4)
+    np.testing.assert_allclose(
+        ds.settlement.sel(model="m", contract="half_excess"), 0.5 * ds.settlement.sel(model="m", contract="report_excess"), rtol=1e-12
+    )
