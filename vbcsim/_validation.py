@@ -61,8 +61,10 @@ def check_probability(name: str, value, *, owner: str = "", open_low=False, open
 
 def _check_int(name: str, value, owner: str) -> int:
     where = f"{owner}: " if owner else ""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
+    if isinstance(value, bool):
+        raise TypeError(f"{where}{name} must be an integer, got bool {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
             return int(value)
         raise TypeError(f"{where}{name} must be an integer, got {type(value).__name__} {value!r}")
     return int(value)
