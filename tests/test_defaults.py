@@ -11,15 +11,18 @@ def _mixture(pop):
     w = np.array([s.members for s in pop], dtype=float)
     w /= w.sum()
     dists = [s.cost for s in pop]
-    mean = sum(wi * d.mean() for wi, d in zip(w, dists))
+    mean = sum(wi * d.mean() for wi, d in zip(w, dists, strict=True))
 
     def cdf(x):
-        return sum(wi * d.cdf(x) for wi, d in zip(w, dists))
+        return sum(wi * d.cdf(x) for wi, d in zip(w, dists, strict=True))
 
     def share_above(q):
         # share of spending by members costing more than the q-quantile of the mixture
         x = optimize.brentq(lambda t: cdf(t) - q, 1e-9, 1e8, xtol=1e-9)
-        above = sum(wi * d.p_nonzero * (d.severity.mean() - d.severity.partial_moment(1, x)) for wi, d in zip(w, dists))
+        above = sum(
+            wi * d.p_nonzero * (d.severity.mean() - d.severity.partial_moment(1, x))
+            for wi, d in zip(w, dists, strict=True)
+        )
         return above / mean
 
     return mean, cdf, share_above

@@ -47,7 +47,11 @@ class BadShape(Contract):
 
 
 def test_common_random_numbers_and_fixed_efficiency():
-    models = {"ffs": [PayAll()], "same": [PayAll(), ReportExcess(20_000.0)], "eff": v.Arrangement([PayAll()], efficiency=0.04)}
+    models = {
+        "ffs": [PayAll()],
+        "same": [PayAll(), ReportExcess(20_000.0)],
+        "eff": v.Arrangement([PayAll()], efficiency=0.04),
+    }
     ds = v.simulate(POP, models, n_scenarios=300, seed=7)
     base = ds.cost.sum("segment")
     np.testing.assert_allclose(ds.medical_cost.sel(model="ffs"), base, rtol=1e-12)
@@ -73,7 +77,11 @@ def test_premium_default_and_override():
     risk = v.ScenarioRisk(shock_probability=0.1, shock_size=0.2)
     ds = v.simulate(
         POP,
-        {"default": [PayAll()], "pmpm": v.Arrangement([PayAll()], premium_pmpm=600.0), "lr": v.Arrangement([PayAll()], target_loss_ratio=0.8)},
+        {
+            "default": [PayAll()],
+            "pmpm": v.Arrangement([PayAll()], premium_pmpm=600.0),
+            "lr": v.Arrangement([PayAll()], target_loss_ratio=0.8),
+        },
         n_scenarios=10,
         seed=1,
         scenario_risk=risk,
@@ -85,7 +93,13 @@ def test_premium_default_and_override():
 
 
 def test_conservation_and_base_flows():
-    arr = v.Arrangement([PayAll(), ReportExcess(10_000.0)], admin_pmpm=30.0, care_management_pmpm=5.0, delivery_ratio=0.8, efficiency=v.Efficiency(0.05, 0.02))
+    arr = v.Arrangement(
+        [PayAll(), ReportExcess(10_000.0)],
+        admin_pmpm=30.0,
+        care_management_pmpm=5.0,
+        delivery_ratio=0.8,
+        efficiency=v.Efficiency(0.05, 0.02),
+    )
     ds = v.simulate(POP, {"m": arr}, n_scenarios=200, seed=11)
     net = ds.net.sel(model="m")
     c = ds.medical_cost.sel(model="m")
@@ -100,7 +114,12 @@ def test_conservation_and_base_flows():
 
 
 def test_settlement_is_nan_where_a_model_lacks_the_contract():
-    ds = v.simulate(POP, {"a": [PayAll()], "b": [PayAll(), ReportExcess(5_000.0), ReportExcess(9_000.0)]}, n_scenarios=5, seed=2)
+    ds = v.simulate(
+        POP,
+        {"a": [PayAll()], "b": [PayAll(), ReportExcess(5_000.0), ReportExcess(9_000.0)]},
+        n_scenarios=5,
+        seed=2,
+    )
     assert list(ds.contract.values) == ["pay_all", "report_excess", "report_excess_2"]
     assert np.isnan(ds.settlement.sel(model="a", contract="report_excess")).all()
     assert np.isfinite(ds.settlement.sel(model="b")).all()
@@ -160,7 +179,12 @@ def test_bad_arrangements(kwargs, match):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"mean": 0.3, "sd": 0.5}, "sd"), ({"mean": 1.0}, "mean"), ({"mean": -0.1, "sd": 0.01}, "mean"), ({"sd": -1}, "sd")],
+    [
+        ({"mean": 0.3, "sd": 0.5}, "sd"),
+        ({"mean": 1.0}, "mean"),
+        ({"mean": -0.1, "sd": 0.01}, "mean"),
+        ({"sd": -1}, "sd"),
+    ],
 )
 def test_bad_efficiency(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -185,7 +209,10 @@ def test_risk_share_identities_with_real_contracts():
     pmpm = POP.expected_cost() / POP.members / 12
     models = {
         "ffs": [FeeForService()],
-        "ss": [FeeForService(), SharedSavings(pmpm, 0.5, 0.02, minimum_loss_rate=0.02, loss_sharing_rate=0.3)],
+        "ss": [
+            FeeForService(),
+            SharedSavings(pmpm, 0.5, 0.02, minimum_loss_rate=0.02, loss_sharing_rate=0.3),
+        ],
         "cap": [Capitation(percent_of_premium=0.85), SpecificStopLoss(50_000.0), ReportExcess(50_000.0)],
     }
     ds = v.simulate(POP, models, n_scenarios=400, seed=9)
@@ -218,8 +245,17 @@ def test_user_kernel_end_to_end():
     def share_excess(medical_cost, excess, quality, premium, members, params):
         return params[0] * excess[:, 0]
 
-    rule = UserContract("half_excess", share_excess, attachments=(20_000.0,), source="reinsurer", target="payer", params=(0.5,))
+    rule = UserContract(
+        "half_excess",
+        share_excess,
+        attachments=(20_000.0,),
+        source="reinsurer",
+        target="payer",
+        params=(0.5,),
+    )
     ds = v.simulate(POP, {"m": [FeeForService(), rule, ReportExcess(20_000.0)]}, n_scenarios=50, seed=4)
     np.testing.assert_allclose(
-        ds.settlement.sel(model="m", contract="half_excess"), 0.5 * ds.settlement.sel(model="m", contract="report_excess"), rtol=1e-12
+        ds.settlement.sel(model="m", contract="half_excess"),
+        0.5 * ds.settlement.sel(model="m", contract="report_excess"),
+        rtol=1e-12,
     )

@@ -6,6 +6,8 @@ and what does each side expect to earn or lose?
 
 __version__ = "0.1.0"
 
+from vbcsim import contracts  # noqa: E402
+from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
 from vbcsim.distributions import (  # noqa: E402
     Compound,
     Gamma,
@@ -17,8 +19,6 @@ from vbcsim.distributions import (  # noqa: E402
     Spliced,
 )
 from vbcsim.population import Population, Segment  # noqa: E402
-from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
-from vbcsim import contracts  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
 

@@ -46,10 +46,14 @@ class Efficiency:
         m = check_real("mean", self.mean, owner="Efficiency")
         sd = check_nonnegative("sd", self.sd, owner="Efficiency")
         if not m < 1.0:
-            raise ValueError(f"Efficiency: mean must be below 1 (a cost reduction of 100% or more), got {m!r}")
+            raise ValueError(
+                f"Efficiency: mean must be below 1 (a cost reduction of 100% or more), got {m!r}"
+            )
         if sd > 0:
             if not 0.0 < m < 1.0:
-                raise ValueError(f"Efficiency: an uncertain efficiency (sd > 0) needs mean in (0, 1), got {m!r}")
+                raise ValueError(
+                    f"Efficiency: an uncertain efficiency (sd > 0) needs mean in (0, 1), got {m!r}"
+                )
             if sd * sd >= m * (1.0 - m):
                 raise ValueError(
                     f"Efficiency: sd must satisfy sd^2 < mean (1 - mean) = {m * (1 - m):.4g} for a Beta "
@@ -156,9 +160,13 @@ class Arrangement:
         object.__setattr__(
             self,
             "target_loss_ratio",
-            check_probability("target_loss_ratio", self.target_loss_ratio, owner="Arrangement", open_low=True),
+            check_probability(
+                "target_loss_ratio", self.target_loss_ratio, owner="Arrangement", open_low=True
+            ),
         )
-        object.__setattr__(self, "admin_pmpm", check_nonnegative("admin_pmpm", self.admin_pmpm, owner="Arrangement"))
+        object.__setattr__(
+            self, "admin_pmpm", check_nonnegative("admin_pmpm", self.admin_pmpm, owner="Arrangement")
+        )
         object.__setattr__(
             self,
             "care_management_pmpm",
@@ -166,7 +174,9 @@ class Arrangement:
         )
         object.__setattr__(self, "efficiency", _check_efficiency(self.efficiency))
         object.__setattr__(
-            self, "delivery_ratio", check_nonnegative("delivery_ratio", self.delivery_ratio, owner="Arrangement")
+            self,
+            "delivery_ratio",
+            check_nonnegative("delivery_ratio", self.delivery_ratio, owner="Arrangement"),
         )
         check_party("care_management_party", self.care_management_party, owner="Arrangement")
 
@@ -196,7 +206,9 @@ class Arrangement:
             for a in c.needs().attachments:
                 a = float(a)
                 if not (math.isfinite(a) and a > 0):
-                    raise ValueError(f"contract {c.name!r}: attachment must be finite and positive, got {a!r}")
+                    raise ValueError(
+                        f"contract {c.name!r}: attachment must be finite and positive, got {a!r}"
+                    )
                 out.add(a)
         return tuple(sorted(out))
 

@@ -93,8 +93,12 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenarios", type=_positive_int, default=2_000, help="simulated years (default 2000)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="root seed (default 0)")
     p.add_argument("--threads", type=_positive_int, default=None, help="worker threads (default: all cores)")
-    p.add_argument("--scale", type=_float, default=1.0, help="population size multiplier (default 1: 100,000 members)")
-    p.add_argument("--trend-cv", type=_float, default=0.0, help="systematic trend uncertainty, CV of a mean-1 multiplier")
+    p.add_argument(
+        "--scale", type=_float, default=1.0, help="population size multiplier (default 1: 100,000 members)"
+    )
+    p.add_argument(
+        "--trend-cv", type=_float, default=0.0, help="systematic trend uncertainty, CV of a mean-1 multiplier"
+    )
     p.add_argument("--shock-probability", type=_float, default=0.0, help="probability of a shock year")
     p.add_argument("--shock-size", type=_float, default=0.0, help="proportional cost change in a shock year")
     p.add_argument("--out", default=None, help="write the result cube to this netCDF file (.nc), atomically")

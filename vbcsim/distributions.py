@@ -372,9 +372,13 @@ class Spliced(Severity):
 
     def __post_init__(self):
         if not isinstance(self.body, _BASIC):
-            raise TypeError(f"Spliced: body must be a Lognormal, Gamma or Pareto, got {type(self.body).__name__}")
+            raise TypeError(
+                f"Spliced: body must be a Lognormal, Gamma or Pareto, got {type(self.body).__name__}"
+            )
         if not isinstance(self.tail, _BASIC):
-            raise TypeError(f"Spliced: tail must be a Lognormal, Gamma or Pareto, got {type(self.tail).__name__}")
+            raise TypeError(
+                f"Spliced: tail must be a Lognormal, Gamma or Pareto, got {type(self.tail).__name__}"
+            )
         t = check_positive("threshold", self.threshold, owner="Spliced")
         object.__setattr__(self, "threshold", t)
         fb = float(self.body.cdf(t))
@@ -564,7 +568,9 @@ class NegativeBinomial(Frequency):
 
     def __init__(self, mean: float, dispersion: float):
         object.__setattr__(self, "mean_", check_positive("mean", mean, owner="NegativeBinomial"))
-        object.__setattr__(self, "dispersion", check_positive("dispersion", dispersion, owner="NegativeBinomial"))
+        object.__setattr__(
+            self, "dispersion", check_positive("dispersion", dispersion, owner="NegativeBinomial")
+        )
 
     def __repr__(self):
         return f"NegativeBinomial(mean={self.mean_!r}, dispersion={self.dispersion!r})"
@@ -653,7 +659,9 @@ class Compound(Distribution):
         claims = self.severity.sample(total, rng)
         flat = counts.ravel()
         ends = np.cumsum(flat)
-        sums = np.add.reduceat(np.concatenate([claims, [0.0]]), np.r_[0, ends[:-1]]) if flat.size else claims[:0]
+        sums = (
+            np.add.reduceat(np.concatenate([claims, [0.0]]), np.r_[0, ends[:-1]]) if flat.size else claims[:0]
+        )
         sums = np.where(flat > 0, sums, 0.0)
         return sums.reshape(counts.shape)
 
@@ -671,9 +679,7 @@ class Hurdle(Distribution):
     severity: Distribution
 
     def __post_init__(self):
-        object.__setattr__(
-            self, "p_nonzero", check_probability("p_nonzero", self.p_nonzero, owner="Hurdle")
-        )
+        object.__setattr__(self, "p_nonzero", check_probability("p_nonzero", self.p_nonzero, owner="Hurdle"))
         if not isinstance(self.severity, (Severity, Compound)):
             raise TypeError(
                 "Hurdle: severity must be a Lognormal, Gamma, Pareto, Spliced or Compound, "

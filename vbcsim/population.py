@@ -26,7 +26,9 @@ class Segment:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
             raise TypeError(f"Segment: name must be a non-empty string, got {self.name!r}")
-        object.__setattr__(self, "members", check_positive_int("members", self.members, owner=f"Segment {self.name!r}"))
+        object.__setattr__(
+            self, "members", check_positive_int("members", self.members, owner=f"Segment {self.name!r}")
+        )
         check_distribution(f"Segment {self.name!r}: cost", self.cost)
 
     def expected_cost(self) -> float:

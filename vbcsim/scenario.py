@@ -44,7 +44,9 @@ class ScenarioRisk:
     shock_size: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "trend_cv", check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk"))
+        object.__setattr__(
+            self, "trend_cv", check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk")
+        )
         object.__setattr__(
             self,
             "shock_probability",

@@ -57,7 +57,9 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
         net[party] = net[party] + flow
 
 
-def settle_models(population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk) -> dict:
+def settle_models(
+    population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk
+) -> dict:
     """Settle every model.
 
     ``cost`` is float[G, S, M] (each model's medical cost by segment) and
@@ -93,7 +95,9 @@ def settle_models(population, arrangements: dict, cost, excess, model_attachment
             premium=np.full(n_scen, prem),
             quality=quality if arr.needs_quality() else None,
             expected_cost=population.expected_cost(),
-            expected_excess={a: float(sum(s.members * s.cost.stop_loss(a) for s in population)) for a in atts},
+            expected_excess={
+                a: float(sum(s.members * s.cost.stop_loss(a) for s in population)) for a in atts
+            },
             claims_party=arr.claims_party,
             delivery_ratio=arr.delivery_ratio,
             aggregate_stop_loss=agg_oracle,
@@ -102,7 +106,7 @@ def settle_models(population, arrangements: dict, cost, excess, model_attachment
         flows["payer"] += prem - arr.admin_pmpm * 12.0 * total_members
         flows["provider"] -= arr.delivery_ratio * c_total
         flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
-        for cname, contract in zip(arr.contract_names, arr.contracts):
+        for cname, contract in zip(arr.contract_names, arr.contracts, strict=True):
             st = contract.settle(ctx)
             if not isinstance(st, Settlement):
                 raise TypeError(f"model {name!r}, contract {cname!r}: settle() must return a Settlement")

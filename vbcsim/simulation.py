@@ -16,9 +16,9 @@ from vbcsim import __version__
 from vbcsim.arrangement import Quality, as_arrangement
 from vbcsim.contracts.base import PARTIES
 from vbcsim.engine import driver
-from vbcsim.settle import settle_models
 from vbcsim.population import Population, Segment
 from vbcsim.scenario import ScenarioRisk
+from vbcsim.settle import settle_models
 from vbcsim.variables import VARIABLES, validate
 
 __all__ = ["simulate", "describe"]
@@ -52,7 +52,9 @@ def _check_population(population) -> Population:
 
 def _check_n_scenarios(n_scenarios) -> int:
     if isinstance(n_scenarios, bool) or not isinstance(n_scenarios, numbers.Integral):
-        raise TypeError(f"n_scenarios must be a positive integer, got {type(n_scenarios).__name__} {n_scenarios!r}")
+        raise TypeError(
+            f"n_scenarios must be a positive integer, got {type(n_scenarios).__name__} {n_scenarios!r}"
+        )
     if n_scenarios < 1:
         raise ValueError(f"n_scenarios must be a positive integer, got {n_scenarios!r}")
     return int(n_scenarios)
@@ -83,14 +85,18 @@ def _check_attachments(attachments) -> np.ndarray:
 def _check_scenario_risk(scenario_risk):
     if scenario_risk is None or isinstance(scenario_risk, ScenarioRisk):
         return scenario_risk
-    raise TypeError(f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}")
+    raise TypeError(
+        f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
+    )
 
 
 def _check_models(models) -> dict:
     if models is None:
         return {}
     if not isinstance(models, Mapping):
-        raise TypeError(f"models must be a dict of model name -> Arrangement or contracts, got {type(models).__name__}")
+        raise TypeError(
+            f"models must be a dict of model name -> Arrangement or contracts, got {type(models).__name__}"
+        )
     if not models:
         raise ValueError("models must not be empty (pass None for no payment models)")
     out = {}
@@ -231,7 +237,10 @@ def simulate(
     }
     if att.size:
         coords["attachment"] = att
-        data["excess"] = (("scenario", "segment", "attachment"), excess[:, :, 0, : att.size].transpose(1, 0, 2))
+        data["excess"] = (
+            ("scenario", "segment", "attachment"),
+            excess[:, :, 0, : att.size].transpose(1, 0, 2),
+        )
     if arrangements:
         q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
         settled = settle_models(

@@ -78,7 +78,9 @@ VARIABLES = {
             "1",
             "proportional cost reduction from each model's care management in the scenario",
         ),
-        Variable("quality", ("scenario",), "1", "quality score of the scenario, used by quality-linked contracts"),
+        Variable(
+            "quality", ("scenario",), "1", "quality score of the scenario, used by quality-linked contracts"
+        ),
     )
 }
 

@@ -31,7 +31,9 @@ def base_payment(draw):
     if draw(st.booleans()):
         return FeeForService()
     if draw(st.booleans()):
-        return Capitation(pmpm=draw(st.floats(100.0, 1_000.0)), scope=draw(st.sampled_from(["global", "professional", 0.5])))
+        return Capitation(
+            pmpm=draw(st.floats(100.0, 1_000.0)), scope=draw(st.sampled_from(["global", "professional", 0.5]))
+        )
     return Capitation(percent_of_premium=draw(st.floats(0.5, 0.95)))
 
 
@@ -57,10 +59,20 @@ def overlay(draw):
     if kind == 2:
         return SpecificStopLoss(attachment=draw(st.floats(10_000.0, 300_000.0)), coinsurance=draw(small_rate))
     if kind == 3:
-        return AggregateStopLoss(attachment_ratio=draw(st.floats(1.0, 1.5)), limit_ratio=None, premium_pmpm=draw(st.floats(0.0, 30.0)))
+        return AggregateStopLoss(
+            attachment_ratio=draw(st.floats(1.0, 1.5)),
+            limit_ratio=None,
+            premium_pmpm=draw(st.floats(0.0, 30.0)),
+        )
     if kind == 4:
         return RiskCorridor.reach_global(benchmark_pmpm=PMPM * draw(st.floats(0.8, 1.2)))
-    return BundledPayment(target_price=draw(st.floats(20_000.0, 40_000.0)), discount=0.03, stop_loss=0.2, stop_gain=0.2, segment="episodes")
+    return BundledPayment(
+        target_price=draw(st.floats(20_000.0, 40_000.0)),
+        discount=0.03,
+        stop_loss=0.2,
+        stop_gain=0.2,
+        segment="episodes",
+    )
 
 
 mix = st.builds(lambda b, o: [b, *o], base_payment(), st.lists(overlay(), max_size=3))
@@ -70,7 +82,9 @@ mix = st.builds(lambda b, o: [b, *o], base_payment(), st.lists(overlay(), max_si
 @given(a=mix, b=mix, efficiency=st.floats(0.0, 0.1), seed=st.integers(0, 2**32))
 def test_party_totals_do_not_depend_on_contracts(a, b, efficiency, seed):
     common = {"efficiency": efficiency, "admin_pmpm": 25.0, "care_management_pmpm": 3.0}
-    ds = v.simulate(POP, {"a": v.Arrangement(a, **common), "b": v.Arrangement(b, **common)}, n_scenarios=30, seed=seed)
+    ds = v.simulate(
+        POP, {"a": v.Arrangement(a, **common), "b": v.Arrangement(b, **common)}, n_scenarios=30, seed=seed
+    )
     totals = ds.net.sum("party")
     scale = float(ds.premium.max())
     np.testing.assert_allclose(totals.sel(model="a"), totals.sel(model="b"), rtol=0, atol=1e-9 * scale)

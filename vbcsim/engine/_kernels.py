@@ -101,11 +101,13 @@ def sample_poisson(s0, s1, lam):
             return int(k), s0, s1
         if k < 0 or (us < 0.013 and v > us):
             continue
-        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(k + 1.0):
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(
+            k + 1.0
+        ):
             return int(k), s0, s1
 
 
-@njit(nogil=True, cache=True, inline='always')
+@njit(nogil=True, cache=True, inline="always")
 def sample_basic(s0, s1, kind, a, b):
     if kind == LOGNORMAL:
         z, s0, s1 = standard_normal(s0, s1)
@@ -118,7 +120,7 @@ def sample_basic(s0, s1, kind, a, b):
     return b * math.expm1(-math.log1p(-u) / a), s0, s1
 
 
-@njit(nogil=True, cache=True, inline='always')
+@njit(nogil=True, cache=True, inline="always")
 def sample_severity(s0, s1, prm):
     if prm[SEV_KIND] == 0.0:
         return sample_basic(s0, s1, prm[BODY_KIND], prm[BODY_A], prm[BODY_B])
@@ -139,7 +141,7 @@ def sample_severity(s0, s1, prm):
             return x, s0, s1
 
 
-@njit(nogil=True, cache=True, inline='always')
+@njit(nogil=True, cache=True, inline="always")
 def sample_member(s0, s1, prm):
     """One member's annual cost; returns (cost, s0, s1)."""
     p = prm[P_NONZERO]
