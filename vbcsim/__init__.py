@@ -22,7 +22,7 @@ from vbcsim.population import Population, Segment  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
 
-# exact is imported at the end (it needs the distributions)
+from vbcsim import exact  # noqa: E402,I001  (needs the distributions above)
 
 __all__ = [
     "Compound",
