@@ -49,7 +49,10 @@ def _stop_loss_quad(sf, d):
 
     lo = math.log(d)
     edges = [lo, lo + 1.0, lo + 3.0, lo + 8.0, lo + 20.0, lo + 60.0, lo + 200.0]
-    return sum(integrate.quad(g, a, b, limit=200, epsabs=0.0, epsrel=1e-11)[0] for a, b in zip(edges[:-1], edges[1:]))
+    return sum(
+        integrate.quad(g, a, b, limit=200, epsabs=0.0, epsrel=1e-11)[0]
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    )
 
 
 def _check_against(agg, ppf, stop_loss, ds, rtol=RTOL):
@@ -172,14 +175,21 @@ def _compound_gamma_series(pmf, k, theta):
         return pmf[0] + float(np.sum(pmf[1:] * special.gammainc(a, x / theta)))
 
     def stop_loss(d):
-        return float(np.sum(pmf[1:] * (a * theta * special.gammaincc(a + 1, d / theta) - d * special.gammaincc(a, d / theta))))
+        return float(
+            np.sum(
+                pmf[1:]
+                * (a * theta * special.gammaincc(a + 1, d / theta) - d * special.gammaincc(a, d / theta))
+            )
+        )
 
     mean = float(np.sum(pmf[1:] * a * theta))
 
     def ppf(q):
         if q <= pmf[0]:
             return 0.0
-        return optimize.brentq(lambda x: cdf(x) - q, 0.0, 50 * mean + 500 * k * theta, xtol=1e-12 * mean, rtol=1e-13)
+        return optimize.brentq(
+            lambda x: cdf(x) - q, 0.0, 50 * mean + 500 * k * theta, xtol=1e-12 * mean, rtol=1e-13
+        )
 
     return cdf, stop_loss, ppf, mean
 
@@ -261,7 +271,9 @@ def test_population_of_segments():
     agg = exact.aggregate_population(pop)
     a = 1200 * 2.0 + 800 * 3.0
     ref = stats.gamma(a, scale=10.0)
-    _check_against(agg, ref.ppf, lambda d: _gamma_stop_loss(a, 10.0, d), np.array([ref.mean(), ref.ppf(0.99)]))
+    _check_against(
+        agg, ref.ppf, lambda d: _gamma_stop_loss(a, 10.0, d), np.array([ref.mean(), ref.ppf(0.99)])
+    )
     # a mixed population: the moments add up
     mixed = [(Hurdle(0.8, Lognormal(7.0, 1.0)), 300), (Compound(Poisson(1.5), Gamma(2.0, 500.0)), 200)]
     agg = exact.aggregate_population(mixed)
@@ -335,7 +347,9 @@ def test_heavy_tailed_panel_self_convergence_slow(dist, members):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dist", [Lognormal(0.0, 0.5), Gamma(2.0, 1.0), Pareto(3.0, 1.0), _spliced(1.0, 2.5, 0.99)], ids=repr)
+@pytest.mark.parametrize(
+    "dist", [Lognormal(0.0, 0.5), Gamma(2.0, 1.0), Pareto(3.0, 1.0), _spliced(1.0, 2.5, 0.99)], ids=repr
+)
 def test_discretisation_keeps_mean_and_limited_means(dist):
     # one member with one claim: the lattice is the discretised severity (no FFT)
     agg = exact.aggregate(dist)
@@ -385,7 +399,11 @@ def test_discretised_mean_is_exact_for_heavy_tails():
 
 @pytest.mark.parametrize(
     ("dist", "members"),
-    [(Hurdle(0.3, Lognormal(0.0, 1.0)), 1), (Compound(Poisson(0.8), Gamma(0.7, 10.0)), 3), (Gamma(2.0, 1.0), 2000)],
+    [
+        (Hurdle(0.3, Lognormal(0.0, 1.0)), 1),
+        (Compound(Poisson(0.8), Gamma(0.7, 10.0)), 3),
+        (Gamma(2.0, 1.0), 2000),
+    ],
     ids=repr,
 )
 def test_internal_consistency(dist, members):
@@ -463,19 +481,42 @@ def test_user_grid_overrides():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("members", "error"), [(0, ValueError), (-1, ValueError), (2.5, TypeError), ("a", TypeError), (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    ("members", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (2.5, TypeError),
+        ("a", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_members(members, error):
     with pytest.raises(error, match="members"):
         exact.aggregate(Gamma(2.0, 1.0), members)
 
 
-@pytest.mark.parametrize(("bucket", "error"), [(-1.0, ValueError), (0.0, ValueError), (math.nan, ValueError), (math.inf, ValueError), ("x", TypeError)])
+@pytest.mark.parametrize(
+    ("bucket", "error"),
+    [(-1.0, ValueError), (0.0, ValueError), (math.nan, ValueError), (math.inf, ValueError), ("x", TypeError)],
+)
 def test_bad_bucket(bucket, error):
     with pytest.raises(error, match="bucket"):
         exact.aggregate(Gamma(2.0, 1.0), bucket=bucket)
 
 
-@pytest.mark.parametrize(("log2", "error"), [(7, ValueError), (29, ValueError), (-3, ValueError), (2.5, TypeError), ("12", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("log2", "error"),
+    [
+        (7, ValueError),
+        (29, ValueError),
+        (-3, ValueError),
+        (2.5, TypeError),
+        ("12", TypeError),
+        (True, TypeError),
+    ],
+)
 def test_bad_log2(log2, error):
     with pytest.raises(error, match="log2"):
         exact.aggregate(Gamma(2.0, 1.0), log2=log2)

@@ -6,7 +6,10 @@ and what does each side expect to earn or lose?
 
 __version__ = "0.1.0"
 
-from vbcsim import contracts  # noqa: E402
+from vbcsim import (
+    contracts,  # noqa: E402
+    exact,  # noqa: E402,I001  (needs the distributions above)
+)
 from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
 from vbcsim.distributions import (  # noqa: E402
     Compound,
@@ -21,8 +24,6 @@ from vbcsim.distributions import (  # noqa: E402
 from vbcsim.population import Population, Segment  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
-
-from vbcsim import exact  # noqa: E402,I001  (needs the distributions above)
 
 __all__ = [
     "Compound",
