@@ -6,10 +6,7 @@ and what does each side expect to earn or lose?
 
 __version__ = "0.1.0"
 
-from vbcsim import (
-    contracts,  # noqa: E402
-    exact,  # noqa: E402,I001  (needs the distributions above)
-)
+from vbcsim import contracts, exact  # noqa: E402
 from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
 from vbcsim.distributions import (  # noqa: E402
     Compound,
