@@ -10,7 +10,6 @@ from hypothesis.extra import numpy as hnp
 from numba import njit
 
 import vbcsim as v
-from vbcsim.contracts.base import SettlementContext
 from vbcsim.contracts.bundled import (
     BPCI_ADVANCED_DISCOUNT,
     BPCI_ADVANCED_STOP_GAIN,
@@ -20,34 +19,7 @@ from vbcsim.contracts.bundled import (
 from vbcsim.contracts.mlr import MLR_LARGE_GROUP, MLR_SMALL_GROUP, MLRRebate
 from vbcsim.contracts.user import UserContract
 
-
-def make_ctx(
-    segment_cost,
-    members,
-    *,
-    segments=None,
-    excess=None,
-    premium=0.0,
-    quality=None,
-    expected_cost=1.0,
-    claims_party="payer",
-    delivery_ratio=0.85,
-):
-    """A SettlementContext from small hand-made arrays."""
-    segment_cost = np.asarray(segment_cost, dtype=float)
-    n_scen, n_seg = segment_cost.shape
-    return SettlementContext(
-        model="m",
-        segments=tuple(segments or "abcdefgh"[:n_seg]),
-        members=np.asarray(members, dtype=np.int64),
-        segment_cost=segment_cost,
-        excess_by_attachment={float(a): np.asarray(x, dtype=float) for a, x in (excess or {}).items()},
-        premium=np.broadcast_to(np.asarray(premium, dtype=float), (n_scen,)).copy(),
-        quality=None if quality is None else np.asarray(quality, dtype=float),
-        expected_cost=expected_cost,
-        claims_party=claims_party,
-        delivery_ratio=delivery_ratio,
-    )
+from .helpers import make_ctx
 
 
 def check_transfer(st_, source, target, expected):

@@ -9,42 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import vbcsim as v
-from vbcsim.contracts.base import SettlementContext
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
 
-
-def make_ctx(
-    segment_cost,
-    members,
-    *,
-    excess=None,
-    premium=0.0,
-    quality=None,
-    expected_cost=1.0,
-    expected_excess=None,
-    claims_party="payer",
-    delivery_ratio=0.85,
-    aggregate_stop_loss=None,
-):
-    """A SettlementContext from small hand-made arrays (segments named a, b, c, ...)."""
-    segment_cost = np.asarray(segment_cost, dtype=float)
-    n_scen, n_seg = segment_cost.shape
-    return SettlementContext(
-        model="m",
-        segments=tuple("abcdefgh"[:n_seg]),
-        members=np.asarray(members, dtype=np.int64),
-        segment_cost=segment_cost,
-        excess_by_attachment={float(a): np.asarray(x, dtype=float) for a, x in (excess or {}).items()},
-        premium=np.broadcast_to(np.asarray(premium, dtype=float), (n_scen,)).copy(),
-        quality=quality,
-        expected_cost=expected_cost,
-        expected_excess={float(a): float(x) for a, x in (expected_excess or {}).items()},
-        claims_party=claims_party,
-        delivery_ratio=delivery_ratio,
-        aggregate_stop_loss=aggregate_stop_loss,
-    )
-
+from .helpers import make_ctx
 
 # two segments, a (10 members) and b (5 members), three scenarios
 COST = [[6_000.0, 4_000.0], [12_000.0, 8_000.0], [20_000.0, 10_000.0]]  # C = 10k, 20k, 30k

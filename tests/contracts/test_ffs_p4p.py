@@ -7,26 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vbcsim.contracts.base import PARTIES, Needs, SettlementContext
+from vbcsim.contracts.base import Needs
 from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.contracts.pay_for_performance import PayForPerformance
 
-
-def make_ctx(segment_cost, members, *, quality=None, excess=None):
-    """A SettlementContext from small hand-made arrays (segments named a, b, c, ...)."""
-    segment_cost = np.asarray(segment_cost, dtype=float)
-    n_scen, n_seg = segment_cost.shape
-    return SettlementContext(
-        model="m",
-        segments=tuple("abcdefgh"[:n_seg]),
-        members=np.asarray(members, dtype=np.int64),
-        segment_cost=segment_cost,
-        excess_by_attachment={float(a): np.asarray(x, dtype=float) for a, x in (excess or {}).items()},
-        premium=np.zeros(n_scen),
-        quality=None if quality is None else np.asarray(quality, dtype=float),
-        expected_cost=1.0,
-    )
-
+from .helpers import assert_conserved, make_ctx
 
 # two segments, a (10 members) and b (5 members), five scenarios
 COST = [
@@ -38,12 +23,6 @@ COST = [
 ]  # C = 10k, 20k, 30k, 1k, 0
 MEMBERS = [10, 5]
 QUALITY = [0.4, 0.5, 0.7, 0.9, 1.0]
-
-
-def assert_conserved(st_):
-    assert set(st_.flows) <= set(PARTIES)
-    total = sum(np.asarray(f, dtype=float) for f in st_.flows.values())
-    np.testing.assert_array_equal(total, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,26 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vbcsim.contracts.base import PARTIES, Needs, SettlementContext
+from vbcsim.contracts.base import Needs
 from vbcsim.contracts.risk_corridor import ACO_REACH_GLOBAL_BANDS, ACO_REACH_PROFESSIONAL_BANDS, RiskCorridor
 
+from .helpers import assert_conserved, make_ctx
+
 INF = math.inf
-
-
-def make_ctx(segment_cost, members):
-    """A SettlementContext from small hand-made arrays (segments named a, b, c, ...)."""
-    segment_cost = np.asarray(segment_cost, dtype=float)
-    n_scen, n_seg = segment_cost.shape
-    return SettlementContext(
-        model="m",
-        segments=tuple("abcdefgh"[:n_seg]),
-        members=np.asarray(members, dtype=np.int64),
-        segment_cost=segment_cost,
-        excess_by_attachment={},
-        premium=np.zeros(n_scen),
-        quality=None,
-        expected_cost=1.0,
-    )
 
 
 # One segment of 1,000 members and a target of 100 PMPM: B = 1,200,000.
@@ -37,12 +23,6 @@ B = 1_200_000.0
 
 def ctx_actual(actual):
     return make_ctx([[a] for a in actual], [1_000])
-
-
-def assert_conserved(st_):
-    assert set(st_.flows) <= set(PARTIES)
-    total = sum(np.asarray(f, dtype=float) for f in st_.flows.values())
-    np.testing.assert_array_equal(total, 0.0)
 
 
 def ref_corridor(c: RiskCorridor, ctx):

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import vbcsim as v
-from vbcsim.contracts.base import PARTIES, Needs, SettlementContext
+from vbcsim.contracts.base import Needs
 from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.contracts.shared_savings import (
     MSSP_BASIC_LEVELS,
@@ -20,22 +20,7 @@ from vbcsim.contracts.shared_savings import (
     mssp_minimum_savings_rate,
 )
 
-
-def make_ctx(segment_cost, members, *, quality=None, excess=None):
-    """A SettlementContext from small hand-made arrays (segments named a, b, c, ...)."""
-    segment_cost = np.asarray(segment_cost, dtype=float)
-    n_scen, n_seg = segment_cost.shape
-    return SettlementContext(
-        model="m",
-        segments=tuple("abcdefgh"[:n_seg]),
-        members=np.asarray(members, dtype=np.int64),
-        segment_cost=segment_cost,
-        excess_by_attachment={float(a): np.asarray(x, dtype=float) for a, x in (excess or {}).items()},
-        premium=np.zeros(n_scen),
-        quality=None if quality is None else np.asarray(quality, dtype=float),
-        expected_cost=1.0,
-    )
-
+from .helpers import assert_conserved, make_ctx
 
 # One segment of 1,000 members and a benchmark of 100 PMPM: B = 100 × 12 × 1,000 = 1,200,000.
 PMPM = 100.0
@@ -45,12 +30,6 @@ B = 1_200_000.0
 def ctx_actual(actual, quality=None, excess=None):
     """Scenarios whose actual cost (one segment, 1,000 members) is given."""
     return make_ctx([[a] for a in actual], [1_000], quality=quality, excess=excess)
-
-
-def assert_conserved(st_):
-    assert set(st_.flows) <= set(PARTIES)
-    total = sum(np.asarray(f, dtype=float) for f in st_.flows.values())
-    np.testing.assert_array_equal(total, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""Shared helpers of the contract tests: hand-made settlement contexts and a conservation check."""
+
+import numpy as np
+
+from vbcsim.contracts.base import PARTIES, SettlementContext
+
+
+def make_ctx(
+    segment_cost,
+    members,
+    *,
+    segments=None,
+    excess=None,
+    premium=0.0,
+    quality=None,
+    expected_cost=1.0,
+    expected_excess=None,
+    claims_party="payer",
+    delivery_ratio=0.85,
+    aggregate_stop_loss=None,
+):
+    """A SettlementContext from small hand-made arrays (segments named a, b, c, ... by default)."""
+    segment_cost = np.asarray(segment_cost, dtype=float)
+    n_scen, n_seg = segment_cost.shape
+    return SettlementContext(
+        model="m",
+        segments=tuple(segments or "abcdefgh"[:n_seg]),
+        members=np.asarray(members, dtype=np.int64),
+        segment_cost=segment_cost,
+        excess_by_attachment={float(a): np.asarray(x, dtype=float) for a, x in (excess or {}).items()},
+        premium=np.broadcast_to(np.asarray(premium, dtype=float), (n_scen,)).copy(),
+        quality=None if quality is None else np.asarray(quality, dtype=float),
+        expected_cost=expected_cost,
+        expected_excess={float(a): float(x) for a, x in (expected_excess or {}).items()},
+        claims_party=claims_party,
+        delivery_ratio=delivery_ratio,
+        aggregate_stop_loss=aggregate_stop_loss,
+    )
+
+
+def assert_conserved(st_):
+    """A transfer's flows name known parties and sum to zero in every scenario."""
+    assert set(st_.flows) <= set(PARTIES)
+    total = sum(np.asarray(f, dtype=float) for f in st_.flows.values())
+    np.testing.assert_array_equal(total, 0.0)
