@@ -41,16 +41,42 @@ def _check_insured(value, *, owner: str):
     return value
 
 
-def _insured(contract, ctx: SettlementContext, owner: str) -> str:
-    party = contract.insured if contract.insured is not None else ctx.claims_party
-    check_party("insured (ctx.claims_party)", party, owner=owner)
-    if party == "reinsurer":
-        raise ValueError(f"{owner}: the insured party resolved to the reinsurer; pass insured explicitly")
-    return party
+class _StopLoss(Contract):
+    """What specific and aggregate stop-loss share: the terms of the cover and how it settles.
+
+    Subclasses define ``recovery(ctx)`` and ``premium(ctx)``.
+    """
+
+    def _check_cover_terms(self, owner: str) -> None:
+        object.__setattr__(
+            self,
+            "coinsurance",
+            check_probability("coinsurance", self.coinsurance, owner=owner, open_high=True),
+        )
+        object.__setattr__(
+            self,
+            "premium_pmpm",
+            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
+        )
+        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
+        object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
+
+    def insured_party(self, ctx: SettlementContext) -> str:
+        """The party protected: ``insured``, else ``ctx.claims_party``."""
+        owner = type(self).__name__
+        party = self.insured if self.insured is not None else ctx.claims_party
+        check_party("insured (ctx.claims_party)", party, owner=owner)
+        if party == "reinsurer":
+            raise ValueError(f"{owner}: the insured party resolved to the reinsurer; pass insured explicitly")
+        return party
+
+    def settle(self, ctx: SettlementContext) -> Settlement:
+        """Reinsurer -> insured: recovery minus premium."""
+        return transfer(self.recovery(ctx) - self.premium(ctx), "reinsurer", self.insured_party(ctx))
 
 
 @dataclass(frozen=True)
-class SpecificStopLoss(Contract):
+class SpecificStopLoss(_StopLoss):
     """Per-member (specific) stop-loss: the reinsurer pays each member's cost above the attachment.
 
     Parameters
@@ -99,18 +125,7 @@ class SpecificStopLoss(Contract):
     def __post_init__(self):
         owner = "SpecificStopLoss"
         object.__setattr__(self, "attachment", check_positive("attachment", self.attachment, owner=owner))
-        object.__setattr__(
-            self,
-            "coinsurance",
-            check_probability("coinsurance", self.coinsurance, owner=owner, open_high=True),
-        )
-        object.__setattr__(
-            self,
-            "premium_pmpm",
-            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
-        )
-        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
-        object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
+        self._check_cover_terms(owner)
         object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
         if self.segments is not None and self.premium_pmpm is None:
             raise ValueError(
@@ -141,17 +156,9 @@ class SpecificStopLoss(Contract):
             )
         return (1.0 - self.coinsurance) * float(ctx.expected_excess[self.attachment]) * (1.0 + self.loading)
 
-    def insured_party(self, ctx: SettlementContext) -> str:
-        """The party protected: ``insured``, else ``ctx.claims_party``."""
-        return _insured(self, ctx, "SpecificStopLoss")
-
-    def settle(self, ctx: SettlementContext) -> Settlement:
-        """Reinsurer -> insured: recovery minus premium."""
-        return transfer(self.recovery(ctx) - self.premium(ctx), "reinsurer", self.insured_party(ctx))
-
 
 @dataclass(frozen=True)
-class AggregateStopLoss(Contract):
+class AggregateStopLoss(_StopLoss):
     """Aggregate stop-loss: the reinsurer pays the total cost above a multiple of its expectation.
 
     Parameters
@@ -208,18 +215,7 @@ class AggregateStopLoss(Contract):
                     f"{owner}: limit_ratio must exceed attachment_ratio={self.attachment_ratio!r}, got {limit!r}"
                 )
             object.__setattr__(self, "limit_ratio", limit)
-        object.__setattr__(
-            self,
-            "coinsurance",
-            check_probability("coinsurance", self.coinsurance, owner=owner, open_high=True),
-        )
-        object.__setattr__(
-            self,
-            "premium_pmpm",
-            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
-        )
-        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
-        object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
+        self._check_cover_terms(owner)
 
     def attachment(self, ctx: SettlementContext) -> float:
         """The aggregate attachment point in money: attachment_ratio × expected cost."""
@@ -249,11 +245,3 @@ class AggregateStopLoss(Contract):
         if self.limit_ratio is not None:
             expected -= float(oracle(self.limit(ctx)))
         return (1.0 - self.coinsurance) * max(expected, 0.0) * (1.0 + self.loading)
-
-    def insured_party(self, ctx: SettlementContext) -> str:
-        """The party protected: ``insured``, else ``ctx.claims_party``."""
-        return _insured(self, ctx, "AggregateStopLoss")
-
-    def settle(self, ctx: SettlementContext) -> Settlement:
-        """Reinsurer -> insured: recovery minus premium."""
-        return transfer(self.recovery(ctx) - self.premium(ctx), "reinsurer", self.insured_party(ctx))
