@@ -27,7 +27,6 @@ class _Progress:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.start = time.perf_counter()
-        self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -38,7 +37,6 @@ class _Progress:
         width = 30
         filled = int(width * done / total)
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} blocks {elapsed:5.1f}s")
-        self.shown = True
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

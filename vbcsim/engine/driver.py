@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numbers
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numba
@@ -129,7 +130,7 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
     n_seg = len(params)
     cost = np.zeros((n_seg, n_scen, n_views))
     excess = np.zeros((n_seg, n_scen, n_views, n_att))
-    key0, key1 = (int(k) for k in root_key(seed))
+    key0, key1 = root_key(seed)
     factors = np.ascontiguousarray(factors, dtype=np.float64)
     attachments = np.ascontiguousarray(attachments, dtype=np.float64)
     blocks = block_layout(members, n_scen)
@@ -140,8 +141,8 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
             int(members[b.segment]),
             factors[b.start : b.stop],
             attachments,
-            np.uint64(key0),
-            np.uint64(key1),
+            key0,
+            key1,
             b.segment,
             b.index,
             cost[b.segment, b.start : b.stop],
@@ -149,17 +150,10 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
         )
         return b
 
-    done = 0
-    if threads == 1 or len(blocks) == 1:
-        results = map(run, blocks)
-        for _ in results:
-            done += 1
+    workers = min(threads, len(blocks))
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+        finished = pool.map(run, blocks) if pool is not None else map(run, blocks)
+        for done, _ in enumerate(finished, start=1):
             if progress is not None:
                 progress(done, len(blocks))
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(blocks))) as pool:
-            for _ in pool.map(run, blocks):
-                done += 1
-                if progress is not None:
-                    progress(done, len(blocks))
     return cost, excess
