@@ -7,18 +7,11 @@ import numpy as np
 import pytest
 
 import vbcsim as v
+from vbcsim.contracts import FeeForService
 from vbcsim.contracts.base import Contract, Needs, Settlement, transfer
 
 COST = v.Hurdle(0.8, v.Lognormal.from_mean_cv(5_000.0, 2.5))
 POP = v.Population([v.Segment("a", 2_000, COST), v.Segment("b", 500, v.Gamma.from_mean_cv(8_000.0, 1.5))])
-
-
-@dataclass(frozen=True)
-class PayAll(Contract):
-    """Test contract: the payer pays the allowed cost (fee for service)."""
-
-    def settle(self, ctx):
-        return transfer(ctx.medical_cost, "payer", "provider")
 
 
 @dataclass(frozen=True)
@@ -48,9 +41,9 @@ class BadShape(Contract):
 
 def test_common_random_numbers_and_fixed_efficiency():
     models = {
-        "ffs": [PayAll()],
-        "same": [PayAll(), ReportExcess(20_000.0)],
-        "eff": v.Arrangement([PayAll()], efficiency=0.04),
+        "ffs": [FeeForService()],
+        "same": [FeeForService(), ReportExcess(20_000.0)],
+        "eff": v.Arrangement([FeeForService()], efficiency=0.04),
     }
     ds = v.simulate(POP, models, n_scenarios=300, seed=7)
     base = ds.cost.sum("segment")
@@ -78,9 +71,9 @@ def test_premium_default_and_override():
     ds = v.simulate(
         POP,
         {
-            "default": [PayAll()],
-            "pmpm": v.Arrangement([PayAll()], premium_pmpm=600.0),
-            "lr": v.Arrangement([PayAll()], target_loss_ratio=0.8),
+            "default": [FeeForService()],
+            "pmpm": v.Arrangement([FeeForService()], premium_pmpm=600.0),
+            "lr": v.Arrangement([FeeForService()], target_loss_ratio=0.8),
         },
         n_scenarios=10,
         seed=1,
@@ -94,7 +87,7 @@ def test_premium_default_and_override():
 
 def test_conservation_and_base_flows():
     arr = v.Arrangement(
-        [PayAll(), ReportExcess(10_000.0)],
+        [FeeForService(), ReportExcess(10_000.0)],
         admin_pmpm=30.0,
         care_management_pmpm=5.0,
         delivery_ratio=0.8,
@@ -116,11 +109,11 @@ def test_conservation_and_base_flows():
 def test_settlement_is_nan_where_a_model_lacks_the_contract():
     ds = v.simulate(
         POP,
-        {"a": [PayAll()], "b": [PayAll(), ReportExcess(5_000.0), ReportExcess(9_000.0)]},
+        {"a": [FeeForService()], "b": [FeeForService(), ReportExcess(5_000.0), ReportExcess(9_000.0)]},
         n_scenarios=5,
         seed=2,
     )
-    assert list(ds.contract.values) == ["pay_all", "report_excess", "report_excess_2"]
+    assert list(ds.contract.values) == ["fee_for_service", "report_excess", "report_excess_2"]
     assert np.isnan(ds.settlement.sel(model="a", contract="report_excess")).all()
     assert np.isfinite(ds.settlement.sel(model="b")).all()
 
@@ -136,9 +129,9 @@ def test_efficiency_and_quality_sampling():
 
 
 def test_model_draws_do_not_depend_on_other_models():
-    arr = v.Arrangement([PayAll()], efficiency=v.Efficiency(0.05, 0.02))
+    arr = v.Arrangement([FeeForService()], efficiency=v.Efficiency(0.05, 0.02))
     one = v.simulate(POP, {"x": arr}, n_scenarios=50, seed=5)
-    two = v.simulate(POP, {"first": [PayAll()], "x": arr}, n_scenarios=50, seed=5)
+    two = v.simulate(POP, {"first": [FeeForService()], "x": arr}, n_scenarios=50, seed=5)
     np.testing.assert_array_equal(one.efficiency.sel(model="x"), two.efficiency.sel(model="x"))
     np.testing.assert_array_equal(one.net.sel(model="x"), two.net.sel(model="x"))
 
@@ -146,10 +139,10 @@ def test_model_draws_do_not_depend_on_other_models():
 @pytest.mark.parametrize(
     "models, exc, match",
     [
-        ([PayAll()], TypeError, "models"),
+        ([FeeForService()], TypeError, "models"),
         ({}, ValueError, "models"),
-        ({"": [PayAll()]}, TypeError, "models"),
-        ({"m": [PayAll(), "fee"]}, TypeError, "contracts"),
+        ({"": [FeeForService()]}, TypeError, "models"),
+        ({"m": [FeeForService(), "fee"]}, TypeError, "contracts"),
         ({"m": [BadParty()]}, ValueError, "unknown party"),
         ({"m": [BadShape()]}, ValueError, "shape"),
     ],
@@ -174,7 +167,7 @@ def test_bad_models(models, exc, match):
 )
 def test_bad_arrangements(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        v.Arrangement([PayAll()], **kwargs)
+        v.Arrangement([FeeForService()], **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +188,7 @@ def test_bad_quality():
     with pytest.raises(ValueError, match="alpha"):
         v.Quality(alpha=0)
     with pytest.raises(TypeError, match="quality"):
-        v.simulate(POP, {"m": [PayAll()]}, n_scenarios=5, seed=1, quality=0.8)
+        v.simulate(POP, {"m": [FeeForService()]}, n_scenarios=5, seed=1, quality=0.8)
 
 
 def _risk_share(net, cost):
@@ -204,7 +197,7 @@ def _risk_share(net, cost):
 
 
 def test_risk_share_identities_with_real_contracts():
-    from vbcsim.contracts import Capitation, FeeForService, SharedSavings, SpecificStopLoss
+    from vbcsim.contracts import Capitation, SharedSavings, SpecificStopLoss
 
     pmpm = POP.expected_cost() / POP.members / 12
     models = {
@@ -239,7 +232,7 @@ def test_risk_share_identities_with_real_contracts():
 def test_user_kernel_end_to_end():
     from numba import njit
 
-    from vbcsim.contracts import FeeForService, UserContract
+    from vbcsim.contracts import UserContract
 
     @njit
     def share_excess(medical_cost, excess, quality, premium, members, params):

@@ -64,7 +64,7 @@ def _check_attachments(attachments) -> np.ndarray:
     if isinstance(attachments, numbers.Real) and not isinstance(attachments, bool):
         attachments = (attachments,)
     try:
-        values = [a for a in attachments]
+        values = list(attachments)
     except TypeError:
         raise TypeError(
             f"attachments must be a sequence of positive numbers, got {type(attachments).__name__}"
