@@ -59,27 +59,33 @@ def check_probability(name: str, value, *, owner: str = "", open_low=False, open
     return value
 
 
-def _check_int(name: str, value, owner: str) -> int:
+def _check_int(name: str, value, owner: str, strict: bool) -> int:
+    """An int; a whole float such as 10.0 passes too unless ``strict``."""
     where = f"{owner}: " if owner else ""
     if isinstance(value, bool):
         raise TypeError(f"{where}{name} must be an integer, got bool {value!r}")
     if not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        if (
+            not strict
+            and isinstance(value, numbers.Real)
+            and math.isfinite(value)
+            and float(value).is_integer()
+        ):
             return int(value)
         raise TypeError(f"{where}{name} must be an integer, got {type(value).__name__} {value!r}")
     return int(value)
 
 
-def check_positive_int(name: str, value, *, owner: str = "") -> int:
-    value = _check_int(name, value, owner)
+def check_positive_int(name: str, value, *, owner: str = "", strict: bool = False) -> int:
+    value = _check_int(name, value, owner, strict)
     if value <= 0:
         where = f"{owner}: " if owner else ""
         raise ValueError(f"{where}{name} must be a positive integer, got {value!r}")
     return value
 
 
-def check_nonnegative_int(name: str, value, *, owner: str = "") -> int:
-    value = _check_int(name, value, owner)
+def check_nonnegative_int(name: str, value, *, owner: str = "", strict: bool = False) -> int:
+    value = _check_int(name, value, owner, strict)
     if value < 0:
         where = f"{owner}: " if owner else ""
         raise ValueError(f"{where}{name} must be a non-negative integer, got {value!r}")

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from vbcsim import __version__
+from vbcsim._validation import check_positive_int
 from vbcsim.arrangement import Quality, as_arrangement
 from vbcsim.contracts.base import PARTIES
 from vbcsim.engine import driver
@@ -48,16 +49,6 @@ def _check_population(population) -> Population:
     if not isinstance(population, Population):
         raise TypeError(f"population must be a vbcsim.Population or Segment, got {type(population).__name__}")
     return population
-
-
-def _check_n_scenarios(n_scenarios) -> int:
-    if isinstance(n_scenarios, bool) or not isinstance(n_scenarios, numbers.Integral):
-        raise TypeError(
-            f"n_scenarios must be a positive integer, got {type(n_scenarios).__name__} {n_scenarios!r}"
-        )
-    if n_scenarios < 1:
-        raise ValueError(f"n_scenarios must be a positive integer, got {n_scenarios!r}")
-    return int(n_scenarios)
 
 
 def _check_attachments(attachments) -> np.ndarray:
@@ -189,7 +180,7 @@ def simulate(
     ('scenario', 'segment')
     """
     population = _check_population(population)
-    n_scenarios = _check_n_scenarios(n_scenarios)
+    n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
     seed = driver.check_seed(seed)
     att = _check_attachments(attachments)
     scenario_risk = _check_scenario_risk(scenario_risk)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from vbcsim._validation import check_nonnegative_int
 from vbcsim.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 from vbcsim.engine import _kernels as K
 from vbcsim.rng import root_key
@@ -99,11 +100,7 @@ def block_layout(members_per_segment, n_scenarios: int) -> list[Block]:
 
 
 def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a non-negative integer, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_nonnegative_int("seed", seed, strict=True)
 
 
 def check_threads(threads) -> int:
