@@ -18,6 +18,8 @@ from vbcsim.distributions import (  # noqa: E402
     Poisson,
     Spliced,
 )
+from vbcsim.metrics import summarize  # noqa: E402
+from vbcsim.partnerships import compare, partnership_models, settlement_curve  # noqa: E402
 from vbcsim.population import Population, Segment  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
@@ -39,6 +41,10 @@ __all__ = [
     "Segment",
     "ScenarioRisk",
     "simulate",
+    "compare",
+    "partnership_models",
+    "settlement_curve",
+    "summarize",
     "exact",
     "__version__",
 ]

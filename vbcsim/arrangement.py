@@ -25,6 +25,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability, check_real
 from vbcsim.contracts.base import Contract, check_party
+from vbcsim.population import Segment
 
 __all__ = ["Arrangement", "Efficiency", "Quality", "as_arrangement"]
 
@@ -128,6 +129,14 @@ class Arrangement:
         the provider's cost of delivering care per dollar of allowed cost.
     care_management_party : str
         who pays for care management (default the provider).
+    pool : sequence of Segment
+        segments simulated for this model's contracts only: for example the
+        other practices an enabler pools with the provider's panel (model 3 of
+        :func:`vbcsim.partnership_models`).  They are outside the parties' book
+        of business: no premium, claims, delivery or care-management flows
+        arise from them, and a contract reaches them only by naming them in its
+        ``segments``.  Their draws use the arrangement's efficiency effect and
+        share the engine's single pass with every other model.
     """
 
     contracts: tuple[Contract, ...]
@@ -138,6 +147,7 @@ class Arrangement:
     efficiency: Efficiency = Efficiency()
     delivery_ratio: float = 0.85
     care_management_party: str = "provider"
+    pool: tuple[Segment, ...] = ()
 
     def __post_init__(self):
         contracts = self.contracts
@@ -179,6 +189,7 @@ class Arrangement:
             check_nonnegative("delivery_ratio", self.delivery_ratio, owner="Arrangement"),
         )
         check_party("care_management_party", self.care_management_party, owner="Arrangement")
+        object.__setattr__(self, "pool", _check_pool(self.pool))
 
     @property
     def contract_names(self) -> list[str]:
@@ -214,6 +225,23 @@ class Arrangement:
 
     def needs_quality(self) -> bool:
         return any(c.needs().quality for c in self.contracts)
+
+
+def _check_pool(pool) -> tuple[Segment, ...]:
+    if isinstance(pool, Segment):
+        pool = (pool,)
+    try:
+        pool = tuple(pool)
+    except TypeError:
+        raise TypeError(f"Arrangement: pool must be a sequence of Segment, got {type(pool).__name__}") from None
+    for s in pool:
+        if not isinstance(s, Segment):
+            raise TypeError(f"Arrangement: pool must hold vbcsim.Segment objects, got {type(s).__name__}")
+    names = [s.name for s in pool]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"Arrangement: pool segment names must be unique, repeated: {dupes}")
+    return pool
 
 
 def as_arrangement(name: str, value) -> Arrangement:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from vbcsim.distributions import Hurdle, Lognormal, Pareto, Spliced
 from vbcsim.population import Population, Segment
 
-__all__ = ["commercial_population", "TAIL_THRESHOLD", "TAIL_ALPHA", "BODY_SIGMA"]
+__all__ = ["commercial_population", "provider_panel", "PROVIDER_PANEL_MEMBERS", "TAIL_THRESHOLD", "TAIL_ALPHA", "BODY_SIGMA"]
 
 TAIL_THRESHOLD = 100_000.0  # where the Pareto tail starts (annual cost per member)
 TAIL_ALPHA = 2.5  # Pareto tail index of large claimants (finite variance)
@@ -56,3 +56,24 @@ def commercial_population(scale: float = 1.0) -> Population:
     return Population(
         [Segment(name, max(1, round(members * scale)), _cost(p, mu)) for name, members, p, mu in _SEGMENTS]
     )
+
+
+#: Members of the built-in provider panel.  A provider organisation entering commercial risk
+#: typically brings a panel of thousands to tens of thousands of attributed members; 20,000 is
+#: large enough to clear the Medicare Shared Savings Program's 5,000-beneficiary minimum
+#: (42 CFR 425.110(a)(1)) several times over, and small enough that random variation in its
+#: annual cost (a few percent of spend) is of the order of shared-savings corridors, which is
+#: what makes the choice between the partnership models matter.
+PROVIDER_PANEL_MEMBERS = 20_000
+
+
+def provider_panel(members: int = PROVIDER_PANEL_MEMBERS) -> Population:
+    """The built-in commercial population scaled to a provider's panel (20,000 members by default).
+
+    Same segments, case mix and cost distributions as
+    :func:`commercial_population`; the default population of
+    :func:`vbcsim.compare`.
+    """
+    if isinstance(members, bool) or not isinstance(members, int) or members < 3:
+        raise ValueError(f"members must be an integer of at least 3 (one per segment), got {members!r}")
+    return commercial_population(members / sum(m for _, m, _, _ in _SEGMENTS))

@@ -58,17 +58,23 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
 
 
 def settle_models(
-    population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk
+    population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk, segments=None
 ) -> dict:
     """Settle every model.
 
     ``cost`` is float[G, S, M] (each model's medical cost by segment) and
-    ``excess`` float[G, S, M, K] at ``model_attachments[m]`` (padded).
+    ``excess`` float[G, S, M, K] at ``model_attachments[m]`` (padded).  The G
+    segments are ``segments``: the population's (the parties' book of
+    business) followed by any segments simulated for models' pools.
     """
     n_seg, n_scen, n_models = cost.shape
-    segments = tuple(population.names)
-    members = np.array([s.members for s in population], dtype=np.int64)
-    total_members = int(members.sum())
+    book = tuple(population.names)
+    segments = book if segments is None else tuple(segments)
+    pool_members = {s.name: s.members for arr in arrangements.values() for s in arr.pool}
+    members = np.array(
+        [s.members for s in population] + [pool_members[n] for n in segments[len(book) :]], dtype=np.int64
+    )
+    total_members = population.members
     contract_names = []
     for arr in arrangements.values():
         for c in arr.contract_names:
@@ -84,11 +90,12 @@ def settle_models(
     for m, (name, arr) in enumerate(arrangements.items()):
         atts = model_attachments[m]
         segment_cost = np.ascontiguousarray(cost[:, :, m].T)
-        c_total = segment_cost.sum(axis=1)
+        c_total = segment_cost[:, : len(book)].sum(axis=1)
         prem = premium_per_year(arr, population, scenario_risk)
         ctx = SettlementContext(
             model=name,
             segments=segments,
+            book=book,
             members=members,
             segment_cost=segment_cost,
             excess_by_attachment={a: np.ascontiguousarray(excess[:, :, m, k].T) for k, a in enumerate(atts)},
@@ -101,6 +108,9 @@ def settle_models(
             claims_party=arr.claims_party,
             delivery_ratio=arr.delivery_ratio,
             aggregate_stop_loss=agg_oracle,
+            admin=arr.admin_pmpm * 12.0 * total_members,
+            care_management=arr.care_management_pmpm * 12.0 * total_members,
+            care_management_party=arr.care_management_party,
         )
         flows = {p: np.zeros(n_scen) for p in PARTIES}
         flows["payer"] += prem - arr.admin_pmpm * 12.0 * total_members

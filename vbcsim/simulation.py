@@ -98,6 +98,26 @@ def _check_models(models) -> dict:
     return out
 
 
+def _with_pools(population: Population, arrangements: dict) -> Population:
+    """The population plus the segments simulated for models' pools (shared when identical)."""
+    extra = {}
+    for name, arr in arrangements.items():
+        for seg in arr.pool:
+            if seg.name in population.names:
+                raise ValueError(
+                    f"models[{name!r}]: pool segment {seg.name!r} has the name of a population segment"
+                )
+            if seg.name in extra and extra[seg.name] != seg:
+                raise ValueError(
+                    f"models[{name!r}]: pool segment {seg.name!r} differs from another model's pool segment "
+                    "of that name"
+                )
+            extra[seg.name] = seg
+    if not extra:
+        return population
+    return Population(list(population) + list(extra.values()))
+
+
 def _model_stream(name: str) -> int:
     # keyed by the model's name, so adding or reordering models leaves each model's draws as they are
     return driver.STREAM_EFFICIENCY + zlib.crc32(name.encode())
@@ -208,8 +228,9 @@ def simulate(
     for v, name in enumerate(arrangements, start=1):
         factors[:, v] = factor * (1.0 - efficiency[name])
 
-    params = [driver.encode(s.cost) for s in population]
-    members = [s.members for s in population]
+    simulated = _with_pools(population, arrangements)
+    params = [driver.encode(s.cost) for s in simulated]
+    members = [s.members for s in simulated]
     cost, excess = driver.run_blocks(
         params,
         members,
@@ -219,8 +240,11 @@ def simulate(
         threads,
         progress=progress,
     )
-    names = population.names
+    names = simulated.names
     coords = {"scenario": np.arange(n_scenarios), "segment": names}
+    if len(simulated) > len(population):
+        # segments simulated only for a model's pool (outside the parties' book of business)
+        coords["pooled"] = ("segment", np.arange(len(simulated)) >= len(population))
     data = {
         "cost": (("scenario", "segment"), cost[:, :, 0].T),
         "scenario_factor": (("scenario",), factor),
@@ -235,7 +259,14 @@ def simulate(
     if arrangements:
         q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
         settled = settle_models(
-            population, arrangements, cost[:, :, 1:], excess[:, :, 1:], view_att[1:], q, scenario_risk
+            population,
+            arrangements,
+            cost[:, :, 1:],
+            excess[:, :, 1:],
+            view_att[1:],
+            q,
+            scenario_risk,
+            segments=tuple(names),
         )
         coords["model"] = list(arrangements)
         coords["party"] = list(PARTIES)

@@ -14,8 +14,11 @@ from vbcsim.contracts.base import PARTIES, Contract, Needs, Settlement, Settleme
 from vbcsim.contracts.bundled import BundledPayment
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
 from vbcsim.contracts.fee_for_service import FeeForService
+from vbcsim.contracts.fees import ManagementFee
+from vbcsim.contracts.joint_venture import JointVenture
 from vbcsim.contracts.mlr import MLRRebate
 from vbcsim.contracts.pay_for_performance import PayForPerformance
+from vbcsim.contracts.pooled import PooledSavings, SavingsPassThrough
 from vbcsim.contracts.risk_corridor import ACO_REACH_GLOBAL_BANDS, ACO_REACH_PROFESSIONAL_BANDS, RiskCorridor
 from vbcsim.contracts.shared_savings import SharedSavings, mssp_minimum_savings_rate
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
@@ -42,4 +45,8 @@ __all__ = [
     "BundledPayment",
     "MLRRebate",
     "UserContract",
+    "ManagementFee",
+    "PooledSavings",
+    "SavingsPassThrough",
+    "JointVenture",
 ]

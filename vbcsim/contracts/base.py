@@ -94,6 +94,13 @@ class SettlementContext:
     # exact E[(C - d)+] of the whole population's baseline annual cost C (FFT oracle), for
     # pricing aggregate protections; None when unavailable
     aggregate_stop_loss: Callable[[float], float] | None = None
+    # the segments of the parties' book of business, which contracts cover by default; the other
+    # segments are simulated only for pooled contracts (e.g. other practices of an enabler's pool).
+    # None: all segments
+    book: tuple[str, ...] | None = None
+    admin: float = 0.0  # the arrangement's annual administrative cost (borne by the payer)
+    care_management: float = 0.0  # the arrangement's annual care-management cost
+    care_management_party: str = "provider"  # who bears it
 
     @property
     def n_scenarios(self) -> int:
@@ -101,7 +108,9 @@ class SettlementContext:
 
     def _columns(self, segments):
         if segments is None:
-            return slice(None)
+            if self.book is None or len(self.book) == len(self.segments):
+                return slice(None)
+            return [self.segments.index(s) for s in self.book]
         idx = []
         for s in segments:
             if s not in self.segments:
@@ -115,13 +124,15 @@ class SettlementContext:
 
     @property
     def medical_cost(self) -> np.ndarray:
-        return self.segment_cost.sum(axis=1)
+        """Medical cost per scenario of the book of business (all segments when there is no pool)."""
+        return self.cost()
 
     def excess(self, attachment: float, segments=None) -> np.ndarray:
         """Σ over members of (X − attachment)+ per scenario."""
         return self.excess_by_attachment[float(attachment)][:, self._columns(segments)].sum(axis=1)
 
     def n_members(self, segments=None) -> int:
+        """Members of the given segments (the book of business by default)."""
         return int(np.asarray(self.members)[self._columns(segments)].sum())
 
 
