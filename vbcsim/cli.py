@@ -1,16 +1,25 @@
 """The ``vbcsim`` command line.
 
-``vbcsim`` (or ``python -m vbcsim``) with no command runs ``vbcsim simulate``:
-the built-in commercial population through the Monte Carlo engine, printed as a
-summary table that sets every simulated figure beside its exact counterpart.
+``vbcsim`` (or ``python -m vbcsim``) with no command runs ``vbcsim simulate``
+(:data:`DEFAULT_COMMAND`): the built-in commercial population through the Monte
+Carlo engine, printed as a summary table that sets every simulated figure
+beside its exact counterpart.
+
+``vbcsim compare [CONFIG.toml]`` runs the five partnership models on the same
+member draws (configured by a TOML file, see :mod:`vbcsim.config` and
+``examples/compare.toml``), prints each party's reward and risk under each
+model, and writes the result cube (netCDF or zarr) and plots atomically.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import math
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +28,13 @@ from vbcsim import __version__
 __all__ = ["main"]
 
 DEFAULT_ATTACHMENTS = (100_000.0, 250_000.0)  # common specific stop-loss attachment points
+
+#: The command that ``vbcsim`` runs when none is named (``"simulate"`` or ``"compare"``).
+DEFAULT_COMMAND = "simulate"
+
+COMPARE_SCENARIOS = 10_000  # scenarios of ``vbcsim compare`` when neither the flag nor the config sets them
+CURVE_SCENARIOS = 2_000  # at most this many scenarios per panel size for the settlement-probability plot
+PLOTS = ("net_distributions", "risk_return", "risk_shares", "settlement_probability")
 
 
 class _Progress:
@@ -80,9 +96,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sim = sub.add_parser(
         "simulate",
-        help="simulate the built-in commercial population and print a summary (the default command)",
+        help="simulate the built-in commercial population and print a summary"
+        + (" (the default command)" if DEFAULT_COMMAND == "simulate" else ""),
     )
     _add_simulate_args(sim)
+    cmp = sub.add_parser(
+        "compare",
+        help="compare the five partnership models: who bears the risk, what each side earns"
+        + (" (the default command)" if DEFAULT_COMMAND == "compare" else ""),
+        description=_COMPARE_DESCRIPTION,
+        epilog=_COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_compare_args(cmp)
     return parser
 
 
@@ -99,6 +125,75 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shock-probability", type=_float, default=0.0, help="probability of a shock year")
     p.add_argument("--shock-size", type=_float, default=0.0, help="proportional cost change in a shock year")
     p.add_argument("--out", default=None, help="write the result cube to this netCDF file (.nc), atomically")
+
+
+_COMPARE_DESCRIPTION = """\
+Run the five partnership models (custom risk-based contract, payer-branded value
+program, third party-mediated relationship, risk-bearing network collaboration,
+joint venture insurance product) on the same simulated member costs, and print
+each party's annual net result under each model: mean, standard deviation, value
+at risk and tail value at risk of the loss at 99%, probability of a loss, risk
+share (the part of each extra dollar of medical cost the party bears) and risk
+capital (TVaR 99% of the loss minus the expected loss).  Without CONFIG the
+models run on the built-in defaults (a 20,000-member commercial provider panel)."""
+
+_COMPARE_EPILOG = """\
+configuration (TOML; every section optional, see examples/compare.toml):
+  [simulation]         n_scenarios, seed, threads (the flags above override them)
+  [population]         scale = 0.2 (built-in population, 100,000 x scale members), or
+  [[population.segments]]  name, members, cost = {type = ..., parameters}
+                       types: lognormal (mu, sigma | mean, cv), gamma (shape, scale |
+                       mean, cv), pareto (alpha, scale), spliced (body, tail, threshold
+                       [, tail_weight]), hurdle (p_nonzero, severity), compound
+                       (frequency = poisson (lam) | negative_binomial (mean, dispersion),
+                       severity)
+  [scenario_risk]      trend_cv, shock_probability, shock_size (override the default)
+  [compare]            models = [...]: the models to compare, by identifier
+  [models.<id>]        parameter overrides of one model; ids: custom_contract,
+                       value_program, third_party, risk_network, joint_venture
+  [settlement_curve]   sizes = [...], n_scenarios: the panel sizes of --plots' curve
+
+outputs are written atomically: a failed run leaves an earlier file in place.
+an invalid configuration or argument exits with status 2 and a one-line message
+naming the field; a failure to write an output exits with status 1.
+
+examples:
+  vbcsim compare
+  vbcsim compare examples/compare.toml --scenarios 20000 --seed 7 --out results.nc
+  vbcsim compare my.toml --out results.zarr --plots figures/"""
+
+
+def _add_compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "config", nargs="?", default=None, help="TOML configuration file (default: built-in defaults)"
+    )
+    p.add_argument(
+        "--scenarios",
+        type=_positive_int,
+        default=None,
+        help=f"simulated years (default: the config's n_scenarios, else {COMPARE_SCENARIOS})",
+    )
+    p.add_argument(
+        "--seed", type=_nonnegative_int, default=None, help="root seed (default: the config's, else 0)"
+    )
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="worker threads (default: the config's, else all cores)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write the result cube to a netCDF file (.nc) or a zarr store (.zarr, needs the zarr package)",
+    )
+    p.add_argument(
+        "--plots",
+        default=None,
+        metavar="DIR",
+        help="write the figures as PNG files to DIR (created if missing): " + ", ".join(PLOTS),
+    )
 
 
 def _fmt(x: float, digits: int = 0) -> str:
@@ -198,17 +293,173 @@ def _simulate(args) -> int:
     return 0
 
 
+def _money(x: float) -> str:
+    """An amount in dollars with thousands separators: ``$1,234``, ``-$56``, ``n/a``."""
+    if not math.isfinite(x):
+        return "n/a"
+    text = f"${abs(x):,.0f}"
+    return f"-{text}" if round(x) < 0 else text
+
+
+def _compare_summary(ds, summary, elapsed: float, scenario_risk, level: float = 0.99) -> str:
+    """The comparison table: every party of every model, one row each, amounts in dollars a year."""
+    n_scen = ds.sizes["scenario"]
+    pooled = (
+        ds["pooled"].values.astype(bool) if "pooled" in ds.coords else np.zeros(ds.sizes["segment"], bool)
+    )
+    members = int(ds.members.values[~pooled].sum())  # the provider's panel
+    others = int(ds.members.values[pooled].sum())  # other practices' members pooled by a model
+    lines = [
+        f"vbcsim {__version__} compare: {members:,} members"
+        + (f" (+{others:,} pooled from other practices)" if others else "")
+        + f" x {n_scen:,} scenarios, seed {ds.attrs.get('seed')}, {elapsed:.2f} s",
+    ]
+    if scenario_risk is not None:
+        lines.append(
+            f"systematic risk: trend CV {scenario_risk.trend_cv:g}, shock probability "
+            f"{scenario_risk.shock_probability:g}, shock size {scenario_risk.shock_size:g}"
+        )
+    pct = f"{100 * level:g}%"
+    lines += [
+        "",
+        f"Annual net result by model and party (loss = -net; VaR, TVaR and capital at {pct})",
+    ]
+    header = (
+        f"{'  party':<12}{'mean':>14}{'std':>14}{'VaR ' + pct:>14}{'TVaR ' + pct:>14}"
+        f"{'P(loss)':>9}{'risk share':>12}{'capital':>14}"
+    )
+    lines.append(header)
+    lines.append("-" * len(header))
+    var = summary.value_at_risk.sel(level=level)
+    tvar = summary.tail_value_at_risk.sel(level=level)
+    for i, model in enumerate(summary.model.values.tolist(), start=1):
+        cost = ds.medical_cost.sel(model=model).values
+        pmpm = cost.mean() / members / 12
+        lines.append(f"{i}. {model} (medical cost {_money(cost.mean())}, ${pmpm:,.2f} PMPM)")
+        for party in summary.party.values.tolist():
+            at = {"model": model, "party": party}
+            mean, std = float(summary["mean"].sel(at)), float(summary["std"].sel(at))
+            if mean == 0 and std == 0:
+                continue  # not a party to this model
+            lines.append(
+                f"{'  ' + party:<12}{_money(mean):>14}{_money(std):>14}{_money(float(var.sel(at))):>14}"
+                f"{_money(float(tvar.sel(at))):>14}{float(summary.prob_loss.sel(at)):>9.1%}"
+                f"{float(summary.risk_share.sel(at)) + 0.0:>12.3f}{_money(float(summary.capital.sel(at))):>14}"
+            )
+    return "\n".join(lines)
+
+
+class _WriteError(Exception):
+    """An output could not be written (exit status 1)."""
+
+
+def _check_plots_dir(path) -> Path:
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"plots: {str(path)!r} exists and is not a directory")
+    if not path.exists() and not path.parent.is_dir():
+        raise ValueError(f"plots: directory {str(path.parent)!r} does not exist")
+    if importlib.util.find_spec("vbcsim.plot") is None:
+        raise ValueError("plots: this vbcsim has no plotting module (vbcsim.plot)")
+    return path
+
+
+def _compare(args) -> int:
+    import vbcsim
+    from vbcsim import io
+    from vbcsim.config import load_config, parse_config
+
+    # everything that can be wrong with the input is checked before the (long) run
+    config = load_config(args.config) if args.config is not None else parse_config({})
+    n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
+    seed = next(v for v in (args.seed, config.seed, 0) if v is not None)
+    threads = args.threads if args.threads is not None else config.threads
+    out = io.check_output_path(args.out) if args.out is not None else None
+    plots = _check_plots_dir(args.plots) if args.plots is not None else None
+
+    progress = _Progress(sys.stderr.isatty())
+    start = time.perf_counter()
+    ds = vbcsim.compare(
+        config.population,
+        config.models,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        scenario_risk=config.scenario_risk,
+        threads=threads,
+        progress=progress,
+    )
+    elapsed = time.perf_counter() - start
+    ds = ds.assign_coords(model_key=("model", list(config.model_keys)))
+    ds.attrs["compare_config"] = json.dumps(config.source, default=str)
+    if args.config is not None:
+        ds.attrs["compare_config_file"] = str(args.config)
+    summary = vbcsim.summarize(ds)
+    print(_compare_summary(ds, summary, elapsed, config.scenario_risk))
+
+    if out is not None:
+        try:
+            path = io.write_results(ds, out)
+        except OSError as exc:
+            raise _WriteError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+        print(f"\nwrote {path}")
+    if plots is not None:
+        _write_plots(ds, summary, config, plots, n_scenarios=n_scenarios, seed=seed, threads=threads)
+    return 0
+
+
+def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed: int, threads) -> None:
+    import vbcsim
+    from vbcsim import io, plot
+
+    sizes = {} if config.curve_sizes is None else {"sizes": config.curve_sizes}
+    curve = vbcsim.settlement_curve(
+        config.population,
+        overrides=config.overrides,
+        n_scenarios=config.curve_scenarios or min(n_scenarios, CURVE_SCENARIOS),
+        seed=seed,
+        scenario_risk=config.scenario_risk,
+        threads=threads,
+        progress=_Progress(sys.stderr.isatty()),
+        **sizes,
+    )
+    curve = curve.sel(model=list(config.models))
+    figures = {
+        "net_distributions": lambda: plot.net_distributions(ds),
+        "risk_return": lambda: plot.risk_return(ds, summary=summary),
+        "risk_shares": lambda: plot.risk_shares(ds, summary=summary),
+        "settlement_probability": lambda: plot.settlement_probability(curve),
+    }
+    try:
+        directory.mkdir(exist_ok=True)
+        for name in PLOTS:
+            path = io.write_figure(figures[name](), directory / f"{name}.png")
+            print(f"wrote {path}")
+    except OSError as exc:
+        raise _WriteError(f"cannot write the plots to {str(directory)!r}: {exc.strerror or exc}") from None
+
+
 def main(argv=None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        argv = ["simulate", *argv]
+        argv = [DEFAULT_COMMAND, *argv]
     args = parser.parse_args(argv)
+    prog = "vbcsim" if args.command == "simulate" else f"vbcsim {args.command}"
     try:
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "compare":
+            return _compare(args)
     except (ValueError, TypeError) as exc:
-        print(f"vbcsim: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except _WriteError as exc:
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     parser.print_help()
     return 2
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
