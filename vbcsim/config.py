@@ -23,7 +23,8 @@ Sections
     (default: all five).
 ``[models.<identifier>]``
     parameter overrides of one partnership preset (identifiers as in
-    :data:`vbcsim.partnerships.MODEL_KEYS`).
+    :data:`vbcsim.partnerships.MODEL_KEYS`); ``"none"`` sets an optional
+    parameter to None (TOML has no null).
 ``[settlement_curve]``
     ``sizes`` (panel sizes) and ``n_scenarios`` of the settlement-probability
     curve that ``--plots`` draws.
@@ -461,7 +462,14 @@ def _model_class(key: str):
 
 
 def _convert(value, annotation, path: str):
-    """A TOML table given for a dataclass-typed parameter (say efficiency) becomes that dataclass."""
+    """A TOML value as a model parameter of type ``annotation``.
+
+    TOML has no null: the string ``"none"`` stands for None where the parameter
+    accepts it (say ``quality_gate = "none"``: no quality gate).  A table given
+    for a dataclass-typed parameter becomes that dataclass.
+    """
+    if isinstance(value, str) and value.lower() == "none" and type(None) in typing.get_args(annotation):
+        return None
     if not isinstance(value, Mapping):
         return value
     candidates = [annotation, *typing.get_args(annotation)]
