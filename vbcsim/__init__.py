@@ -6,7 +6,7 @@ and what does each side expect to earn or lose?
 
 __version__ = "0.1.0"
 
-from vbcsim import contracts, exact  # noqa: E402
+from vbcsim import contracts, defaults, exact  # noqa: E402
 from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
 from vbcsim.distributions import (  # noqa: E402
     Compound,
@@ -46,5 +46,6 @@ __all__ = [
     "settlement_curve",
     "summarize",
     "exact",
+    "defaults",
     "__version__",
 ]

@@ -235,10 +235,20 @@ _PROBABILITIES = {
 }
 
 
-def expected_pmpm(population: Population, scenario_risk: ScenarioRisk | None = None) -> float:
-    """The exact expected medical cost per member per month, with the mean systematic multiplier."""
+def expected_pmpm(
+    population: Population, scenario_risk: ScenarioRisk | None = None, truncation: float | None = None
+) -> float:
+    """The exact expected medical cost per member per month, with the mean systematic multiplier.
+
+    With ``truncation`` a, each member's cost counts up to a: E[min(X, a)] (times the mean
+    multiplier, which ignores the small interaction between systematic risk and the cap).
+    """
     trend = scenario_risk.mean() if scenario_risk is not None else 1.0
-    return population.expected_cost() * trend / population.members / 12.0
+    if truncation is None:
+        total = population.expected_cost()
+    else:
+        total = sum(s.members * s.cost.limited_mean(truncation) for s in population)
+    return total * trend / population.members / 12.0
 
 
 @dataclass(frozen=True)
@@ -248,7 +258,9 @@ class CustomContract(PartnershipModel):
     A payer and a provider negotiate their own terms.  Defaults:
 
     - ``benchmark_ratio`` 1.0: the benchmark is the panel's expected cost
-      (with trend), so savings come only from efficiency and chance;
+      (with trend; truncated at ``outlier_attachment`` per member like the
+      actual cost it is compared with), so savings come only from
+      efficiency and chance;
     - ``sharing_rate`` and ``loss_sharing_rate`` 50%: a symmetric split, the
       MSSP BASIC track's maximum sharing rate (42 CFR 425.605(d));
     - ``minimum_savings_rate``/``minimum_loss_rate`` 2%: the highest symmetric
@@ -282,7 +294,7 @@ class CustomContract(PartnershipModel):
     outlier_attachment: float | None = 200_000.0
 
     def contracts(self, population, scenario_risk):
-        benchmark = self.benchmark_ratio * expected_pmpm(population, scenario_risk)
+        benchmark = self.benchmark_ratio * expected_pmpm(population, scenario_risk, self.outlier_attachment)
         return [
             FeeForService(),
             SharedSavings(
