@@ -47,5 +47,15 @@ __all__ = [
     "summarize",
     "exact",
     "defaults",
+    "plot",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # vbcsim.plot imports matplotlib: load it on first use, not with the package
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module("vbcsim.plot")
+    raise AttributeError(f"module 'vbcsim' has no attribute {name!r}")
