@@ -140,17 +140,20 @@ models run on the built-in defaults (a 20,000-member commercial provider panel).
 _COMPARE_EPILOG = """\
 configuration (TOML; every section optional, see examples/compare.toml):
   [simulation]         n_scenarios, seed, threads (the flags above override them)
-  [population]         scale = 0.2 (built-in population, 100,000 x scale members), or
-  [[population.segments]]  name, members, cost = {type = ..., parameters}
+  [population]         scale = 0.2 (built-in population, 100,000 x scale members)
+    or [[population.segments]] tables: name, members, cost = {type = ..., parameters}
                        types: lognormal (mu, sigma | mean, cv), gamma (shape, scale |
                        mean, cv), pareto (alpha, scale), spliced (body, tail, threshold
                        [, tail_weight]), hurdle (p_nonzero, severity), compound
                        (frequency = poisson (lam) | negative_binomial (mean, dispersion),
                        severity)
   [scenario_risk]      trend_cv, shock_probability, shock_size (override the default)
-  [compare]            models = [...]: the models to compare, by identifier
-  [models.<id>]        parameter overrides of one model; ids: custom_contract,
-                       value_program, third_party, risk_network, joint_venture
+  [compare]            models = [...]: the models to compare, by id, in order
+  [models.<id>]        parameter overrides of one model (the fields of
+                       vbcsim.partnerships.CustomContract, ValueProgram, ThirdParty,
+                       RiskNetwork, JointVenture; "none" switches an optional one off);
+                       ids: custom_contract, value_program, third_party, risk_network,
+                       joint_venture
   [settlement_curve]   sizes = [...], n_scenarios: the panel sizes of --plots' curve
 
 outputs are written atomically: a failed run leaves an earlier file in place.
@@ -171,10 +174,15 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         "--scenarios",
         type=_positive_int,
         default=None,
+        metavar="N",
         help=f"simulated years (default: the config's n_scenarios, else {COMPARE_SCENARIOS})",
     )
     p.add_argument(
-        "--seed", type=_nonnegative_int, default=None, help="root seed (default: the config's, else 0)"
+        "--seed",
+        type=_nonnegative_int,
+        default=None,
+        metavar="S",
+        help="root seed (default: the config's, else 0)",
     )
     p.add_argument(
         "--threads",
