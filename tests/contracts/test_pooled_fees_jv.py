@@ -292,7 +292,7 @@ def test_pass_through_monotone_in_share(cost, s1, s2):
         (dict(share="0.6"), TypeError, "share must be a real number"),
         (dict(absorbs_losses=1), TypeError, "absorbs_losses must be True or False"),
         (dict(target="members"), ValueError, "target must be one of"),
-        (dict(target="enabler"), ValueError, "source and target must differ"),
+        (dict(target="enabler"), ValueError, "target must differ from the party that receives"),
     ],
 )
 def test_pass_through_validation(kwargs, exc, match):
@@ -488,10 +488,6 @@ def test_joint_venture_validation(kwargs, exc, match):
     assert "JointVenture" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JointVenture checks insurer/partner with _check_parties, whose messages say 'source'/'target'",
-)
 @pytest.mark.parametrize(
     "kwargs, match",
     [

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vbcsim._validation import check_probability
-from vbcsim.contracts.base import Contract, Settlement, SettlementContext
+from vbcsim.contracts.base import Contract, Settlement, SettlementContext, check_party
 from vbcsim.contracts.capitation import _as_scenarios, _check_optional_real
-from vbcsim.contracts.fee_for_service import _check_parties
 
 __all__ = ["JointVenture"]
 
@@ -46,7 +45,10 @@ class JointVenture(Contract):
         the small group and individual markets; None for no floor.
     insurer, partner : str
         the party that carries the plan's books (default the payer) and the
-        co-owner that receives its equity share (default the provider).
+        co-owner that receives its equity share (default the provider).  In
+        an :class:`~vbcsim.Arrangement` the premium and the administrative
+        cost are the payer's flows, so the insurer is the payer there; another
+        insurer party needs contracts that move the premium and admin to it.
 
     Notes
     -----
@@ -94,7 +96,10 @@ class JointVenture(Contract):
                 owner=owner,
             ),
         )
-        _check_parties(self.insurer, self.partner, owner=owner)
+        check_party("insurer", self.insurer, owner=owner)
+        check_party("partner", self.partner, owner=owner)
+        if self.insurer == self.partner:
+            raise ValueError(f"{owner}: insurer and partner must differ, both are {self.insurer!r}")
 
     def rebate(self, ctx: SettlementContext) -> np.ndarray:
         """The MLR rebate per scenario: ``max(minimum_loss_ratio × P − C, 0)``."""

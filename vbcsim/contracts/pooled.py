@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vbcsim._validation import check_probability
-from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
-from vbcsim.contracts.fee_for_service import _check_bool, _check_parties
+from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, check_party, transfer
+from vbcsim.contracts.fee_for_service import _check_bool
 from vbcsim.contracts.shared_savings import SharedSavings
 
 __all__ = ["PooledSavings", "SavingsPassThrough"]
@@ -153,7 +153,12 @@ class SavingsPassThrough(Contract):
         object.__setattr__(
             self, "absorbs_losses", _check_bool("absorbs_losses", self.absorbs_losses, owner=owner)
         )
-        _check_parties(self.pooled.target, self.target, owner=owner)
+        check_party("target", self.target, owner=owner)
+        if self.target == self.pooled.target:
+            raise ValueError(
+                f"{owner}: target must differ from the party that receives the pooled savings "
+                f"(pooled.target = {self.pooled.target!r}), which pays the pass-through"
+            )
 
     @property
     def name(self) -> str:
