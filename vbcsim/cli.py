@@ -17,6 +17,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -464,6 +465,9 @@ def main(argv=None) -> int:
         return 2
     except _WriteError as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # output piped into a reader that closed early (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     parser.print_help()
     return 2
