@@ -19,7 +19,7 @@ from vbcsim.partnerships import MODEL_KEYS, MODEL_NAMES, partnership_models
 
 def test_main_job_prints_summary(tmp_path, capsys):
     out = tmp_path / "r.nc"
-    assert cli.main(["--scenarios", "40", "--scale", "0.02", "--seed", "3", "--out", str(out)]) == 0
+    assert cli.main(["simulate", "--scenarios", "40", "--scale", "0.02", "--seed", "3", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "member-years/s" in text
     assert "children" in text and "exact VaR" in text
@@ -47,17 +47,17 @@ def test_bad_arguments_exit_nonzero(argv, capsys):
 
 
 def test_bad_values_one_line_error(tmp_path, capsys):
-    assert cli.main(["--scenarios", "5", "--scale", "0.01", "--trend-cv", "-1"]) == 2
+    assert cli.main(["simulate", "--scenarios", "5", "--scale", "0.01", "--trend-cv", "-1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vbcsim: error:") and "trend_cv" in err
-    assert cli.main(["--scenarios", "5", "--scale", "0.01", "--out", str(tmp_path / "r.txt")]) == 2
+    assert cli.main(["simulate", "--scenarios", "5", "--scale", "0.01", "--out", str(tmp_path / "r.txt")]) == 2
     assert "out" in capsys.readouterr().err
     assert not (tmp_path / "r.txt").exists()
 
 
 def test_failed_write_keeps_earlier_result(tmp_path, monkeypatch):
     out = tmp_path / "r.nc"
-    assert cli.main(["--scenarios", "10", "--scale", "0.01", "--out", str(out)]) == 0
+    assert cli.main(["simulate", "--scenarios", "10", "--scale", "0.01", "--out", str(out)]) == 0
     before = out.read_bytes()
 
     def boom(self, *args, **kwargs):
@@ -65,7 +65,7 @@ def test_failed_write_keeps_earlier_result(tmp_path, monkeypatch):
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", boom)
     with pytest.raises(OSError):
-        cli.main(["--scenarios", "12", "--scale", "0.01", "--out", str(out)])
+        cli.main(["simulate", "--scenarios", "12", "--scale", "0.01", "--out", str(out)])
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]  # no temporary left behind
 
@@ -80,7 +80,7 @@ def test_write_netcdf_validates_path(tmp_path):
 
 def test_python_dash_m_runs():
     proc = subprocess.run(
-        [sys.executable, "-m", "vbcsim", "--scenarios", "10", "--scale", "0.01"],
+        [sys.executable, "-m", "vbcsim", "simulate", "--scenarios", "10", "--scale", "0.01"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -327,8 +327,9 @@ def test_compare_help_documents_the_config(capsys):
         assert word in text
 
 
-def test_default_command_is_a_one_line_switch(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "DEFAULT_COMMAND", "compare")
+def test_default_command_is_compare(capsys):
+    # the main job: ``vbcsim`` with no command compares the five models on the built-in defaults
+    assert cli.DEFAULT_COMMAND == "compare"
     assert cli.main(["--scenarios", "20", "--seed", "1"]) == 0
     assert "1. custom risk-based contract" in capsys.readouterr().out
 

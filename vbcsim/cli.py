@@ -1,8 +1,10 @@
 """The ``vbcsim`` command line.
 
-``vbcsim`` (or ``python -m vbcsim``) with no command runs ``vbcsim simulate``
-(:data:`DEFAULT_COMMAND`): the built-in commercial population through the Monte
-Carlo engine, printed as a summary table that sets every simulated figure
+``vbcsim`` (or ``python -m vbcsim``) with no command runs ``vbcsim compare``
+(:data:`DEFAULT_COMMAND`) on the built-in defaults.
+
+``vbcsim simulate`` runs the built-in commercial population through the Monte
+Carlo engine and prints a summary table that sets every simulated figure
 beside its exact counterpart.
 
 ``vbcsim compare [CONFIG.toml]`` runs the five partnership models on the same
@@ -31,7 +33,7 @@ __all__ = ["main"]
 DEFAULT_ATTACHMENTS = (100_000.0, 250_000.0)  # common specific stop-loss attachment points
 
 #: The command that ``vbcsim`` runs when none is named (``"simulate"`` or ``"compare"``).
-DEFAULT_COMMAND = "simulate"
+DEFAULT_COMMAND = "compare"
 
 COMPARE_SCENARIOS = 10_000  # scenarios of ``vbcsim compare`` when neither the flag nor the config sets them
 CURVE_SCENARIOS = 2_000  # at most this many scenarios per panel size for the settlement-probability plot
