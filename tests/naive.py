@@ -53,6 +53,7 @@ __all__ = [
     "XoroshiroRef",
     "block_state_ref",
     "sample_members_ref",
+    "segment_block_ref",
 ]
 
 # ---------------------------------------------------------------------------
@@ -333,6 +334,20 @@ class XoroshiroRef:
             if u < 1.0 - 0.0331 * z**4 or math.log(u) < 0.5 * z * z + d * (1.0 - v + math.log(v)):
                 return d * v * boost
 
+    def binomial(self, n: int, p: float) -> int:
+        """Knuth's order-statistic recursion (TAOCP vol. 2, 3.4.1 F), as in the engine."""
+        k = 0
+        while n > 16:
+            a = 1 + n // 2
+            b = n + 1 - a
+            ga = self.gamma(float(a))
+            x = ga / (ga + self.gamma(float(b)))
+            if x >= p:
+                n, p = a - 1, p / x
+            else:
+                k, n, p = k + a, b - 1, (p - x) / (1.0 - x)
+        return k + sum(self.uniform() < p for _ in range(n))
+
     def poisson(self, lam: float) -> int:
         """Knuth's multiplication method below 10; PTRS (Hoermann 1993, as in numpy) from 10 on."""
         if lam <= 0.0:
@@ -397,6 +412,12 @@ class XoroshiroRef:
             if p < 1.0 and (self.next_uint64() >> 11) >= math.ceil(p * 2.0**53):
                 return 0.0
             dist = dist.severity
+        return self.nonzero(dist)
+
+    def nonzero(self, dist) -> float:
+        """A member who has cost: the hurdle's severity (or the distribution itself)."""
+        if isinstance(dist, Hurdle):
+            dist = dist.severity
         if not isinstance(dist, Compound):
             return self.severity(dist)
         f = dist.frequency
@@ -409,6 +430,27 @@ class XoroshiroRef:
         for _ in range(self.poisson(lam)):
             total += self.severity(dist.severity)
         return total
+
+
+def segment_block_ref(dist, members, factors, attachments, key0, key1, segment, chunk):
+    """What ``_kernels.segment_block`` must write: per scenario, Binomial(members, p) members with
+    cost (all members without a hurdle), then their costs; sums of factor × X and of
+    (factor × X − attachment)+ per view and attachment."""
+    g = XoroshiroRef(*block_state_ref(int(key0), int(key1), K.STREAM_MEMBERS, segment, chunk))
+    factors = np.asarray(factors, dtype=float)
+    attachments = np.asarray(attachments, dtype=float)
+    n_scen, n_views = factors.shape
+    cost = np.zeros((n_scen, n_views))
+    excess = np.zeros((n_scen, n_views, attachments.shape[1]))
+    p = dist.p_nonzero if isinstance(dist, Hurdle) else 1.0
+    for s in range(n_scen):
+        n_cost = g.binomial(members, p) if p < 1.0 else members
+        x = np.array([g.nonzero(dist) for _ in range(n_cost)])
+        for v in range(n_views):
+            cost[s, v] = factors[s, v] * x.sum()
+            for k, a in enumerate(attachments[v]):
+                excess[s, v, k] = factors[s, v] * np.maximum(x - a / factors[s, v], 0.0).sum()
+    return cost, excess
 
 
 def sample_members_ref(dist, n: int, key0: int, key1: int, stream: int, a: int, b: int) -> np.ndarray:

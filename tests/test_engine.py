@@ -43,7 +43,6 @@ import numpy as np
 import pytest
 import xarray as xr
 from naive import (
-    STREAM_MEMBERS,
     central_moments,
     raw_moments,
     sample_members_ref,
@@ -465,8 +464,10 @@ def test_encode_layout():
 
 
 def test_blocks_reproduced_from_member_streams():
-    # every scenario of every block = the block's stream cut into runs of `members` draws;
-    # three blocks in the big segment (349 scenarios each), one in the small one
+    # every scenario of every block = the block's stream: per scenario a binomial count of members
+    # with cost, then their draws (``sample_block_members``, checked bit for bit against the
+    # pure-Python ``segment_block_ref`` in test_binomial.py); three blocks in the big segment
+    # (349 scenarios each), one in the small one
     risk = ScenarioRisk(0.05, 0.2, 0.3)
     segs = [
         Segment("big", 3000, Hurdle(0.8, Lognormal(7.0, 1.2))),
@@ -487,8 +488,8 @@ def test_blocks_reproduced_from_member_streams():
     for b in blocks:
         seg = segs[b.segment]
         m, s = seg.members, b.stop - b.start
-        x = K.sample_members(driver.encode(seg.cost), m * s, k0, k1, STREAM_MEMBERS, b.segment, b.index)
-        x = x.reshape(s, m) * f[b.start : b.stop, None]
+        x = K.sample_block_members(driver.encode(seg.cost), m, s, k0, k1, b.segment, b.index)
+        x = x * f[b.start : b.stop, None]
         np.testing.assert_allclose(ds.cost.values[b.start : b.stop, b.segment], x.sum(axis=1), rtol=1e-12)
         for k, a in enumerate(att):
             expect = np.maximum(x - a, 0.0).sum(axis=1)

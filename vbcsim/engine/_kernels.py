@@ -141,6 +141,44 @@ def sample_severity(s0, s1, prm):
             return x, s0, s1
 
 
+@njit(nogil=True, cache=True)
+def sample_beta(s0, s1, a, b):
+    """Beta(a, b) as G_a / (G_a + G_b)."""
+    x, s0, s1 = sample_gamma(s0, s1, a)
+    y, s0, s1 = sample_gamma(s0, s1, b)
+    return x / (x + y), s0, s1
+
+
+@njit(nogil=True, cache=True)
+def sample_binomial(s0, s1, n, p):
+    """Binomial(n, p) exactly, by Knuth's order-statistic recursion (TAOCP vol. 2, 3.4.1 F).
+
+    The a-th smallest of n uniforms, a = 1 + n // 2, is Beta(a, n + 1 − a).  If
+    it is at least p, the count below p is among the a − 1 smaller uniforms,
+    which are uniform on [0, X): Binomial(a − 1, p / X).  Otherwise those a are
+    all below p and the other n − a are uniform on (X, 1): a + Binomial(n − a,
+    (p − X) / (1 − X)).  About log2(n) steps of two gamma draws each, then
+    Bernoulli trials for the last few.
+    """
+    k = 0
+    while n > 16:
+        a = 1 + n // 2
+        b = n + 1 - a
+        x, s0, s1 = sample_beta(s0, s1, float(a), float(b))
+        if x >= p:
+            n = a - 1
+            p = p / x
+        else:
+            k += a
+            n = b - 1
+            p = (p - x) / (1.0 - x)
+    for _ in range(n):
+        u, s0, s1 = uniform(s0, s1)
+        if u < p:
+            k += 1
+    return k, s0, s1
+
+
 @njit(nogil=True, cache=True, inline="always")
 def sample_member(s0, s1, prm):
     """One member's annual cost; returns (cost, s0, s1)."""
@@ -150,6 +188,12 @@ def sample_member(s0, s1, prm):
         r, s0, s1 = next_uint64(s0, s1)
         if np.int64(r >> _U(11)) >= np.int64(math.ceil(p * 9007199254740992.0)):
             return 0.0, s0, s1
+    return sample_nonzero(s0, s1, prm)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def sample_nonzero(s0, s1, prm):
+    """The annual cost of a member who has cost (the hurdle passed); returns (cost, s0, s1)."""
     fk = prm[FREQ_KIND]
     if fk == FREQ_ONE:
         return sample_severity(s0, s1, prm)
@@ -173,6 +217,31 @@ def sample_members(prm, n, key0, key1, stream, a, b):
     out = np.empty(n)
     for i in range(n):
         out[i], s0, s1 = sample_member(s0, s1, prm)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def sample_block_members(prm, members, n_scen, key0, key1, segment, chunk):
+    """The member costs ``segment_block`` draws for block (segment, chunk), as float[n_scen, members]:
+    per scenario the members with cost first, zeros after (a test hook for the block layout)."""
+    s0, s1 = block_state(key0, key1, STREAM_MEMBERS, segment, chunk)
+    out = np.zeros((n_scen, members))
+    for s in range(n_scen):
+        n_cost = members
+        if prm[P_NONZERO] < 1.0:
+            n_cost, s0, s1 = sample_binomial(s0, s1, members, prm[P_NONZERO])
+        for i in range(n_cost):
+            out[s, i], s0, s1 = sample_nonzero(s0, s1, prm)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def sample_binomials(n, p, count, key0, key1, stream, a, b):
+    """``count`` Binomial(n, p) draws from block (stream, a, b): a test hook for the sampler."""
+    s0, s1 = block_state(key0, key1, stream, a, b)
+    out = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        out[i], s0, s1 = sample_binomial(s0, s1, n, p)
     return out
 
 
@@ -208,8 +277,13 @@ def segment_block(prm, members, factors, attachments, key0, key1, segment, chunk
                 lowest = min(lowest, t)
         acc[:] = 0.0
         total = 0.0
-        for _ in range(members):
-            x, s0, s1 = sample_member(s0, s1, prm)
+        # members with no cost add nothing: draw how many have cost, then only their costs (no
+        # per-member hurdle draw, and no unpredictable branch on it in the hot loop)
+        n_cost = members
+        if prm[P_NONZERO] < 1.0:
+            n_cost, s0, s1 = sample_binomial(s0, s1, members, prm[P_NONZERO])
+        for _ in range(n_cost):
+            x, s0, s1 = sample_nonzero(s0, s1, prm)
             total += x
             if x > lowest:
                 for j in range(n_thr):
