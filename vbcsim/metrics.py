@@ -104,6 +104,8 @@ def summarize(ds: xr.Dataset, levels=(0.95, 0.99), capital_level: float = 0.99) 
         ``tail_value_at_risk`` (of losses, L = −net) over (level, model,
         party).  See the module docstring for the definitions.
         ``summary.to_dataframe()`` gives one row per (level, model, party).
+        Select variables by key: ``summary["mean"]`` and ``summary["std"]``
+        (``summary.mean`` is the Dataset method).
 
     Examples
     --------
