@@ -25,7 +25,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability, check_real
 from vbcsim.contracts.base import Contract, check_party
-from vbcsim.population import Segment
+from vbcsim.population import Segment, check_segments
 
 __all__ = ["Arrangement", "Efficiency", "Quality", "as_arrangement"]
 
@@ -189,7 +189,7 @@ class Arrangement:
             check_nonnegative("delivery_ratio", self.delivery_ratio, owner="Arrangement"),
         )
         check_party("care_management_party", self.care_management_party, owner="Arrangement")
-        object.__setattr__(self, "pool", _check_pool(self.pool))
+        object.__setattr__(self, "pool", check_segments(self.pool, owner="Arrangement", name="pool"))
 
     @property
     def contract_names(self) -> list[str]:
@@ -225,23 +225,6 @@ class Arrangement:
 
     def needs_quality(self) -> bool:
         return any(c.needs().quality for c in self.contracts)
-
-
-def _check_pool(pool) -> tuple[Segment, ...]:
-    if isinstance(pool, Segment):
-        pool = (pool,)
-    try:
-        pool = tuple(pool)
-    except TypeError:
-        raise TypeError(f"Arrangement: pool must be a sequence of Segment, got {type(pool).__name__}") from None
-    for s in pool:
-        if not isinstance(s, Segment):
-            raise TypeError(f"Arrangement: pool must hold vbcsim.Segment objects, got {type(s).__name__}")
-    names = [s.name for s in pool]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValueError(f"Arrangement: pool segment names must be unique, repeated: {dupes}")
-    return pool
 
 
 def as_arrangement(name: str, value) -> Arrangement:

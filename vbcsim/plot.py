@@ -158,6 +158,27 @@ def _grid(fig: Figure, n: int, ncols: int) -> list[Axes]:
     return list(axes[:n])
 
 
+def _choose(models, all_models: list, parties, all_parties: list, active) -> tuple[list, list]:
+    """The requested models and parties (numbers or names); without parties, those ``active(models)``
+    finds taking part."""
+    models = _select(models, all_models, "model", numbered=True)
+    if parties is None:
+        parties = active(models)
+        if not parties:
+            raise ValueError("every party's result is zero in the chosen models: nothing to plot")
+    else:
+        parties = _select(parties, all_parties, "party")
+    return models, parties
+
+
+def _panels(parties: list, width: float, height: float, extra: float) -> tuple[Figure, list[Axes]]:
+    """A figure with one panel per party, two columns (one for a single party)."""
+    ncols = 1 if len(parties) == 1 else 2
+    nrows = math.ceil(len(parties) / ncols)
+    fig = Figure(figsize=(width * ncols, height * nrows + extra), layout="constrained")
+    return fig, _grid(fig, len(parties), ncols)
+
+
 def _active_parties(net: xr.DataArray, models: list) -> list:
     """Parties whose net result is not identically zero in at least one of ``models``."""
     sub = net.sel(model=models)
@@ -200,19 +221,11 @@ def net_distributions(
     net = _require(ds, "net", ("scenario", "model", "party"), _NET_HINT)
     bins = check_positive_int("bins", bins, owner="net_distributions", strict=True)
     all_models = net["model"].values.tolist()
-    models = _select(models, all_models, "model", numbered=True)
-    if parties is None:
-        parties = _active_parties(net, models)
-        if not parties:
-            raise ValueError("every party's net result is zero in the chosen models: nothing to plot")
-    else:
-        parties = _select(parties, net["party"].values.tolist(), "party")
+    models, parties = _choose(
+        models, all_models, parties, net["party"].values.tolist(), lambda m: _active_parties(net, m)
+    )
     colors = _model_colors(all_models)
-
-    ncols = 1 if len(parties) == 1 else 2
-    nrows = math.ceil(len(parties) / ncols)
-    fig = Figure(figsize=(5.2 * ncols, 3.2 * nrows + 0.5 + 0.3 * len(models)), layout="constrained")
-    axes = _grid(fig, len(parties), ncols)
+    fig, axes = _panels(parties, 5.2, 3.2, 0.5 + 0.3 * len(models))
     values = net.sel(model=models).values  # scenario, model, party (all parties)
     party_index = {p: i for i, p in enumerate(net["party"].values.tolist())}
     handles: dict = {}
@@ -359,19 +372,11 @@ def risk_return(
     tvar = summary["tail_value_at_risk"].isel(level=int(hit[0])).transpose("model", "party")
     mean = summary["mean"].transpose("model", "party")
     all_models = summary["model"].values.tolist()
-    models = _select(models, all_models, "model", numbered=True)
-    if parties is None:
-        parties = _summary_parties(summary, models)
-        if not parties:
-            raise ValueError("every party's result is zero in the chosen models: nothing to plot")
-    else:
-        parties = _select(parties, summary["party"].values.tolist(), "party")
+    models, parties = _choose(
+        models, all_models, parties, summary["party"].values.tolist(), lambda m: _summary_parties(summary, m)
+    )
     colors = _model_colors(all_models)
-
-    ncols = 1 if len(parties) == 1 else 2
-    nrows = math.ceil(len(parties) / ncols)
-    fig = Figure(figsize=(5.0 * ncols, 3.6 * nrows + 0.4 + 0.28 * len(models)), layout="constrained")
-    axes = _grid(fig, len(parties), ncols)
+    fig, axes = _panels(parties, 5.0, 3.6, 0.4 + 0.28 * len(models))
     std = summary["std"].transpose("model", "party") if "std" in summary.data_vars else None
     handles: dict = {}
     for ax, party in zip(axes, parties, strict=True):
@@ -453,13 +458,9 @@ def risk_shares(
     share = summary["risk_share"].transpose("model", "party")
     all_models = summary["model"].values.tolist()
     all_parties = summary["party"].values.tolist()
-    models = _select(models, all_models, "model", numbered=True)
-    if parties is None:
-        parties = _summary_parties(summary, models)
-        if not parties:
-            raise ValueError("every party's result is zero in the chosen models: nothing to plot")
-    else:
-        parties = _select(parties, all_parties, "party")
+    models, parties = _choose(
+        models, all_models, parties, all_parties, lambda m: _summary_parties(summary, m)
+    )
 
     fig = Figure(figsize=(max(6.0, 1.5 * len(models) + 2.5), 4.6), layout="constrained")
     ax = fig.add_subplot()

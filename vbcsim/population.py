@@ -36,6 +36,28 @@ class Segment:
         return self.members * self.cost.mean()
 
 
+def check_segments(segments, *, owner: str, name: str) -> tuple[Segment, ...]:
+    """A tuple of Segment objects with unique names (TypeError/ValueError naming ``name``)."""
+    if isinstance(segments, Segment):
+        segments = (segments,)
+    try:
+        segments = tuple(segments)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: {name} must be a sequence of Segment, got {type(segments).__name__}"
+        ) from None
+    for s in segments:
+        if not isinstance(s, Segment):
+            raise TypeError(f"{owner}: {name} must hold vbcsim.Segment objects, got {type(s).__name__}")
+    names = [s.name for s in segments]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(
+            f"{owner}: {'segment' if name == 'segments' else name + ' segment'} names must be unique, repeated: {dupes}"
+        )
+    return segments
+
+
 @dataclass(frozen=True)
 class Population:
     """An ordered collection of segments with unique names."""
@@ -53,14 +75,7 @@ class Population:
             ) from None
         if not segments:
             raise ValueError("Population: segments must not be empty")
-        for s in segments:
-            if not isinstance(s, Segment):
-                raise TypeError(f"Population: segments must be Segment objects, got {type(s).__name__}")
-        names = [s.name for s in segments]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"Population: segment names must be unique, repeated: {dupes}")
-        object.__setattr__(self, "segments", segments)
+        object.__setattr__(self, "segments", check_segments(segments, owner="Population", name="segments"))
 
     def __iter__(self):
         return iter(self.segments)
