@@ -1,0 +1,906 @@
+"""The engine against the best plain-numpy implementation of the same workload, and the engine's other figures.
+
+    python benchmarks/compare.py [--quick] [--json PATH] [--threads T] [--repeat R] [--cold | --no-cold]
+
+Everything runs in one invocation, so the figures that matter are ratios
+measured side by side (the machines are noisy, absolute rates drift):
+
+1. **Throughput** on the standard workload — one segment of 100,000 members
+   with a hurdle-lognormal annual cost (80% of members with cost, mean $6,000
+   and CV 3 given cost), a specific stop-loss split at $50,000, 2,000
+   scenarios — for the engine on 1 and on T threads (default 2) and for a
+   numpy baseline (:func:`numpy_run`) computing the same statistics: per
+   scenario the total cost and Σ (X − 50,000)+.  The three are timed in
+   interleaved rounds and the best round of each is kept.  Printed: member-
+   years per second, engine ÷ numpy, and the 1 → T thread scaling.  The two
+   implementations must agree in distribution (means of both statistics
+   within 5 standard errors of each other and of the exact expectation), or
+   the script exits with status 1.
+2. **Peak memory** beyond the interpreter, measured in a child process (see
+   :func:`child_main`): for the standard workload (engine and numpy) and for
+   10 thousand vs 10 million members at the same scenario count, where the
+   engine's growth should not depend on the members.
+3. **Five-model comparison** (:func:`vbcsim.compare` on the built-in provider
+   panel of 100,000 members, 10,000 scenarios): the five models as
+   :func:`vbcsim.compare` runs them (model 3 simulates a pool of 4 other
+   practices of the panel's size, so 500,000 members are simulated), the
+   five with ``third_party={"other_practices": 0}`` (the panel's 100,000
+   members only), one model alone (model 1, the custom risk-based contract)
+   and the panel's cost without models; ratios to one model.
+4. **First-call time**: in this process (the numba cache as found), and in
+   fresh processes with a warm cache and with a cold one (``NUMBA_CACHE_DIR``
+   pointed at an empty temporary directory, so every kernel compiles).
+
+``--quick`` uses small sizes (standard workload 20,000 members × 500
+scenarios, five models 20,000 × 500, members-flatness at 4 scenarios) and no
+cold-cache child; it finishes in a few seconds and
+asserts nothing about speed.  ``--json PATH`` also writes every figure as JSON
+(atomically: a temporary file renamed over PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numba
+import numpy as np
+
+import vbcsim
+from vbcsim import defaults
+from vbcsim.partnerships import DEFAULT_SCENARIO_RISK
+
+ATTACHMENT = 50_000.0  # the specific stop-loss split of the standard workload
+P_NONZERO = 0.8
+MEAN_GIVEN_COST = 6_000.0
+CV_GIVEN_COST = 3.0
+CHUNK = 1 << 16  # numpy baseline: draws per chunk (512 KiB of float64), the fastest of 2^14 .. 2^18
+Z_LIMIT = 5.0  # agreement check: |difference| / standard error
+
+FULL = dict(
+    members=100_000,
+    scenarios=2_000,
+    repeat=3,
+    five_members=100_000,
+    five_scenarios=10_000,
+    five_repeat=1,
+    small_members=10_000,
+    large_members=10_000_000,
+    flat_scenarios=20,
+    cold=True,
+)
+QUICK = dict(
+    members=20_000,
+    scenarios=500,
+    repeat=3,
+    five_members=20_000,
+    five_scenarios=500,
+    five_repeat=3,
+    small_members=10_000,
+    large_members=10_000_000,
+    flat_scenarios=4,
+    cold=False,
+)
+
+TARGETS = {
+    "engine_vs_numpy": 3.5,  # engine on 2 threads ÷ numpy baseline, at least
+    "member_years_per_s_2_threads": 250e6,  # at least
+    "scaling_1_to_2": 1.9,  # at least
+    "memory_standard_mb": 100.0,  # peak growth of the standard workload, at most
+    "five_over_one": 1.3,  # five-model time ÷ one-model time (no pool), at most
+}
+FLAT_TOLERANCE_MB = 1.0  # 10 million members may use this much more than 10 thousand (page noise)
+
+
+# ---------------------------------------------------------------------------------------------
+# the workload, the engine and the numpy baseline
+
+
+def standard_cost():
+    """The standard workload's member cost: Hurdle(0.8, Lognormal with mean 6,000 and CV 3)."""
+    return vbcsim.Hurdle(P_NONZERO, vbcsim.Lognormal.from_mean_cv(MEAN_GIVEN_COST, CV_GIVEN_COST))
+
+
+def standard_population(members: int) -> vbcsim.Population:
+    """One segment of ``members`` members costing :func:`standard_cost`."""
+    return vbcsim.Population([vbcsim.Segment("members", members, standard_cost())])
+
+
+def engine_run(members: int, scenarios: int, *, threads: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The engine on the standard workload: (total cost, Σ (X − 50,000)+) per scenario."""
+    ds = vbcsim.simulate(
+        standard_population(members),
+        n_scenarios=scenarios,
+        seed=seed,
+        attachments=[ATTACHMENT],
+        threads=threads,
+    )
+    return ds.cost.values.sum(axis=1), ds.excess.values[:, :, 0].sum(axis=1)
+
+
+def numpy_run(
+    members: int,
+    scenarios: int,
+    *,
+    seed: int = 1,
+    chunk: int = CHUNK,
+    cost=None,
+    attachment: float = ATTACHMENT,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy baseline: (total cost, Σ (X − attachment)+) per scenario, X ~ ``cost``.
+
+    ``cost`` is a ``Hurdle(p, Lognormal(mu, sigma))`` (default
+    :func:`standard_cost`).  The fastest plain-numpy form we found (see
+    benchmarks/README.md for the alternatives timed):
+
+    - per scenario, the number of members with cost is drawn at once for all
+      scenarios, ``Generator.binomial(members, p, scenarios)``; only that many
+      lognormals are then drawn, never one variate per member;
+    - the draws of all scenarios form one stream, cut into chunks of ``chunk``
+      variates written into one preallocated buffer
+      (``standard_normal(out=...)``, scaled by σ in place, ``np.exp`` in
+      place), so memory stays bounded whatever the members and small
+      scenarios pay no per-scenario Python overhead;
+    - X = e^μ · e^{σZ}: the factor e^μ is applied once to the sums, and the
+      excess sums e^{σZ} − a·e^{−μ} over the few draws above the scaled
+      attachment (a boolean mask: about 1.5% of draws), scattered to their
+      scenarios with ``np.bincount``; the per-scenario cost sums are
+      ``np.add.reduceat`` over the chunk.
+    """
+    cost = standard_cost() if cost is None else cost
+    p = float(cost.p_nonzero)
+    mu, sigma = float(cost.severity.mu), float(cost.severity.sigma)
+    rng = np.random.default_rng(seed)
+    scale = math.exp(mu)
+    threshold = attachment / scale
+    counts = rng.binomial(members, p, size=scenarios)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    total = int(ends[-1]) if scenarios else 0
+    cost_sum = np.zeros(scenarios)
+    excess_sum = np.zeros(scenarios)
+    buf = np.empty(min(chunk, max(total, 1)))
+    done = 0
+    while done < total:
+        k = min(chunk, total - done)
+        y = buf[:k]
+        rng.standard_normal(out=y)
+        y *= sigma
+        np.exp(y, out=y)
+        # scenarios with draws in [done, done + k): the first whose end lies beyond done, up to the
+        # last that starts before done + k
+        lo = int(np.searchsorted(ends, done, side="right"))
+        hi = int(np.searchsorted(starts, done + k, side="left"))
+        first = np.maximum(starts[lo:hi] - done, 0)
+        last = np.minimum(ends[lo:hi] - done, k)
+        sums = np.add.reduceat(y, first)
+        sums[first == last] = 0.0  # reduceat returns y[first] for an empty range
+        cost_sum[lo:hi] += sums
+        above = np.flatnonzero(y > threshold)
+        if above.size:
+            owner = np.searchsorted(ends, done + above, side="right")
+            excess_sum += np.bincount(owner, weights=y[above] - threshold, minlength=scenarios)
+        done += k
+    return cost_sum * scale, excess_sum * scale
+
+
+def numpy_run_per_scenario(
+    members: int, scenarios: int, *, seed: int = 1, cost=None, attachment: float = ATTACHMENT
+) -> tuple[np.ndarray, np.ndarray]:
+    """The straightforward numpy form, for reference: per scenario ``rng.lognormal`` of the nonzero members."""
+    cost = standard_cost() if cost is None else cost
+    mu, sigma = float(cost.severity.mu), float(cost.severity.sigma)
+    rng = np.random.default_rng(seed)
+    counts = rng.binomial(members, float(cost.p_nonzero), size=scenarios)
+    cost_sum = np.empty(scenarios)
+    excess_sum = np.empty(scenarios)
+    for s, n in enumerate(counts):
+        x = rng.lognormal(mu, sigma, int(n))
+        cost_sum[s] = x.sum()
+        excess_sum[s] = np.maximum(x - attachment, 0.0).sum()
+    return cost_sum, excess_sum
+
+
+def agreement(engine: tuple, baseline: tuple, members: int) -> dict:
+    """z-scores of the engine's and the baseline's means, against each other and the exact means.
+
+    ``engine`` and ``baseline`` are (cost, excess) arrays over scenarios;
+    ``ok`` is whether every |z| is below :data:`Z_LIMIT`.  The standard
+    deviations' ratio (engine ÷ baseline) is reported too, unchecked.
+    """
+    cost = standard_cost()
+    exact = {"cost": members * cost.mean(), "excess": members * cost.stop_loss(ATTACHMENT)}
+    out = {}
+    ok = True
+    for k, name in enumerate(("cost", "excess")):
+        e, b = np.asarray(engine[k], float), np.asarray(baseline[k], float)
+        se_e = e.std(ddof=1) / math.sqrt(e.size)
+        se_b = b.std(ddof=1) / math.sqrt(b.size)
+        z = {
+            "engine_vs_numpy": (e.mean() - b.mean()) / math.hypot(se_e, se_b),
+            "engine_vs_exact": (e.mean() - exact[name]) / se_e,
+            "numpy_vs_exact": (b.mean() - exact[name]) / se_b,
+        }
+        ok = ok and all(abs(v) < Z_LIMIT for v in z.values())
+        out[name] = {
+            "exact_mean": exact[name],
+            "engine_mean": float(e.mean()),
+            "numpy_mean": float(b.mean()),
+            "sd_ratio": float(e.std(ddof=1) / b.std(ddof=1)),
+            **{f"z_{key}": float(v) for key, v in z.items()},
+        }
+    out["ok"] = bool(ok)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def throughput(members: int, scenarios: int, *, threads: int, repeat: int, seed: int = 1) -> dict:
+    """Best times of the numpy baseline and the engine on 1 and ``threads`` threads, in interleaved rounds."""
+    runs = {
+        "numpy": lambda: numpy_run(members, scenarios, seed=seed),
+        "engine_1": lambda: engine_run(members, scenarios, threads=1, seed=seed),
+        f"engine_{threads}": lambda: engine_run(members, scenarios, threads=threads, seed=seed),
+    }
+    best = dict.fromkeys(runs, math.inf)
+    last = {}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            t, last[name] = _timed(fn)
+            best[name] = min(best[name], t)
+    member_years = members * scenarios
+    out = {
+        "members": members,
+        "scenarios": scenarios,
+        "threads": threads,
+        "repeat": repeat,
+        "seconds": best,
+        "member_years_per_s": {k: member_years / t for k, t in best.items()},
+    }
+    rate = out["member_years_per_s"]
+    out["engine_vs_numpy"] = {
+        f"{n}_thread": rate[f"engine_{n}"] / rate["numpy"] for n in dict.fromkeys((1, threads))
+    }
+    out["scaling"] = rate[f"engine_{threads}"] / rate["engine_1"]
+    out["agreement"] = agreement(last[f"engine_{threads}"], last["numpy"], members)
+    return out
+
+
+def baseline_variants(members: int, scenarios: int, *, repeat: int) -> dict:
+    """Member-years per second of the numpy forms tried (``--baseline-variants``)."""
+    forms = {
+        "lognormal per scenario (np.maximum)": lambda: numpy_run_per_scenario(members, scenarios),
+        "chunked stream, 2^14": lambda: numpy_run(members, scenarios, chunk=1 << 14),
+        "chunked stream, 2^16 (used)": lambda: numpy_run(members, scenarios, chunk=1 << 16),
+        "chunked stream, 2^18": lambda: numpy_run(members, scenarios, chunk=1 << 18),
+    }
+    out = {}
+    for name, fn in forms.items():
+        out[name] = members * scenarios / min(_timed(fn)[0] for _ in range(repeat))
+    return out
+
+
+def five_model(members: int, scenarios: int, *, threads: int, repeat: int, seed: int = 1) -> dict:
+    """Times of :func:`vbcsim.compare` on the provider panel: five models (with and without model 3's pool), one, none."""
+    panel = defaults.provider_panel(members)
+    with_pool = vbcsim.partnership_models(panel)
+    no_pool = vbcsim.partnership_models(panel, third_party={"other_practices": 0})
+    first = next(iter(no_pool))
+    runs = {
+        "five": lambda: vbcsim.compare(panel, with_pool, n_scenarios=scenarios, seed=seed, threads=threads),
+        "five_no_pool": lambda: vbcsim.compare(
+            panel, no_pool, n_scenarios=scenarios, seed=seed, threads=threads
+        ),
+        "one": lambda: vbcsim.compare(
+            panel, {first: no_pool[first]}, n_scenarios=scenarios, seed=seed, threads=threads
+        ),
+        "none": lambda: vbcsim.simulate(
+            panel, n_scenarios=scenarios, seed=seed, scenario_risk=DEFAULT_SCENARIO_RISK, threads=threads
+        ),
+    }
+    best = dict.fromkeys(runs, math.inf)
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            best[name] = min(best[name], _timed(fn)[0])
+    pool_members = sum(s.members for arr in with_pool.values() for s in arr.pool)
+    return {
+        "members": panel.members,
+        "scenarios": scenarios,
+        "threads": threads,
+        "repeat": repeat,
+        "one_model": first,
+        "simulated_members": {"five": panel.members + pool_members, "five_no_pool": panel.members},
+        "seconds": best,
+        "five_over_one": best["five_no_pool"] / best["one"],
+        "five_with_pool_over_one": best["five"] / best["one"],
+        "one_over_none": best["one"] / best["none"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# child processes: first-call times and peak memory
+
+
+def _status_kb(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident set (VmHWM) to its current size; False where Linux won't."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    hwm, rss = _status_kb("VmHWM"), _status_kb("VmRSS")
+    return hwm is not None and rss is not None and hwm <= rss + 64
+
+
+def _ru_maxrss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+def _measurement(spec: dict):
+    kind, members, scenarios = spec["kind"], spec["members"], spec["scenarios"]
+    if kind == "engine":
+        return vbcsim.simulate(
+            standard_population(members),
+            n_scenarios=scenarios,
+            seed=1,
+            attachments=[ATTACHMENT],
+            threads=spec["threads"],
+        )
+    if kind == "numpy":
+        return numpy_run(members, scenarios)
+    if kind == "calibration":  # touch ``members`` MiB: the method should report about that growth
+        return np.ones(members * 2**17)
+    raise ValueError(f"unknown measurement kind {kind!r}")
+
+
+def _nbytes(result) -> int:
+    if isinstance(result, tuple):
+        return sum(r.nbytes for r in result)
+    return int(result.nbytes)  # an xarray Dataset
+
+
+def child_main(spec: dict, import_s: float) -> dict:
+    """What a child process measures, after ``import vbcsim`` took ``import_s`` seconds.
+
+    First-call times (a tiny :func:`vbcsim.simulate` with an attachment, then
+    a tiny five-model :func:`vbcsim.compare`): these compile the kernels or
+    load them from numba's cache.  Then, for each of ``spec["measurements"]``,
+    the peak memory growth: after a garbage collection the kernel's record of
+    the peak resident set (VmHWM) is reset to the current one
+    (``/proc/self/clear_refs``), the measurement runs, and the growth is the
+    new peak minus the resident set before.  Where the reset is unavailable
+    (not Linux) ``reset`` is False and the parent falls back to one child per
+    measurement (see :func:`memory`).
+    """
+    threads = spec["threads"]
+    out = {"import_s": import_s}
+    t, _ = _timed(
+        lambda: vbcsim.simulate(
+            standard_population(100), n_scenarios=4, seed=1, attachments=[ATTACHMENT], threads=threads
+        )
+    )
+    out["first_simulate_s"] = t
+    panel = defaults.provider_panel(300)
+    t, _ = _timed(lambda: vbcsim.compare(panel, n_scenarios=8, seed=1, threads=threads))
+    out["first_compare_s"] = t
+    numpy_run(100, 4)  # numpy's own first-call costs, outside any measurement
+    gc.collect()
+    out["rss_mb"] = (_status_kb("VmRSS") or 0) / 1024
+    out["reset"] = _reset_peak()
+    results = []
+    for m in spec.get("measurements", []):
+        gc.collect()
+        _reset_peak()
+        before = _status_kb("VmRSS")
+        result = _measurement(m)
+        peak = _status_kb("VmHWM")
+        row = {**m, "output_mb": _nbytes(result) / 2**20, "ru_maxrss_mb": _ru_maxrss_mb()}
+        if out["reset"] and before is not None and peak is not None:
+            row["growth_mb"] = (peak - before) / 1024
+        del result
+        results.append(row)
+    out["ru_maxrss_mb"] = _ru_maxrss_mb()
+    out["measurements"] = results
+    return out
+
+
+_CHILD_BOOT = """\
+import json, sys, time
+t0 = time.perf_counter()
+import vbcsim
+import_s = time.perf_counter() - t0
+import importlib.util
+spec = importlib.util.spec_from_file_location("_vbcsim_bench_compare", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+print("CHILD-RESULT " + json.dumps(mod.child_main(json.loads(sys.argv[2]), import_s)))
+"""
+
+
+def run_child(spec: dict, env: dict | None = None) -> dict:
+    """Run :func:`child_main` in a fresh interpreter (with ``env`` added to the environment)."""
+    full_env = dict(os.environ, **(env or {}))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD_BOOT, os.path.abspath(__file__), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("CHILD-RESULT "):
+            return json.loads(line[len("CHILD-RESULT ") :])
+    raise RuntimeError(f"benchmark child failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def memory_specs(cfg: dict, threads: int) -> list[dict]:
+    """The memory measurements: the standard workload and members-flatness (engine, numpy), and a calibration.
+
+    The calibration allocates and fills a 64 MiB array: the method must report
+    a growth of about 64 MB for it.
+    """
+    specs = [
+        {"label": "standard", "kind": kind, "members": cfg["members"], "scenarios": cfg["scenarios"]}
+        for kind in ("engine", "numpy")
+    ]
+    for kind in ("engine", "numpy"):
+        for size in ("small", "large"):
+            specs.append(
+                {
+                    "label": f"flat_{size}",
+                    "kind": kind,
+                    "members": cfg[f"{size}_members"],
+                    "scenarios": cfg["flat_scenarios"],
+                }
+            )
+    specs.append({"label": "calibration", "kind": "calibration", "members": 64, "scenarios": 0})
+    for s in specs:
+        s["threads"] = threads
+    return specs
+
+
+def memory(specs: list[dict], threads: int) -> dict:
+    """Peak memory growth of each measurement, and the warm-cache first-call times (one child process).
+
+    Method ``vmhwm-reset`` (Linux): one child, the peak reset before each
+    measurement (:func:`child_main`).  Fallback ``ru_maxrss-difference``: one
+    child per measurement, each reporting its ``ru_maxrss`` (its peak resident
+    set), minus that of a child that only imports and makes the first calls.
+    """
+    child = run_child({"threads": threads, "measurements": specs})
+    if child["reset"]:
+        method, rows = "vmhwm-reset", child["measurements"]
+    else:
+        method = "ru_maxrss-difference"
+        base = run_child({"threads": threads, "measurements": []})["ru_maxrss_mb"]
+        rows = []
+        for s in specs:
+            row = run_child({"threads": threads, "measurements": [s]})["measurements"][0]
+            row["growth_mb"] = max(row["ru_maxrss_mb"] - base, 0.0)
+            rows.append(row)
+    return {
+        "method": method,
+        "interpreter_rss_mb": child["rss_mb"],
+        "rows": rows,
+        "warm_first_call": {k: child[k] for k in ("import_s", "first_simulate_s", "first_compare_s")},
+    }
+
+
+def cold_first_call(threads: int) -> dict:
+    """First-call times in a child whose numba cache is an empty temporary directory (everything compiles)."""
+    cache = tempfile.mkdtemp(prefix="vbcsim-numba-cache-")
+    try:
+        child = run_child({"threads": threads, "measurements": []}, env={"NUMBA_CACHE_DIR": cache})
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return {k: child[k] for k in ("import_s", "first_simulate_s", "first_compare_s")}
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def _count(n: int) -> str:
+    for div, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div and n % div == 0:
+            return f"{n // div}{suffix}"
+    return f"{n:,}"
+
+
+def _mb(x) -> str:
+    return "n/a" if x is None else f"{x:,.1f} MB"
+
+
+def _row(*cells, widths=(46, 12, 14, 12)) -> str:
+    out = []
+    for k, (c, w) in enumerate(zip(cells, widths, strict=False)):
+        out.append(f"{c:<{w}}" if k == 0 else f"{c:>{w}}")
+    return "  ".join(out).rstrip()
+
+
+def targets(report: dict) -> list[dict]:
+    """Each target of the performance issue: the figure measured, the target and whether it is met."""
+    rows = []
+    tp = report.get("throughput")
+    if tp:
+        t = tp["threads"]
+        rows.append(
+            {
+                "figure": f"engine ({t} threads) / numpy baseline",
+                "target": f">= {TARGETS['engine_vs_numpy']}x",
+                "measured": tp["engine_vs_numpy"][f"{t}_thread"],
+                "met": tp["engine_vs_numpy"][f"{t}_thread"] >= TARGETS["engine_vs_numpy"],
+                "unit": "x",
+            }
+        )
+        rate = tp["member_years_per_s"][f"engine_{t}"]
+        rows.append(
+            {
+                "figure": f"engine member-years/s, {t} threads",
+                "target": f">= {TARGETS['member_years_per_s_2_threads'] / 1e6:.0f} M",
+                "measured": rate / 1e6,
+                "met": rate >= TARGETS["member_years_per_s_2_threads"],
+                "unit": " M",
+            }
+        )
+        rows.append(
+            {
+                "figure": f"scaling 1 -> {t} threads",
+                "target": f">= {TARGETS['scaling_1_to_2']}x",
+                "measured": tp["scaling"],
+                "met": tp["scaling"] >= TARGETS["scaling_1_to_2"],
+                "unit": "x",
+            }
+        )
+    mem = report.get("memory")
+    if mem:
+        grow = {(r["label"], r["kind"]): r.get("growth_mb") for r in mem["rows"]}
+        sizes = {r["label"]: r["members"] for r in mem["rows"]}
+        std = grow.get(("standard", "engine"))
+        if std is not None:
+            rows.append(
+                {
+                    "figure": "peak memory growth, standard workload",
+                    "target": f"< {TARGETS['memory_standard_mb']:.0f} MB",
+                    "measured": std,
+                    "met": std < TARGETS["memory_standard_mb"],
+                    "unit": " MB",
+                }
+            )
+        small, large = grow.get(("flat_small", "engine")), grow.get(("flat_large", "engine"))
+        if small is not None and large is not None:
+            rows.append(
+                {
+                    "figure": f"memory {_count(sizes['flat_large'])} - {_count(sizes['flat_small'])} members",
+                    "target": f"<= {FLAT_TOLERANCE_MB:.0f} MB",
+                    "measured": large - small,
+                    "met": large - small <= FLAT_TOLERANCE_MB,
+                    "unit": " MB",
+                }
+            )
+    five = report.get("five_model")
+    if five:
+        rows.append(
+            {
+                "figure": "five models / one model (no pool)",
+                "target": f"< {TARGETS['five_over_one']}x",
+                "measured": five["five_over_one"],
+                "met": five["five_over_one"] < TARGETS["five_over_one"],
+                "unit": "x",
+            }
+        )
+    return rows
+
+
+def render(report: dict) -> str:
+    """The report as a plain-text table."""
+    lines = []
+    m = report["machine"]
+    lines.append(
+        f"vbcsim {m['vbcsim']} benchmark ({report['mode']}): {m['cpus']} CPUs, python {m['python']}, "
+        f"numpy {m['numpy']}, numba {m['numba']}"
+    )
+    first = report["first_call_this_process_s"]
+    lines.append(f"first call in this process (numba cache as found): {first:.2f} s")
+    tp = report.get("throughput")
+    if tp:
+        t = tp["threads"]
+        lines.append("")
+        lines.append(
+            f"Standard workload: {tp['members']:,} members, Hurdle(0.8, Lognormal mean 6,000 CV 3), "
+            f"Σ(X - 50,000)+, {tp['scenarios']:,} scenarios (best of {tp['repeat']} interleaved rounds)"
+        )
+        lines.append(_row("", "time", "member-yrs/s", "vs numpy"))
+        rate = tp["member_years_per_s"]
+        for key, label in (("numpy", "numpy baseline (1 thread)"), ("engine_1", "engine, 1 thread")) + (
+            ((f"engine_{t}", f"engine, {t} threads"),) if t != 1 else ()
+        ):
+            lines.append(
+                _row(
+                    label,
+                    f"{tp['seconds'][key]:.3f} s",
+                    f"{rate[key] / 1e6:,.1f} M",
+                    f"{rate[key] / rate['numpy']:.2f}x",
+                )
+            )
+        lines.append(_row(f"scaling 1 -> {t} threads", "", "", f"{tp['scaling']:.2f}x"))
+        ag = tp["agreement"]
+        lines.append(
+            "agreement (z-scores of means; |z| < {:.0f}): cost engine-numpy {:+.2f}, engine-exact {:+.2f}, "
+            "numpy-exact {:+.2f}; excess {:+.2f}, {:+.2f}, {:+.2f} -> {}".format(
+                Z_LIMIT,
+                ag["cost"]["z_engine_vs_numpy"],
+                ag["cost"]["z_engine_vs_exact"],
+                ag["cost"]["z_numpy_vs_exact"],
+                ag["excess"]["z_engine_vs_numpy"],
+                ag["excess"]["z_engine_vs_exact"],
+                ag["excess"]["z_numpy_vs_exact"],
+                "agree" if ag["ok"] else "DISAGREE",
+            )
+        )
+        lines.append(
+            f"sd ratio engine/numpy: cost {ag['cost']['sd_ratio']:.3f}, excess {ag['excess']['sd_ratio']:.3f}"
+        )
+    variants = report.get("baseline_variants")
+    if variants:
+        lines.append("")
+        lines.append("numpy forms tried (member-years/s):")
+        for name, rate in variants.items():
+            lines.append(_row(f"  {name}", "", f"{rate / 1e6:,.1f} M"))
+    mem = report.get("memory")
+    if mem:
+        lines.append("")
+        lines.append(
+            f"Peak memory growth beyond the interpreter ({mem['method']}; child at "
+            f"{mem['interpreter_rss_mb']:,.0f} MB after imports and first calls)"
+        )
+        lines.append(_row("", "members", "scenarios", "growth", "output", widths=(30, 12, 10, 12, 12)))
+        for r in mem["rows"]:
+            if r["kind"] == "calibration":
+                lines.append(
+                    _row(
+                        f"calibration: {r['members']} MiB array",
+                        "",
+                        "",
+                        _mb(r.get("growth_mb")),
+                        _mb(r["output_mb"]),
+                        widths=(30, 12, 10, 12, 12),
+                    )
+                )
+                continue
+            label = {"standard": "standard workload", "flat_small": "flatness", "flat_large": "flatness"}[
+                r["label"]
+            ]
+            lines.append(
+                _row(
+                    f"{r['kind']}, {label}",
+                    f"{r['members']:,}",
+                    f"{r['scenarios']:,}",
+                    _mb(r.get("growth_mb")),
+                    _mb(r["output_mb"]),
+                    widths=(30, 12, 10, 12, 12),
+                )
+            )
+    five = report.get("five_model")
+    if five:
+        s = five["seconds"]
+        lines.append("")
+        lines.append(
+            f"Five-model comparison: provider panel {five['members']:,} members, {five['scenarios']:,} scenarios, "
+            f"{five['threads']} threads (best of {five['repeat']})"
+        )
+        sim = five["simulated_members"]
+        lines.append(
+            _row(
+                f"five models, model 3 pools 4 other practices ({sim['five']:,} simulated)",
+                f"{s['five']:.2f} s",
+                f"{s['five'] / s['one']:.2f}x one",
+                widths=(70, 10, 12),
+            )
+        )
+        lines.append(
+            _row(
+                f"five models, third_party other_practices=0 ({sim['five_no_pool']:,} simulated)",
+                f"{s['five_no_pool']:.2f} s",
+                f"{five['five_over_one']:.2f}x one",
+                widths=(70, 10, 12),
+            )
+        )
+        lines.append(
+            _row(f"one model alone ({five['one_model']})", f"{s['one']:.2f} s", "", widths=(70, 10, 12))
+        )
+        lines.append(
+            _row(
+                "the panel's cost only, no models",
+                f"{s['none']:.2f} s",
+                f"{s['none'] / s['one']:.2f}x one",
+                widths=(70, 10, 12),
+            )
+        )
+    lines.append("")
+    lines.append("First call (a tiny simulate, then a tiny five-model compare) in a fresh process:")
+    for key, label in (
+        ("warm_first_call", "warm numba cache"),
+        ("cold_first_call", "cold cache (NUMBA_CACHE_DIR empty)"),
+    ):
+        fc = report.get(key) or (report.get("memory") or {}).get(key)
+        if fc:
+            lines.append(
+                f"  {label}: import {fc['import_s']:.2f} s, first simulate {fc['first_simulate_s']:.2f} s, "
+                f"first compare {fc['first_compare_s']:.2f} s"
+            )
+        elif key == "cold_first_call":
+            lines.append(f"  {label}: skipped (pass --cold)")
+    rows = report.get("targets") or []
+    if rows:
+        lines.append("")
+        note = " (quick sizes: indicative only)" if report["mode"] == "quick" else ""
+        lines.append(f"Targets (2 cores){note}:")
+        for r in rows:
+            lines.append(
+                _row(
+                    f"  {r['figure']}",
+                    r["target"],
+                    f"{round(r['measured'], 2) + 0.0:,.2f}{r['unit']}",
+                    "met" if r["met"] else "not met",
+                    widths=(46, 12, 14, 8),
+                )
+            )
+    return "\n".join(lines)
+
+
+def write_json(path: str, report: dict) -> None:
+    """Write ``report`` as JSON to ``path`` atomically (a temporary file in the same folder, renamed)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".compare-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(report, f, indent=2, default=float)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "vbcsim": vbcsim.__version__,
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options; the sizes default to :data:`FULL`, or :data:`QUICK` with ``--quick``."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds (for CI)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads of the multi-threaded runs (default 2)"
+    )
+    parser.add_argument(
+        "--cold",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure the first call with a cold numba cache (default: on, off with --quick)",
+    )
+    parser.add_argument(
+        "--memory",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure peak memory and warm first calls in a child process (default on)",
+    )
+    parser.add_argument(
+        "--five",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the five-model comparison (default on)",
+    )
+    parser.add_argument(
+        "--baseline-variants",
+        action="store_true",
+        help="also time the other numpy forms tried for the baseline",
+    )
+    for key in FULL:
+        if key == "cold":
+            continue
+        parser.add_argument(
+            f"--{key.replace('_', '-')}",
+            type=int,
+            metavar="N",
+            help=f"default {FULL[key]:,} ({QUICK[key]:,} with --quick)",
+        )
+    args = parser.parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    for key in cfg:
+        value = getattr(args, key)
+        if value is not None:
+            cfg[key] = value
+    for key, value in cfg.items():
+        if key != "cold" and value < 1:
+            parser.error(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    args.cfg = cfg
+    return args
+
+
+def main(argv=None) -> int:
+    """Run the benchmark, print the table (and write JSON); 1 if the engine and numpy disagree."""
+    args = parse_args(argv)
+    cfg, threads = args.cfg, args.threads
+    report = {"mode": "quick" if args.quick else "full", "config": cfg, "machine": _machine()}
+    t, _ = _timed(
+        lambda: vbcsim.simulate(
+            standard_population(100), n_scenarios=4, seed=1, attachments=[ATTACHMENT], threads=threads
+        )
+    )
+    report["first_call_this_process_s"] = t
+    numpy_run(100, 4)
+    report["throughput"] = throughput(cfg["members"], cfg["scenarios"], threads=threads, repeat=cfg["repeat"])
+    if args.baseline_variants:
+        report["baseline_variants"] = baseline_variants(
+            cfg["members"], cfg["scenarios"], repeat=cfg["repeat"]
+        )
+    if args.five:
+        report["five_model"] = five_model(
+            cfg["five_members"], cfg["five_scenarios"], threads=threads, repeat=cfg["five_repeat"]
+        )
+    if args.memory:
+        report["memory"] = memory(memory_specs(cfg, threads), threads)
+        report["warm_first_call"] = report["memory"].pop("warm_first_call")
+    if cfg["cold"]:
+        report["cold_first_call"] = cold_first_call(threads)
+    report["targets"] = targets(report)
+    print(render(report))
+    if args.json:
+        write_json(args.json, report)
+    if not report["throughput"]["agreement"]["ok"]:
+        print("ERROR: the engine and the numpy baseline disagree in distribution", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
