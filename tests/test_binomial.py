@@ -21,6 +21,7 @@ KEY0, KEY1 = np.uint64(0x1234_5678_9ABC_DEF0), np.uint64(0x0FED_CBA9_8765_4321)
 
 
 @pytest.mark.parametrize("n, p", [(0, 0.5), (5, 0.3), (16, 0.85), (17, 0.85), (1_000, 0.01), (100_000, 0.85)])
+@pytest.mark.kernel
 def test_binomial_bit_for_bit(n, p):
     got = K.sample_binomials(n, p, 50, KEY0, KEY1, 7, 1, 2)
     g = XoroshiroRef(*block_state_ref(int(KEY0), int(KEY1), 7, 1, 2))
@@ -54,12 +55,14 @@ def test_binomial_large_n_moments():
     assert x.min() >= 0 and x.max() <= n
 
 
+@pytest.mark.kernel
 def test_binomial_edges():
     assert (K.sample_binomials(1_000, 1.0, 20, KEY0, KEY1, 1, 0, 0) == 1_000).all()
     assert (K.sample_binomials(1_000, 0.0, 20, KEY0, KEY1, 1, 0, 0) == 0).all()
     assert (K.sample_binomials(0, 0.3, 20, KEY0, KEY1, 1, 0, 0) == 0).all()
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     "dist",
     [
@@ -80,3 +83,17 @@ def test_segment_block_matches_reference(dist):
     # the test hook draws the same members
     x = K.sample_block_members(encode(dist), 60, 3, KEY0, KEY1, 3, 4)
     np.testing.assert_allclose(x.sum(axis=1)[:, None] * factors, want_cost, rtol=1e-12)
+
+
+@pytest.mark.kernel
+def test_tiny_comparison_end_to_end():
+    # the whole path (driver, blocks, every partnership model's settlement) at a size the
+    # kernel job can run with NUMBA_DISABLE_JIT=1
+    pop = vbcsim.defaults.provider_panel(200)
+    ds = vbcsim.compare(pop, n_scenarios=12, seed=3, threads=2)
+    models = vbcsim.partnership_models(pop)
+    for m, arr in enumerate(models.values()):
+        fixed = (arr.admin_pmpm + arr.care_management_pmpm) * 12 * pop.members
+        expect = ds.premium.values[m] - arr.delivery_ratio * ds.medical_cost.values[:, m] - fixed
+        expect = expect - ds.rebate.values[:, m]
+        np.testing.assert_allclose(ds.net.values[:, m].sum(axis=1), expect, rtol=0, atol=1e-6)

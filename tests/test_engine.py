@@ -398,6 +398,7 @@ def test_compound_sampler(dist, request):
     _var_ok(x, var, mu4)
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize(
     "dist",
     [
@@ -426,6 +427,7 @@ def test_kernel_matches_python_transcription(dist):
     np.testing.assert_allclose(got, expect, rtol=1e-13, atol=0)
 
 
+@pytest.mark.kernel
 def test_sample_members_streams():
     dist = Lognormal(0.0, 1.0)
     a = _draw(dist, n=1000, stream=1, a=2, b=3)

@@ -116,6 +116,7 @@ def uniforms():
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_splitmix64_reference_vector():
     # SplitMix64 from state 0 (Vigna's splitmix64.c): the first three outputs are the
     # widely published test vector; our Python reference must produce them ...
@@ -128,6 +129,7 @@ def test_splitmix64_reference_vector():
     assert [int(R._splitmix64(U64(v))) for v in (0, 0x9E3779B97F4A7C15, 0x3C6EF372FE94F82A)] == out
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("key", [(0, 0), (1, 2), (2**64 - 1, 2**63 + 5), (0xDEADBEEF, 0x12345678ABCDEF)])
 @pytest.mark.parametrize(
     "block", [(0, 0, 0), (1, 0, 0), (1, 3, 17), (101, 2**31, 2**40), (2**63, 5, 2**64 - 1)]
@@ -137,12 +139,14 @@ def test_block_state_matches_reference(key, block):
     assert tuple(int(v) for v in s) == block_state_ref(*key, *block)
 
 
+@pytest.mark.kernel
 def test_next_uint64_matches_xoroshiro128pp_reference():
     s0, s1 = _state(3)
     ref = XoroshiroRef(int(s0), int(s1))
     assert [int(v) for v in draw_bits(s0, s1, 5000)] == [ref.next_uint64() for _ in range(5000)]
 
 
+@pytest.mark.kernel
 def test_uniform_and_normal_match_reference():
     s0, s1 = _state(4)
     ref = XoroshiroRef(int(s0), int(s1))
@@ -156,6 +160,7 @@ def test_uniform_and_normal_match_reference():
     np.testing.assert_allclose(got, expect, rtol=1e-14, atol=0)
 
 
+@pytest.mark.kernel
 def test_xoroshiro_known_state_sequence():
     # hand-checkable first step from state (1, 2): result = rotl(1 + 2, 17) + 1 = 3 * 2^17 + 1
     r, s0, s1 = R.next_uint64(U64(1), U64(2))
