@@ -435,7 +435,12 @@ class XoroshiroRef:
 def segment_block_ref(dist, members, factors, attachments, key0, key1, segment, chunk):
     """What ``_kernels.segment_block`` must write: per scenario, Binomial(members, p) members with
     cost (all members without a hurdle), then their costs; sums of factor × X and of
-    (factor × X − attachment)+ per view and attachment."""
+    (factor × X − attachment)+ per view and attachment.
+
+    The engine's lognormal fast path draws the same numbers in the same order: its body
+    rejection tests the normal (z ≤ (log t − mu) / sigma) where this tests the value
+    (exp(mu + sigma z) ≤ t), which can differ only where rounding puts a draw exactly on
+    the threshold, and its exp is within 1 ulp of libm's."""
     g = XoroshiroRef(*block_state_ref(int(key0), int(key1), K.STREAM_MEMBERS, segment, chunk))
     factors = np.asarray(factors, dtype=float)
     attachments = np.asarray(attachments, dtype=float)

@@ -19,7 +19,9 @@ from vbcsim.partnerships import MODEL_KEYS, MODEL_NAMES, partnership_models
 
 def test_main_job_prints_summary(tmp_path, capsys):
     out = tmp_path / "r.nc"
-    assert cli.main(["simulate", "--scenarios", "40", "--scale", "0.02", "--seed", "3", "--out", str(out)]) == 0
+    assert (
+        cli.main(["simulate", "--scenarios", "40", "--scale", "0.02", "--seed", "3", "--out", str(out)]) == 0
+    )
     text = capsys.readouterr().out
     assert "member-years/s" in text
     assert "children" in text and "exact VaR" in text
@@ -50,7 +52,9 @@ def test_bad_values_one_line_error(tmp_path, capsys):
     assert cli.main(["simulate", "--scenarios", "5", "--scale", "0.01", "--trend-cv", "-1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("vbcsim: error:") and "trend_cv" in err
-    assert cli.main(["simulate", "--scenarios", "5", "--scale", "0.01", "--out", str(tmp_path / "r.txt")]) == 2
+    assert (
+        cli.main(["simulate", "--scenarios", "5", "--scale", "0.01", "--out", str(tmp_path / "r.txt")]) == 2
+    )
     assert "out" in capsys.readouterr().err
     assert not (tmp_path / "r.txt").exists()
 

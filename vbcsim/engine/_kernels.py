@@ -12,6 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
+from vbcsim.engine._fastexp import FAST_EXP_LIMIT, fast_exp
 from vbcsim.rng import block_state, next_uint64, standard_normal, uniform
 
 _U = np.uint64
@@ -226,12 +227,18 @@ def sample_block_members(prm, members, n_scen, key0, key1, segment, chunk):
     per scenario the members with cost first, zeros after (a test hook for the block layout)."""
     s0, s1 = block_state(key0, key1, STREAM_MEMBERS, segment, chunk)
     out = np.zeros((n_scen, members))
+    path = lognormal_path(prm)
+    z_top = z_limit(prm, path)
     for s in range(n_scen):
         n_cost = members
         if prm[P_NONZERO] < 1.0:
             n_cost, s0, s1 = sample_binomial(s0, s1, members, prm[P_NONZERO])
         for i in range(n_cost):
-            out[s, i], s0, s1 = sample_nonzero(s0, s1, prm)
+            if path:
+                in_tail, v, s0, s1 = fast_draw(s0, s1, prm, path, z_top)
+                out[s, i] = v if in_tail else fast_exp(prm[BODY_A] + prm[BODY_B] * v)
+            else:
+                out[s, i], s0, s1 = sample_nonzero(s0, s1, prm)
     return out
 
 
@@ -243,6 +250,110 @@ def sample_binomials(n, p, count, key0, key1, stream, a, b):
     for i in range(count):
         out[i], s0, s1 = sample_binomial(s0, s1, n, p)
     return out
+
+
+#: members drawn per batch on the lognormal fast path (two 2 KiB buffers, in L1)
+BATCH = 256
+# the ziggurat's normals stay below 14 in absolute value: r + (-log(2^-53)) / r < 13.7
+_Z_BOUND = 14.0
+
+
+@njit(nogil=True, cache=True)
+def lognormal_path(prm):
+    """0: the general path; 1: lognormal members; 2: spliced members with a lognormal body.
+
+    The fast path needs one claim per member and every body draw's log within
+    ``FAST_EXP_LIMIT`` (|mu| + 14 sigma below it).
+    """
+    if prm[FREQ_KIND] != FREQ_ONE or prm[BODY_KIND] != LOGNORMAL:
+        return 0
+    if abs(prm[BODY_A]) + _Z_BOUND * prm[BODY_B] >= FAST_EXP_LIMIT:
+        return 0
+    return 1 if prm[SEV_KIND] == 0.0 else 2
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _add_excess(x, lowest, thr, acc):
+    if x > lowest:
+        for j in range(thr.size):
+            e = x - thr[j]
+            if e > 0.0:
+                acc[j] += e
+
+
+@njit(nogil=True, cache=True, inline="always")
+def fast_draw(s0, s1, prm, path, z_top):
+    """One member of the lognormal fast path: (in_tail, value, s0, s1).
+
+    A spliced member (path 2) draws a uniform first: in the tail (probability
+    ``TAIL_WEIGHT``) the value is its cost, ``THRESHOLD`` plus a tail draw.
+    Otherwise the value is the body's standard normal z, drawn again until
+    ``z ≤ z_top = (log THRESHOLD − mu) / sigma`` (the lognormal value is then at
+    most the threshold); the cost is ``exp(mu + sigma z)``.
+    """
+    if path == 2:
+        u, s0, s1 = uniform(s0, s1)
+        if u < prm[TAIL_WEIGHT]:
+            y, s0, s1 = sample_basic(s0, s1, prm[TAIL_KIND], prm[TAIL_A], prm[TAIL_B])
+            return True, prm[THRESHOLD] + y, s0, s1
+    while True:
+        z, s0, s1 = standard_normal(s0, s1)
+        if z <= z_top:
+            return False, z, s0, s1
+
+
+@njit(nogil=True, cache=True)
+def z_limit(prm, path):
+    """The largest body normal of the fast path: (log THRESHOLD − mu) / sigma when spliced."""
+    return (math.log(prm[THRESHOLD]) - prm[BODY_A]) / prm[BODY_B] if path == 2 else np.inf
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def lognormal_members(s0, s1, prm, path, n, thr, lowest, acc, zbuf, xbuf):
+    """The cost of ``n`` members who have cost, lognormal (path 1) or spliced on a lognormal body (path 2).
+
+    Draws are made in batches: each member's normal first (:func:`fast_draw`,
+    one member after another from the block's stream; spliced tail members'
+    costs are added at once), then the lognormal values of the whole batch
+    with :func:`fast_exp` in one vectorised loop, then their sum (four partial
+    sums) and their excess over the thresholds.  Returns (total, s0, s1).
+    """
+    mu = prm[BODY_A]
+    sigma = prm[BODY_B]
+    z_top = z_limit(prm, path)
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    tail = 0.0
+    done = 0
+    while done < n:
+        m = min(BATCH, n - done)
+        k = 0
+        for _ in range(m):
+            in_tail, v, s0, s1 = fast_draw(s0, s1, prm, path, z_top)
+            if in_tail:
+                tail += v
+                _add_excess(v, lowest, thr, acc)
+            else:
+                zbuf[k] = v
+                k += 1
+        for i in range(k):
+            xbuf[i] = fast_exp(mu + sigma * zbuf[i])
+        i = 0
+        while i + 4 <= k:
+            a0 += xbuf[i]
+            a1 += xbuf[i + 1]
+            a2 += xbuf[i + 2]
+            a3 += xbuf[i + 3]
+            i += 4
+        while i < k:
+            a0 += xbuf[i]
+            i += 1
+        for i in range(k):
+            _add_excess(xbuf[i], lowest, thr, acc)
+        done += m
+    return ((a0 + a1) + (a2 + a3)) + tail, s0, s1
 
 
 @njit(nogil=True, cache=True)
@@ -268,6 +379,9 @@ def segment_block(prm, members, factors, attachments, key0, key1, segment, chunk
     # (f x - a)+ = f (x - a / f)+: compare raw draws with attachment / factor
     thr = np.empty(n_thr)
     acc = np.empty(n_thr)
+    path = lognormal_path(prm)
+    zbuf = np.empty(BATCH)
+    xbuf = np.empty(BATCH)
     for s in range(n_scen):
         lowest = np.inf
         for v in range(n_views):
@@ -282,14 +396,13 @@ def segment_block(prm, members, factors, attachments, key0, key1, segment, chunk
         n_cost = members
         if prm[P_NONZERO] < 1.0:
             n_cost, s0, s1 = sample_binomial(s0, s1, members, prm[P_NONZERO])
-        for _ in range(n_cost):
-            x, s0, s1 = sample_nonzero(s0, s1, prm)
-            total += x
-            if x > lowest:
-                for j in range(n_thr):
-                    e = x - thr[j]
-                    if e > 0.0:
-                        acc[j] += e
+        if path:
+            total, s0, s1 = lognormal_members(s0, s1, prm, path, n_cost, thr, lowest, acc, zbuf, xbuf)
+        else:
+            for _ in range(n_cost):
+                x, s0, s1 = sample_nonzero(s0, s1, prm)
+                total += x
+                _add_excess(x, lowest, thr, acc)
         for v in range(n_views):
             f = factors[s, v]
             cost_out[s, v] = f * total

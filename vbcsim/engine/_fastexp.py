@@ -1,0 +1,77 @@
+"""A branch-free exp that LLVM vectorises: the engine's lognormal costs without a libm call each.
+
+``math.exp`` in a numba loop is a scalar call into the C library (about 3 ns
+a value on the development machine).  :func:`fast_exp` is arithmetic only:
+the classic argument reduction ``x = n ln 2 + r`` (ln 2 split in a high and a
+low part, so r is exact to a few ulps), ``e^r`` by its Taylor polynomial to
+degree 13 on ``|r| ≤ ln 2 / 2`` (truncation error below 4e-18 relative), and
+``2^n`` built directly as the bits of a double.  A loop of it over an array
+compiles to SIMD code: about 0.4 ns a value, within 1 ulp of ``math.exp``
+(checked in ``tests/test_fastexp.py``).
+
+Valid for ``|x| < 700`` (normal, finite results); the engine uses it only
+where the lognormal's parameters keep every draw in that range.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+__all__ = ["fast_exp", "FAST_EXP_LIMIT"]
+
+#: |x| below which fast_exp is accurate (results stay normal doubles).
+FAST_EXP_LIMIT = 700.0
+
+_LOG2E = 1.4426950408889634
+# ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with trailing zero bits so n * _LN2_HI is exact (fdlibm e_exp.c)
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+
+
+if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
+
+    def _bits_as_double(bits):
+        return struct.unpack("<d", struct.pack("<q", int(bits)))[0]
+
+else:
+
+    @intrinsic
+    def _bits_as_double(typingctx, bits):
+        """Reinterpret an int64's bits as a float64 (LLVM bitcast; vectorises)."""
+        sig = types.float64(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.DoubleType())
+
+        return sig, codegen
+
+
+@njit(nogil=True, cache=True, inline="always")
+def fast_exp(x):
+    """e^x for |x| < 700, within 1 ulp of math.exp; branch-free so that loops vectorise."""
+    n = math.floor(x * _LOG2E + 0.5)
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    # Taylor coefficients 1/k!, k = 13 .. 0 (Horner)
+    p = 1.6059043836821613e-10
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.7557319223985893e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    # 2^n: exponent field n + 1023, mantissa 0
+    return p * _bits_as_double((np.int64(n) + 1023) << 52)
