@@ -681,7 +681,9 @@ def compare(
     **options
         passed to :func:`vbcsim.simulate`: ``scenario_risk`` (default
         :data:`DEFAULT_SCENARIO_RISK`; None for none), ``quality``,
-        ``attachments``, ``threads``, ``progress``.
+        ``attachments``, ``threads``, ``progress``, ``backend`` ("dask" to run
+        on a Dask cluster), ``out`` (a zarr store to stream to and resume
+        from) and ``overwrite``.
 
     Returns
     -------

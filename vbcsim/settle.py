@@ -58,7 +58,15 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
 
 
 def settle_models(
-    population, arrangements: dict, cost, excess, model_attachments, quality, scenario_risk, segments=None
+    population,
+    arrangements: dict,
+    cost,
+    excess,
+    model_attachments,
+    quality,
+    scenario_risk,
+    segments=None,
+    aggregate_oracle=None,
 ) -> dict:
     """Settle every model.
 
@@ -85,7 +93,7 @@ def settle_models(
     settlement = np.full((n_scen, n_models, len(contract_names)), np.nan)
     premium = np.zeros(n_models)
     rebate = np.zeros((n_scen, n_models))
-    agg_oracle = aggregate_stop_loss_oracle(population)
+    agg_oracle = aggregate_oracle or aggregate_stop_loss_oracle(population)
 
     for m, (name, arr) in enumerate(arrangements.items()):
         atts = model_attachments[m]

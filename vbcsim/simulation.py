@@ -7,7 +7,7 @@ import math
 import numbers
 import zlib
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 import xarray as xr
@@ -145,6 +145,9 @@ def simulate(
     quality: Quality | None = None,
     threads: int | None = None,
     progress=None,
+    backend: str = "threads",
+    out=None,
+    overwrite: bool = False,
 ) -> xr.Dataset:
     """Simulate the annual medical cost of every member, ``n_scenarios`` times.
 
@@ -178,6 +181,22 @@ def simulate(
         ``NUMBA_NUM_THREADS`` environment variable sets).
     progress : callable, optional
         called as ``progress(done, total)`` after each block.
+    backend : {"threads", "dask"}
+        where the engine's blocks run: this process's threads (default), or
+        Dask tasks on the active ``dask.distributed`` client (dask's default
+        scheduler when there is none); needs ``pip install vbcsim[distributed]``.
+        The result is bitwise identical either way, whatever the number of
+        workers.
+    out : str or path, optional
+        a zarr store (``results.zarr``) to stream the result to, block by
+        block, so a run larger than memory completes; the Dataset returned is
+        then opened lazily from it.  An interrupted run resumes where it
+        stopped when called again with the same inputs and ``out``: finished
+        blocks are not recomputed and stay intact.  A store holding a finished
+        run of the same inputs is returned as it is.
+    overwrite : bool
+        with ``out``: replace a store that holds a different run (by default
+        that is an error).
 
     Returns
     -------
@@ -212,6 +231,60 @@ def simulate(
     if quality is not None and not isinstance(quality, Quality):
         raise TypeError(f"quality must be a vbcsim.Quality or None, got {type(quality).__name__}")
 
+    backend = _check_backend(backend)
+    plan = make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality)
+    if out is not None:
+        from vbcsim.store import simulate_to_zarr
+
+        return simulate_to_zarr(
+            plan, out, backend=backend, threads=threads, progress=progress, overwrite=overwrite
+        )
+    cost, excess = run_engine(plan, backend, threads, progress)
+    return assemble(plan, cost, excess, 0, n_scenarios)
+
+
+BACKENDS = ("threads", "dask")
+
+
+def _check_backend(backend) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    return backend
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run needs besides the engine's output: inputs, scenario-level draws, views."""
+
+    population: Population  # the parties' book of business
+    simulated: Population  # the book plus models' pool segments
+    arrangements: dict
+    n_scenarios: int
+    seed: int
+    attachments: np.ndarray  # the baseline view's attachments
+    scenario_risk: ScenarioRisk | None
+    quality_dist: Quality | None
+    factor: np.ndarray  # (S,) systematic multiplier
+    efficiency: dict  # model -> (S,)
+    quality: np.ndarray | None  # (S,) when there are models
+    view_attachments: list  # per view (0: baseline, m + 1: model m)
+    factors: np.ndarray  # (S, V)
+    attachment_table: np.ndarray  # (V, K) padded with inf
+    params: list  # encoded distributions of the simulated segments
+    members: list
+
+    def config(self) -> dict:
+        return {
+            "population": describe(self.population),
+            "scenario_risk": describe(self.scenario_risk),
+            "attachments": self.attachments.tolist(),
+            "models": describe(self.arrangements),
+            "quality": describe(self.quality_dist),
+        }
+
+
+def make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality) -> Plan:
+    """Draw the scenario-level variables and lay out the engine's views."""
     factor = scenario_factors(scenario_risk, n_scenarios, seed)
     efficiency = {
         name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
@@ -227,28 +300,54 @@ def simulate(
     factors[:, 0] = factor
     for v, name in enumerate(arrangements, start=1):
         factors[:, v] = factor * (1.0 - efficiency[name])
-
+    q = None
+    if arrangements:
+        q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
     simulated = _with_pools(population, arrangements)
-    params = [driver.encode(s.cost) for s in simulated]
-    members = [s.members for s in simulated]
-    cost, excess = driver.run_blocks(
-        params,
-        members,
-        factors,
-        att_table,
-        seed,
-        threads,
-        progress=progress,
+    return Plan(
+        population=population,
+        simulated=simulated,
+        arrangements=arrangements,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        attachments=att,
+        scenario_risk=scenario_risk,
+        quality_dist=quality,
+        factor=factor,
+        efficiency=efficiency,
+        quality=q,
+        view_attachments=view_att,
+        factors=factors,
+        attachment_table=att_table,
+        params=[driver.encode(s.cost) for s in simulated],
+        members=[s.members for s in simulated],
     )
-    names = simulated.names
-    coords = {"scenario": np.arange(n_scenarios), "segment": names}
-    if len(simulated) > len(population):
+
+
+def run_engine(plan: Plan, backend: str, threads: int, progress=None, blocks=None, sink=None):
+    """Run the engine's blocks on threads or dask: cost[G, S, V], excess[G, S, V, K] (or feed ``sink``)."""
+    args = (plan.params, plan.members, plan.factors, plan.attachment_table, plan.seed)
+    if backend == "dask":
+        from vbcsim.engine.dask_backend import run_blocks_dask
+
+        return run_blocks_dask(*args, progress=progress, blocks=blocks, sink=sink)
+    return driver.run_blocks(*args, threads, progress=progress, blocks=blocks, sink=sink)
+
+
+def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=None) -> xr.Dataset:
+    """The result Dataset for scenarios [start, stop) from the engine's cost[G, s, V], excess[G, s, V, K]."""
+    sl = slice(start, stop)
+    n = stop - start
+    att = plan.attachments
+    names = plan.simulated.names
+    coords = {"scenario": np.arange(start, stop), "segment": names}
+    if len(plan.simulated) > len(plan.population):
         # segments simulated only for a model's pool (outside the parties' book of business)
-        coords["pooled"] = ("segment", np.arange(len(simulated)) >= len(population))
+        coords["pooled"] = ("segment", np.arange(len(plan.simulated)) >= len(plan.population))
     data = {
         "cost": (("scenario", "segment"), cost[:, :, 0].T),
-        "scenario_factor": (("scenario",), factor),
-        "members": (("segment",), np.asarray(members, dtype=np.int64)),
+        "scenario_factor": (("scenario",), plan.factor[sl]),
+        "members": (("segment",), np.asarray(plan.members, dtype=np.int64)),
     }
     if att.size:
         coords["attachment"] = att
@@ -256,17 +355,19 @@ def simulate(
             ("scenario", "segment", "attachment"),
             excess[:, :, 0, : att.size].transpose(1, 0, 2),
         )
+    arrangements = plan.arrangements
     if arrangements:
-        q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
+        q = plan.quality[sl]
         settled = settle_models(
-            population,
+            plan.population,
             arrangements,
             cost[:, :, 1:],
             excess[:, :, 1:],
-            view_att[1:],
+            plan.view_attachments[1:],
             q,
-            scenario_risk,
+            plan.scenario_risk,
             segments=tuple(names),
+            aggregate_oracle=aggregate_oracle,
         )
         coords["model"] = list(arrangements)
         coords["party"] = list(PARTIES)
@@ -276,23 +377,19 @@ def simulate(
         data["settlement"] = (("scenario", "model", "contract"), settled["settlement"])
         data["premium"] = (("model",), settled["premium"])
         data["rebate"] = (("scenario", "model"), settled["rebate"])
-        data["efficiency"] = (("scenario", "model"), np.stack([efficiency[m] for m in arrangements], axis=1))
+        data["efficiency"] = (
+            ("scenario", "model"),
+            np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
+        )
         data["quality"] = (("scenario",), q)
     ds = xr.Dataset(data, coords=coords)
     for name in ds.data_vars:
         spec = VARIABLES[name]
         ds[name].attrs.update(units=spec.units, description=spec.description)
-    config = {
-        "population": describe(population),
-        "scenario_risk": describe(scenario_risk),
-        "attachments": att.tolist(),
-        "models": describe(arrangements),
-        "quality": describe(quality),
-    }
     ds.attrs.update(
-        seed=seed,
-        n_scenarios=n_scenarios,
+        seed=plan.seed,
+        n_scenarios=plan.n_scenarios,
         vbcsim_version=__version__,
-        config=json.dumps(config),
+        config=json.dumps(plan.config()),
     )
     return validate(ds)

@@ -116,41 +116,66 @@ def scenario_rng(seed: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
 
 
-def run_blocks(params, members, factors, attachments, seed, threads, progress=None):
-    """Run every block; return cost[segment, scenario, view], excess[segment, scenario, view, k].
+def run_block(param, members, factors, attachments, key0, key1, block: Block):
+    """One block's statistics: cost float64[s, V] and excess float64[s, V, K] for its scenarios."""
+    n_views, n_att = attachments.shape
+    s = block.stop - block.start
+    cost = np.zeros((s, n_views))
+    excess = np.zeros((s, n_views, n_att))
+    K.segment_block(
+        param,
+        int(members),
+        np.ascontiguousarray(factors, dtype=np.float64),
+        np.ascontiguousarray(attachments, dtype=np.float64),
+        key0,
+        key1,
+        block.segment,
+        block.index,
+        cost,
+        excess,
+    )
+    return cost, excess
+
+
+def run_blocks(params, members, factors, attachments, seed, threads, progress=None, blocks=None, sink=None):
+    """Run the blocks; return cost[segment, scenario, view], excess[segment, scenario, view, k].
 
     ``params`` is a list of encoded distributions, ``members`` their counts,
     ``factors`` float64[n_scenarios, V] (> 0), ``attachments`` float64[V, K].
+    ``blocks`` restricts the run to some blocks (default: all of
+    :func:`block_layout`).  With ``sink``, each finished block is handed to
+    ``sink(block, cost, excess)`` in this thread, in block order, and nothing
+    is returned.
     """
     n_scen, n_views = factors.shape
     n_att = attachments.shape[1]
     n_seg = len(params)
-    cost = np.zeros((n_seg, n_scen, n_views))
-    excess = np.zeros((n_seg, n_scen, n_views, n_att))
     key0, key1 = root_key(seed)
     factors = np.ascontiguousarray(factors, dtype=np.float64)
     attachments = np.ascontiguousarray(attachments, dtype=np.float64)
-    blocks = block_layout(members, n_scen)
+    if blocks is None:
+        blocks = block_layout(members, n_scen)
+    if sink is None:
+        cost = np.zeros((n_seg, n_scen, n_views))
+        excess = np.zeros((n_seg, n_scen, n_views, n_att))
+
+        def sink(b, c, e):
+            cost[b.segment, b.start : b.stop] = c
+            excess[b.segment, b.start : b.stop] = e
+
+        result = (cost, excess)
+    else:
+        result = None
 
     def run(b: Block):
-        K.segment_block(
-            params[b.segment],
-            int(members[b.segment]),
-            factors[b.start : b.stop],
-            attachments,
-            key0,
-            key1,
-            b.segment,
-            b.index,
-            cost[b.segment, b.start : b.stop],
-            excess[b.segment, b.start : b.stop],
-        )
-        return b
+        f = factors[b.start : b.stop]
+        return b, *run_block(params[b.segment], members[b.segment], f, attachments, key0, key1, b)
 
-    workers = min(threads, len(blocks))
+    workers = min(threads, max(1, len(blocks)))
     with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
         finished = pool.map(run, blocks) if pool is not None else map(run, blocks)
-        for done, _ in enumerate(finished, start=1):
+        for done, (b, c, e) in enumerate(finished, start=1):
+            sink(b, c, e)
             if progress is not None:
                 progress(done, len(blocks))
-    return cost, excess
+    return result

@@ -1,0 +1,189 @@
+"""Scale-out: Dask tasks and zarr streaming give the local engine's result, bitwise; runs resume."""
+
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import vbcsim
+from vbcsim import store
+from vbcsim.engine import driver
+
+pytest.importorskip("dask")
+pytest.importorskip("zarr")
+
+POP = vbcsim.defaults.provider_panel(3_000)  # 349 scenarios per block of the largest segment
+N = 1_000
+SEED = 21
+
+
+@pytest.fixture(scope="module")
+def models():
+    return vbcsim.partnership_models(POP)
+
+
+@pytest.fixture(scope="module")
+def local(models):
+    return vbcsim.simulate(POP, models, n_scenarios=N, seed=SEED, attachments=[50_000.0])
+
+
+def run(models, **kw):
+    return vbcsim.simulate(POP, models, n_scenarios=N, seed=SEED, attachments=[50_000.0], **kw)
+
+
+def assert_identical(a, b):
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+    for name in a.coords:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+def test_dask_default_scheduler_is_bitwise_local(models, local):
+    assert_identical(local, run(models, backend="dask"))
+
+
+def test_local_cluster_two_worker_processes(models, local, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as c,
+        distributed.Client(c),
+    ):
+        assert_identical(local, run(models, backend="dask"))
+        # streamed to zarr from the workers' blocks
+        ds = run(models, backend="dask", out=tmp_path / "r.zarr")
+        assert_identical(local, ds.load())
+        # and the comparison entry point takes the backend too
+        a = vbcsim.compare(POP, n_scenarios=300, seed=4, backend="dask")
+    b = vbcsim.compare(POP, n_scenarios=300, seed=4)
+    assert_identical(b, a)
+
+
+def test_zarr_stream_is_bitwise_local_and_lazy(models, local, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "SETTLE_SCENARIOS", 300)  # four settlement chunks
+    out = tmp_path / "r.zarr"
+    ds = run(models, out=out)
+    assert ds["net"].chunks is not None  # opened lazily from the store
+    assert ds.attrs["vbcsim_complete"] == 1
+    assert_identical(local, ds.load())
+    assert not (tmp_path / "r.zarr.partial").exists()
+    assert not (out / "engine").exists()
+    # and xarray reads it back like any zarr store
+    with xr.open_zarr(out) as again:
+        assert again.sizes["scenario"] == N
+
+
+class Stop(Exception):
+    pass
+
+
+def test_resume_after_a_failure_in_the_engine(models, local, tmp_path):
+    out = tmp_path / "r.zarr"
+    total = len(driver.block_layout(local.members.values, N))
+
+    def fail_after(k):
+        def progress(done, _total):
+            if done == k:
+                raise Stop
+
+        return progress
+
+    with pytest.raises(Stop):
+        run(models, out=out, threads=1, progress=fail_after(4))
+    partial = tmp_path / "r.zarr.partial"
+    assert partial.exists() and not out.exists()
+    # the finished blocks are flagged and hold exactly the local engine's statistics
+    zarr = pytest.importorskip("zarr")
+    flagged = []
+    for g in range(len(POP)):
+        flags = np.asarray(zarr.open_array(str(partial / "engine" / f"done_{g}"), mode="r")[:])
+        cost = zarr.open_array(str(partial / "engine" / f"cost_{g}"), mode="r")
+        for b in driver.block_layout(local.members.values, N):
+            if b.segment == g and flags[b.index]:
+                flagged.append(b)
+                np.testing.assert_array_equal(
+                    cost[b.start : b.stop, 0], local.cost.values[b.start : b.stop, g]
+                )
+    assert len(flagged) == 4
+    # resuming runs only the other blocks
+    seen = []
+    ds = run(models, out=out, threads=1, progress=lambda done, t: seen.append(t))
+    assert seen and seen[-1] == total - 4 and len(seen) == total - 4
+    assert_identical(local, ds.load())
+
+
+def test_resume_after_a_failure_in_settlement(models, local, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "SETTLE_SCENARIOS", 300)
+    out = tmp_path / "r.zarr"
+    import vbcsim.simulation as sim
+
+    real = sim.assemble
+    calls = []
+    failed = []
+
+    def flaky(plan, cost, excess, start, stop, aggregate_oracle=None):
+        calls.append(start)
+        if start == 600 and not failed:
+            failed.append(start)
+            raise Stop
+        return real(plan, cost, excess, start, stop, aggregate_oracle)
+
+    monkeypatch.setattr(sim, "assemble", flaky)
+    with pytest.raises(Stop):
+        run(models, out=out)
+    # resumed: no engine block again, and only the chunks not yet written are settled
+    blocks = []
+    calls.clear()
+    ds = run(models, out=out, progress=lambda d, t: blocks.append(d))
+    assert blocks == []
+    assert calls == [600, 900]
+    assert_identical(local, ds.load())
+
+
+def test_finished_store_is_returned_and_other_runs_are_protected(models, local, tmp_path):
+    out = tmp_path / "r.zarr"
+    run(models, out=out)
+    blocks = []
+    again = run(models, out=out, progress=lambda d, t: blocks.append(d))
+    assert blocks == []  # nothing recomputed
+    assert_identical(local, again.load())
+    # a different run may not silently replace it ...
+    with pytest.raises(ValueError, match="already holds other results"):
+        vbcsim.simulate(POP, models, n_scenarios=N, seed=SEED + 1, out=out)
+    # ... and with overwrite=True, a failure leaves the earlier result in place
+    with pytest.raises(Stop):
+        vbcsim.simulate(
+            POP, models, n_scenarios=N, seed=SEED + 1, out=out, overwrite=True, progress=_raise_at(2)
+        )
+    assert_identical(local, xr.open_zarr(out).load())
+    other = vbcsim.simulate(POP, models, n_scenarios=N, seed=SEED + 1, out=out, overwrite=True)
+    assert int(other.attrs["seed"]) == SEED + 1
+    assert not np.array_equal(other.net.values, local.net.values)
+
+
+def _raise_at(k):
+    def progress(done, total):
+        if done == k:
+            raise Stop
+
+    return progress
+
+
+def test_bad_arguments(models, tmp_path):
+    with pytest.raises(ValueError, match="backend must be one of"):
+        run(models, backend="spark")
+    with pytest.raises(ValueError, match="must be a path ending in .zarr"):
+        run(models, out=tmp_path / "r.nc")
+    with pytest.raises(TypeError, match="overwrite"):
+        run(models, out=tmp_path / "r.zarr", overwrite="yes")
+
+
+def test_clear_error_without_dask(models, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ImportError, match=r'pip install "vbcsim\[distributed\]"'):
+        run(models, backend="dask")
+    with pytest.raises(ImportError, match=r'pip install "vbcsim\[distributed\]"'):
+        run(models, out=tmp_path / "r.zarr")

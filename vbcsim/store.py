@@ -1,0 +1,204 @@
+"""Streaming a run to a zarr store, block by block, with resumption.
+
+``vbcsim.simulate(..., out="results.zarr")`` (and ``vbcsim.compare``) writes the
+result without holding it in memory:
+
+1. the store is first built beside the target, at ``results.zarr.partial``:
+   the Dataset's layout (every variable, chunked along ``scenario``) and, in
+   its ``engine/`` folder, one array per segment for the engine's statistics,
+   chunked exactly by the engine's blocks, plus a done-flag per block (one
+   chunk each);
+2. each finished block (from threads or Dask workers) is written into its own
+   chunks, then its flag is set: an interrupted run leaves every finished
+   block intact and flagged, and an unfinished block's chunks are simply
+   written again;
+3. the models are settled scenario chunk by scenario chunk (each chunk of the
+   Dataset written whole, then flagged);
+4. the engine's folder is removed, the run marked complete, and the store
+   renamed over the target, so an earlier result at the target survives any
+   failure until then.
+
+Calling again with the same inputs and ``out`` resumes an interrupted run
+(only unflagged blocks and chunks are computed) or returns a finished one.
+The inputs are identified by a hash of the run's full configuration (seed,
+scenario count, population, models, package version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from vbcsim import __version__
+from vbcsim.engine.driver import block_layout, block_scenarios
+from vbcsim.io import _replace_tree
+from vbcsim.settle import aggregate_stop_loss_oracle
+
+__all__ = ["simulate_to_zarr", "SETTLE_SCENARIOS"]
+
+#: scenarios per chunk of the Dataset's variables (and per settlement step)
+SETTLE_SCENARIOS = 4096
+
+
+def _require():
+    missing = []
+    for name in ("zarr", "dask"):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise ImportError(
+            f'out=...zarr needs {" and ".join(missing)}: pip install "vbcsim[distributed]" '
+            "(dask, distributed and zarr)"
+        )
+    import zarr
+
+    return zarr
+
+
+def run_id(plan) -> str:
+    """A hash of everything that determines the run's numbers."""
+    spec = {
+        "config": plan.config(),
+        "seed": plan.seed,
+        "n_scenarios": plan.n_scenarios,
+        "vbcsim_version": __version__,
+        "settle_scenarios": SETTLE_SCENARIOS,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def _zarr_kwargs(func) -> dict:
+    return {"zarr_format": 2} if "zarr_format" in inspect.signature(func).parameters else {}
+
+
+def _attrs(zarr, path: Path) -> dict:
+    try:
+        return dict(zarr.open_group(str(path), mode="r").attrs)
+    except Exception:  # not a zarr group, or unreadable: not ours
+        return {}
+
+
+def _array(zarr, path: Path, shape, chunks, dtype, fill):
+    return zarr.open_array(
+        str(path),
+        mode="w",
+        shape=shape,
+        chunks=chunks,
+        dtype=dtype,
+        fill_value=fill,
+        **_zarr_kwargs(zarr.open_array),
+    )
+
+
+def _create(zarr, plan, work: Path, rid: str) -> None:
+    """Lay out the store: the Dataset's variables (dask zeros, written lazily) and the engine's arrays."""
+    import dask.array as da
+
+    from vbcsim.simulation import assemble
+
+    n_seg, n_views = len(plan.params), plan.factors.shape[1]
+    n_att = plan.attachment_table.shape[1]
+    S = plan.n_scenarios
+    # the Dataset's structure, from one scenario of zeros
+    probe = assemble(plan, np.zeros((n_seg, 1, n_views)), np.zeros((n_seg, 1, n_views, n_att)), 0, 1)
+    data = {}
+    for name, var in probe.data_vars.items():
+        if "scenario" in var.dims:
+            shape = tuple(S if d == "scenario" else probe.sizes[d] for d in var.dims)
+            chunks = tuple(min(SETTLE_SCENARIOS, S) if d == "scenario" else probe.sizes[d] for d in var.dims)
+            data[name] = xr.Variable(var.dims, da.zeros(shape, chunks=chunks, dtype=var.dtype), var.attrs)
+        else:
+            data[name] = var.variable
+    coords = {k: v.variable for k, v in probe.coords.items() if k != "scenario"}
+    coords["scenario"] = np.arange(S)
+    template = xr.Dataset(data, coords=coords, attrs=probe.attrs)
+    template.attrs.update(vbcsim_run=rid, vbcsim_complete=0)
+    template.to_zarr(str(work), mode="w", compute=False, consolidated=False, **_zarr_kwargs(template.to_zarr))
+    engine = work / "engine"
+    zarr.open_group(str(engine), mode="w", **_zarr_kwargs(zarr.open_group))
+    for g, members in enumerate(plan.members):
+        bs = block_scenarios(int(members))
+        n_blocks = -(-S // bs)
+        _array(zarr, engine / f"cost_{g}", (S, n_views), (bs, n_views), "f8", 0.0)
+        _array(zarr, engine / f"excess_{g}", (S, n_views, n_att), (bs, n_views, n_att), "f8", 0.0)
+        _array(zarr, engine / f"done_{g}", (n_blocks,), (1,), "bool", False)
+    _array(zarr, engine / "settled", (-(-S // SETTLE_SCENARIOS),), (1,), "bool", False)
+
+
+def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, overwrite: bool = False):
+    """Run ``plan`` into the zarr store ``out`` (resuming an interrupted run); return it opened lazily."""
+    zarr = _require()
+    from vbcsim.simulation import run_engine
+
+    target = Path(out)
+    if target.suffix != ".zarr":
+        raise ValueError(f"out must be a path ending in .zarr, got {str(out)!r}")
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    rid = run_id(plan)
+    if target.exists():
+        attrs = _attrs(zarr, target)
+        if attrs.get("vbcsim_run") == rid and attrs.get("vbcsim_complete"):
+            return xr.open_zarr(str(target))
+        if not overwrite:
+            raise ValueError(
+                f"out: {target} already holds other results (a different run, or not a vbcsim store); "
+                "pass overwrite=True to replace it once this run has finished"
+            )
+    work = target.with_name(target.name + ".partial")
+    if work.exists() and _attrs(zarr, work).get("vbcsim_run") != rid:
+        shutil.rmtree(work)  # an unfinished run of other inputs: never resumed, so discarded
+    if not work.exists():
+        _create(zarr, plan, work, rid)
+
+    # 1. the engine, block by block; each block's chunks first, then its flag
+    engine = work / "engine"
+    S = plan.n_scenarios
+    cost_arrays = [zarr.open_array(str(engine / f"cost_{g}"), mode="r+") for g in range(len(plan.params))]
+    excess_arrays = [zarr.open_array(str(engine / f"excess_{g}"), mode="r+") for g in range(len(plan.params))]
+    done_arrays = [zarr.open_array(str(engine / f"done_{g}"), mode="r+") for g in range(len(plan.params))]
+    done_flags = [np.asarray(d[:], dtype=bool) for d in done_arrays]
+    todo = [b for b in block_layout(plan.members, S) if not done_flags[b.segment][b.index]]
+
+    def sink(b, c, e):
+        cost_arrays[b.segment][b.start : b.stop] = c
+        excess_arrays[b.segment][b.start : b.stop] = e
+        done_arrays[b.segment][b.index] = True
+
+    if todo:
+        run_engine(plan, backend, threads, progress, blocks=todo, sink=sink)
+
+    # 2. settlement, scenario chunk by scenario chunk
+    from vbcsim.simulation import assemble
+
+    settled = zarr.open_array(str(engine / "settled"), mode="r+")
+    flags = np.asarray(settled[:], dtype=bool)
+    oracle = aggregate_stop_loss_oracle(plan.population)
+    for i, start in enumerate(range(0, S, SETTLE_SCENARIOS)):
+        if flags[i]:
+            continue
+        stop = min(start + SETTLE_SCENARIOS, S)
+        cost = np.stack([a[start:stop] for a in cost_arrays])
+        excess = np.stack([a[start:stop] for a in excess_arrays])
+        part = assemble(plan, cost, excess, start, stop, aggregate_oracle=oracle)
+        region = part[[n for n, v in part.data_vars.items() if "scenario" in v.dims]]
+        region = region.drop_vars([c for c in region.coords if "scenario" not in region[c].dims])
+        region.attrs = {}
+        region.to_zarr(str(work), region={"scenario": slice(start, stop)}, consolidated=False)
+        settled[i] = True
+
+    # 3. finish: drop the engine's arrays, mark complete, consolidate, move over the target
+    shutil.rmtree(engine)
+    group = zarr.open_group(str(work), mode="r+")
+    group.attrs["vbcsim_complete"] = 1
+    zarr.consolidate_metadata(str(work))
+    _replace_tree(work, target)
+    return xr.open_zarr(str(target))
