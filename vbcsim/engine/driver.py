@@ -16,9 +16,10 @@ accumulated and forgotten inside the kernel.
 from __future__ import annotations
 
 import numbers
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import islice
 
 import numba
 import numpy as np
@@ -172,10 +173,26 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
         return b, *run_block(params[b.segment], members[b.segment], f, attachments, key0, key1, b)
 
     workers = min(threads, max(1, len(blocks)))
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-        finished = pool.map(run, blocks) if pool is not None else map(run, blocks)
-        for done, (b, c, e) in enumerate(finished, start=1):
-            sink(b, c, e)
+    if workers == 1:
+        for done, b in enumerate(blocks, start=1):
+            sink(*run(b))
             if progress is not None:
                 progress(done, len(blocks))
+        return result
+    # at most a few blocks in flight per thread, taken in block order: finished blocks wait for
+    # the sink (which may be writing to disk) without piling up in memory
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = deque()
+        it = iter(blocks)
+        for b in islice(it, 4 * workers):
+            pending.append(pool.submit(run, b))
+        done = 0
+        while pending:
+            sink(*pending.popleft().result())
+            done += 1
+            if progress is not None:
+                progress(done, len(blocks))
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(run, nxt))
     return result
