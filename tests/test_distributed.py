@@ -187,3 +187,38 @@ def test_clear_error_without_dask(models, monkeypatch, tmp_path):
         run(models, backend="dask")
     with pytest.raises(ImportError, match=r'pip install "vbcsim\[distributed\]"'):
         run(models, out=tmp_path / "r.zarr")
+
+
+_MEMORY_SCRIPT = """
+import shutil, sys, vbcsim
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+pop = vbcsim.defaults.provider_panel(200)
+vbcsim.compare(pop, n_scenarios=100, seed=1)
+open("/proc/self/clear_refs", "w").write("5")
+base = peak()
+ds = vbcsim.compare(pop, n_scenarios=300_000, seed=1, out=sys.argv[1])
+print(peak() - base, ds.nbytes / 2**20)
+"""
+
+
+@pytest.mark.slow
+def test_streaming_memory_is_well_below_the_cube(tmp_path):
+    # the cube of 300,000 scenarios (about 235 MB) never sits in memory: the streamed run holds
+    # the scenario-level draws (about 30 MB), a few blocks and one settlement chunk
+    import subprocess
+
+    if not __import__("os").path.exists("/proc/self/clear_refs"):
+        pytest.skip("needs Linux /proc to reset the peak-memory record")
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path / "m.zarr")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    growth, cube = (float(v) for v in out.stdout.split()[-2:])
+    assert cube > 200
+    assert growth < 0.5 * cube
