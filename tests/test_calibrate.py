@@ -244,6 +244,8 @@ def test_bad_options_are_rejected():
         fit(x, zeros="drop")
     with pytest.raises(ValueError, match="threshold applies to family='spliced' only"):
         fit(x, "lognormal", threshold=10_000.0)
+    with pytest.raises(ValueError, match="body and tail apply to family='spliced' only"):
+        fit(x, "gamma", tail="pareto1")
     with pytest.raises(ValueError, match="body must be one of"):
         fit(x, "spliced", body="pareto")
     with pytest.raises(ValueError, match="tail must be one of"):
@@ -391,6 +393,7 @@ CASES = [
     (550.0, 3.245, 0.156, 0.215),
     (550.0, 3.245, 0.15, 0.219),
     (550.0, 5.0, 0.156, 0.28),
+    (550.0, 5.0, 0.156, 0.30),  # body sigma just above 4: the grid is extended
     (300.0, 3.0, 0.3, 0.2),
     (550.0, 3.0, 0.0, 0.2),
     (1_200.0, 2.0, 0.05, 0.12),
@@ -414,6 +417,16 @@ def test_from_summary_reproduces_its_inputs_exactly(pmpm, cv, p_zero, top1):
         assert s.tail.alpha > 2.0
         # the continuous splice (the weight was not given)
         assert s.tail_weight == pytest.approx(Spliced(s.body, s.tail, s.threshold).tail_weight)
+
+
+def test_from_summary_tail_threshold():
+    # a top-1% share out of reach with the tail at $100,000 is reached with the tail further out
+    with pytest.raises(ValueError, match="raise cv or tail_threshold"):
+        from_summary(550.0, 8.0, 0.156, 0.4)
+    d = from_summary(550.0, 8.0, 0.156, 0.4, tail_threshold=200_000.0)
+    assert d.severity.threshold == d.severity.tail.scale == 200_000.0
+    assert describe(d)["top1_share"] == pytest.approx(0.4, rel=1e-9)
+    assert describe(d)["cv"] == pytest.approx(8.0, rel=1e-9)
 
 
 def _mixture_figures(pop):

@@ -91,7 +91,8 @@ that makes the density continuous (the shape of the built-in defaults), and
   top-1% share first rises with ``sigma`` (heavier body, lighter tail), peaks
   and then falls slowly; the solution is taken on the rising branch (the lighter
   body and heavier tail: the one that looks like commercial claims) and found by
-  a grid over ``sigma`` in [0.1, 4] and Brent's method.
+  a grid over ``sigma`` in [0.1, 4] (step 0.1, extended by steps of 0.25 up
+  to 8 while the share still rises) and Brent's method.
 
 The top-1% share is computed exactly:
 ``share = (E[(X - q)+] + 0.01 q) / E[X]`` with ``q`` the 99% quantile of the member
@@ -701,6 +702,8 @@ def fit(
         tail = _choice("tail", tail, _TAILS)
     elif threshold is not None:
         raise ValueError(f"threshold applies to family='spliced' only, got threshold={threshold!r}")
+    elif body != "lognormal" or tail != "pareto":
+        raise ValueError(f"body and tail apply to family='spliced' only, got body={body!r}, tail={tail!r}")
     n = x.size
     pos = np.sort(x[x > 0])
     n_zero = n - pos.size
@@ -836,6 +839,7 @@ class _Solver:
 
     ALPHA_LO, ALPHA_HI = 2.0 + 1e-6, 1002.0
     SIGMAS = np.round(np.arange(0.1, 4.0001, 0.1), 10)
+    SIGMA_MAX = 8.0
 
     def __init__(self, ms: float, cvs: float, p: float, t: float):
         self.ms, self.cvs, self.p, self.t = ms, cvs, p, t
@@ -983,8 +987,18 @@ def from_summary(
         )
 
     solver = _Solver(ms, cvs, p, t)
-    sigmas = solver.SIGMAS
-    tops = np.array([np.nan if (v := solver.top1(s)) is None else v for s in sigmas])
+    sigmas = list(solver.SIGMAS)
+    tops = [solver.top1(s) for s in sigmas]
+    # the share may still be rising at the end of the grid (large CVs): carry on up to SIGMA_MAX
+    while (
+        sigmas[-1] < solver.SIGMA_MAX
+        and tops[-1] is not None
+        and (len(tops) < 2 or tops[-2] is None or tops[-1] > tops[-2])
+    ):
+        sigmas.append(round(sigmas[-1] + 0.25, 10))
+        tops.append(solver.top1(sigmas[-1]))
+    sigmas = np.array(sigmas)
+    tops = np.array([np.nan if v is None else v for v in tops])
     ok = np.flatnonzero(np.isfinite(tops))
     if ok.size == 0:
         raise ValueError(
@@ -1009,7 +1023,7 @@ def from_summary(
             f"{owner}: top1_share={top1!r} is not reachable with pmpm={pmpm!r}, cv={cv!r} and p_zero={p_zero!r}: "
             f"a lognormal body spliced at {t:.6g} to a Pareto tail (alpha > 2) gives top-1% shares from "
             f"{t_min:.4f} to at most {t_max:.4f} with this mean and CV (the largest at body sigma "
-            f"{s_max:.2f}); a larger top-1% share needs a larger cv, a smaller one a smaller cv"
+            f"{s_max:.2f}); to reach a larger top-1% share raise cv or tail_threshold, for a smaller one lower cv"
         )
     # bracket on the rising branch: the first grid step that crosses the target
     a, b = float(sigmas[rising[0]]), s_max
