@@ -88,6 +88,19 @@ def test_shared_savings_rate_matches_the_exact_fft_expectation(pop):
     se = np.std(0.15 * C + 0.4 * gain, ddof=1) / math.sqrt(n) / M
     assert abs(r.value - 0.4) < 4 * se
     assert 0 < se < 0.02  # the test has power: 4 SE is a narrow band around 0.4
+    assert r.engine_runs == 1 and not r.step  # the sharing rate leaves the engine's statistics as they are
+
+    # ">=": the smallest rate that earns the provider at least T, satisfied at the value returned
+    ge = solve(
+        pop,
+        model,
+        "sharing_rate",
+        Target("provider", "mean", T, kind=">="),
+        n_scenarios=n,
+        seed=11,
+        scenario_risk=None,
+    )
+    assert ge.achieved >= T and ge.value == pytest.approx(r.value, abs=1e-6)
 
 
 def test_equal_means_percent_of_premium_matches_the_model_flows(pop):
@@ -149,6 +162,23 @@ def test_callable_model_capitation_equal_means(pop):
     assert r.model == "model"
     with pytest.raises(ValueError, match="no default bounds"):
         solve(pop, model, "percent_of_premium", Target.equal_means("payer", "provider"), n_scenarios=N)
+
+
+def test_scan_finds_a_crossing_inside_a_non_monotone_range(pop):
+    """The payer's mean under capitation at 50% + |v| of premium is V-shaped in v: the ends don't bracket."""
+    admin = 40.0
+
+    def model(v):
+        return Arrangement([Capitation(percent_of_premium=0.5 + abs(v))], admin_pmpm=admin)
+
+    ds = vbcsim.simulate(pop, {"model": model(0.2)}, n_scenarios=N, seed=0)
+    goal = _mean(ds, "payer")  # reached at v = -0.2 and v = +0.2
+    t = Target("payer", "mean", goal)
+    with pytest.raises(ValueError, match="unreachable"):
+        solve(pop, model, "v", t, bounds=(-0.3, 0.3), n_scenarios=N, scenario_risk=None)
+    r = solve(pop, model, "v", t, bounds=(-0.3, 0.3), n_scenarios=N, scenario_risk=None, scan=2)
+    assert r.value == pytest.approx(-0.2, abs=1e-6)  # the first crossing from the low end
+    assert r.achieved == pytest.approx(goal, rel=1e-9)
 
 
 def test_tvar_target_on_a_monotone_term(pop):
@@ -214,6 +244,7 @@ def test_stop_loss_attachment_capital_bound_resimulates_on_the_same_draws(pop):
     other = r.bracket[1] if r.value == r.bracket[0] else r.bracket[0]
     assert other > r.value and other - r.value <= 1.0
     assert dict(r.history)[other] > goal
+    assert r.engine_runs == r.evaluations  # each attachment is a new engine run
     # capital in the summary of the final run is the achieved metric
     assert float(r.summary().capital.sel(party="provider").item()) == r.achieved
     # common random numbers: the baseline cost is the plain simulation's, bit for bit

@@ -630,9 +630,6 @@ def solve(
                 a, b, ga, gb = prev_x, float(x), prev_g, gx
                 break
             prev_x, prev_g = float(x), gx
-        else:
-            if prev_g * g_hi <= 0:  # pragma: no cover - the ends do not bracket, so this cannot change sign
-                a, b, ga, gb = prev_x, hi, prev_g, g_hi
     if ga * gb > 0:
         seen = ""
         if scan:
@@ -645,7 +642,7 @@ def solve(
         )
         if target.kind != "==" and feasible(ga) and feasible(gb):
             raise ValueError(
-                f"target not binding within bounds: every tested value of {ends}, so no boundary lies "
+                f"target not binding within bounds: {ends}, which both satisfy it, so no boundary lies "
                 "inside the bounds; widen bounds to find where it stops holding"
             )
         raise ValueError(
@@ -721,3 +718,9 @@ def solve(
         arrangement=arr,
         dataset=ds,
     )
+
+
+# ``vbcsim.solve`` is exported as the function, which hides this module's name on the package: keep the
+# target and result types reachable from it as well (``vbcsim.solve.Target``)
+solve.Target = Target
+solve.SolveResult = SolveResult
