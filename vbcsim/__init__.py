@@ -23,6 +23,7 @@ from vbcsim.partnerships import compare, partnership_models, settlement_curve  #
 from vbcsim.population import Population, Segment  # noqa: E402
 from vbcsim.scenario import ScenarioRisk  # noqa: E402
 from vbcsim.simulation import simulate  # noqa: E402
+from vbcsim.solve import SolveResult, Target, solve  # noqa: E402
 
 __all__ = [
     "Compound",
@@ -45,6 +46,9 @@ __all__ = [
     "partnership_models",
     "settlement_curve",
     "summarize",
+    "solve",
+    "Target",
+    "SolveResult",
     "exact",
     "defaults",
     "calibrate",
