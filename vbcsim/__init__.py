@@ -6,7 +6,7 @@ and what does each side expect to earn or lose?
 
 __version__ = "0.1.0"
 
-from vbcsim import calibrate, contracts, defaults, exact  # noqa: E402
+from vbcsim import calibrate, contracts, credibility, defaults, exact  # noqa: E402
 from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
 from vbcsim.distributions import (  # noqa: E402
     Compound,
@@ -52,6 +52,7 @@ __all__ = [
     "exact",
     "defaults",
     "calibrate",
+    "credibility",
     "plot",
     "__version__",
 ]
