@@ -112,7 +112,7 @@ from vbcsim.arrangement import Arrangement, Efficiency, Quality, as_arrangement
 from vbcsim.contracts import PooledSavings, SharedSavings
 from vbcsim.contracts.shared_savings import MSSP_MINIMUM_BENEFICIARIES, mssp_minimum_savings_rate
 from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.scenario import ScenarioRisk, check_scenario_risk
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -186,12 +186,12 @@ def _method(method, allowed=METHODS) -> str:
     return method
 
 
-def _scenario_risk(scenario_risk):
-    if scenario_risk is None or isinstance(scenario_risk, ScenarioRisk):
-        return scenario_risk
-    raise TypeError(
-        f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
-    )
+def _setup(population, arrangement, n_scenarios, seed, quality, **builder_options):
+    """Checked run settings and the arrangement builder shared by the curve and the size search."""
+    n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
+    seed = check_nonnegative_int("seed", seed, strict=True)
+    _quality(quality)
+    return n_scenarios, seed, _Builder(population, arrangement, **builder_options)
 
 
 def _quality(quality) -> Quality:
@@ -225,7 +225,7 @@ class _Builder:
         from vbcsim.partnerships import PartnershipModel, _model_class
 
         self.population = _population(population)
-        self.scenario_risk = _scenario_risk(scenario_risk)
+        self.scenario_risk = check_scenario_risk(scenario_risk)
         self.default = arrangement is None
         self.kind = None
         if not self.default and (minimum_savings_rate is not None or outlier_attachment is not None):
@@ -629,12 +629,12 @@ def chance_settlement(
     """
     method = _method(method)
     sizes = _sizes(sizes)
-    n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
-    seed = check_nonnegative_int("seed", seed, strict=True)
-    _quality(quality)
-    builder = _Builder(
+    n_scenarios, seed, builder = _setup(
         population,
         arrangement,
+        n_scenarios,
+        seed,
+        quality,
         minimum_savings_rate=minimum_savings_rate,
         outlier_attachment=outlier_attachment,
         model_overrides=model_overrides,
@@ -749,12 +749,12 @@ def minimum_panel_size(
     if event not in EVENTS:
         raise ValueError(f"event must be one of {', '.join(map(repr, EVENTS))}, got {event!r}")
     rtol = float(check_probability("rtol", rtol, open_high=True))
-    n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
-    seed = check_nonnegative_int("seed", seed, strict=True)
-    _quality(quality)
-    builder = _Builder(
+    n_scenarios, seed, builder = _setup(
         population,
         arrangement,
+        n_scenarios,
+        seed,
+        quality,
         minimum_savings_rate=minimum_savings_rate,
         outlier_attachment=outlier_attachment,
         model_overrides=model_overrides,
@@ -936,7 +936,7 @@ def msr_for_confidence(
     sizes = _sizes(sizes)
     confidence = _open_probability("confidence", confidence)
     method = _method(method)
-    scenario_risk = _scenario_risk(scenario_risk)
+    scenario_risk = check_scenario_risk(scenario_risk)
     n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
     seed = check_nonnegative_int("seed", seed, strict=True)
     if outlier_attachment is not None:
@@ -1070,6 +1070,8 @@ def plot(curve: xr.Dataset, *, target: float | None = None, minimum_size: int | 
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
+    from vbcsim.plot import probability_lines
+
     if not isinstance(curve, xr.Dataset):
         raise TypeError(f"curve must be an xarray.Dataset from chance_settlement, got {type(curve).__name__}")
     for name in ("prob_payment", "prob_recoupment"):
@@ -1094,23 +1096,9 @@ def plot(curve: xr.Dataset, *, target: float | None = None, minimum_size: int | 
         interior = np.any((p > 0) & (p < 1)) or np.any((r > 0) & (r < 1))
         if not interior:
             continue
-        color = f"C{k % 10}"
-        if np.any(np.nan_to_num(p) != 0):
-            ax.plot(sizes, p, color=color, marker="o", markersize=3, label=f"{contract}: P(payment)")
-            top = max(top, float(np.nanmax(p)))
-            if first_pay is None:
-                first_pay = p
-        if np.any(np.nan_to_num(r) != 0):
-            ax.plot(
-                sizes,
-                r,
-                color=color,
-                marker="o",
-                markersize=3,
-                linestyle="--",
-                label=f"{contract}: P(recoupment)",
-            )
-            top = max(top, float(np.nanmax(r)))
+        top = max(top, probability_lines(ax, sizes, p, r, contract, f"C{k % 10}"))
+        if first_pay is None and np.any(np.nan_to_num(p) != 0):
+            first_pay = p
     if target is not None:
         ax.axhline(target, color="0.35", linewidth=1, linestyle=":", label=f"target {target:.3g}")
         top = max(top, target)

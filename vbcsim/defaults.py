@@ -28,7 +28,14 @@ from __future__ import annotations
 from vbcsim.distributions import Hurdle, Lognormal, Pareto, Spliced
 from vbcsim.population import Population, Segment
 
-__all__ = ["commercial_population", "provider_panel", "PROVIDER_PANEL_MEMBERS", "TAIL_THRESHOLD", "TAIL_ALPHA", "BODY_SIGMA"]
+__all__ = [
+    "commercial_population",
+    "provider_panel",
+    "PROVIDER_PANEL_MEMBERS",
+    "TAIL_THRESHOLD",
+    "TAIL_ALPHA",
+    "BODY_SIGMA",
+]
 
 TAIL_THRESHOLD = 100_000.0  # where the Pareto tail starts (annual cost per member)
 TAIL_ALPHA = 2.5  # Pareto tail index of large claimants (finite variance)

@@ -81,7 +81,7 @@ from vbcsim.contracts import (
 )
 from vbcsim.contracts import JointVenture as JointVentureContract
 from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.scenario import ScenarioRisk, check_scenario_risk
 
 __all__ = [
     "MODEL_KEYS",
@@ -638,10 +638,7 @@ def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> 
     population = _check_population(population)
     if scenario_risk is _DEFAULT:
         scenario_risk = DEFAULT_SCENARIO_RISK
-    if scenario_risk is not None and not isinstance(scenario_risk, ScenarioRisk):
-        raise TypeError(
-            f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
-        )
+    check_scenario_risk(scenario_risk)
     chosen = {}
     for key, params in overrides.items():
         cls = _model_class(key)

@@ -504,6 +504,25 @@ def risk_shares(
 # ----------------------------------------------------------------------------- settlement curve
 
 
+def probability_lines(ax: Axes, sizes, p, r, contract: str, color) -> float:
+    """P(payment) (solid) and P(recoupment) (dashed) of one contract against panel size, where not
+    identically zero; returns the largest probability drawn (0 when none)."""
+    top = 0.0
+    for values, style, what in ((p, "-", "payment"), (r, "--", "recoupment")):
+        if np.any(np.nan_to_num(values) != 0):
+            ax.plot(
+                sizes,
+                values,
+                color=color,
+                marker="o",
+                markersize=3,
+                linestyle=style,
+                label=f"{contract}: P({what})",
+            )
+            top = max(top, float(np.nanmax(values)))
+    return top
+
+
 def settlement_probability(curve: xr.Dataset) -> Figure:
     """Probability that each contingent contract pays or recoups, against panel size, per model.
 
@@ -553,19 +572,7 @@ def settlement_probability(curve: xr.Dataset) -> Figure:
                 continue  # the model lacks the contract
             if not (_interior(p) or _interior(r)):
                 continue  # always or never settles
-            color = f"C{k % 10}"
-            if np.any(np.nan_to_num(p) != 0):
-                ax.plot(sizes, p, color=color, marker="o", markersize=3, label=f"{contract}: P(payment)")
-            if np.any(np.nan_to_num(r) != 0):
-                ax.plot(
-                    sizes,
-                    r,
-                    color=color,
-                    marker="o",
-                    markersize=3,
-                    linestyle="--",
-                    label=f"{contract}: P(recoupment)",
-                )
+            probability_lines(ax, sizes, p, r, contract, f"C{k % 10}")
             drawn += 1
         ax.set_xscale("log")
         ax.set_xlim(sizes[0] / 1.25, sizes[-1] * 1.25)

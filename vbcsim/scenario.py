@@ -16,7 +16,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_probability, check_real
 
-__all__ = ["ScenarioRisk"]
+__all__ = ["ScenarioRisk", "check_scenario_risk"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,12 @@ class ScenarioRisk:
             shock = shock_rng.random(n) < self.shock_probability
             trend = trend * np.where(shock, 1.0 + self.shock_size, 1.0)
         return trend
+
+
+def check_scenario_risk(scenario_risk):
+    """A ScenarioRisk or None, else a TypeError naming ``scenario_risk``."""
+    if scenario_risk is None or isinstance(scenario_risk, ScenarioRisk):
+        return scenario_risk
+    raise TypeError(
+        f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
+    )

@@ -18,7 +18,7 @@ from vbcsim.arrangement import Quality, as_arrangement
 from vbcsim.contracts.base import PARTIES
 from vbcsim.engine import driver
 from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.scenario import ScenarioRisk, check_scenario_risk
 from vbcsim.settle import settle_models
 from vbcsim.variables import VARIABLES, validate
 
@@ -71,14 +71,6 @@ def _check_attachments(attachments) -> np.ndarray:
     if len(set(out)) != len(out):
         raise ValueError(f"attachments must be distinct, got {out}")
     return np.asarray(out, dtype=float)
-
-
-def _check_scenario_risk(scenario_risk):
-    if scenario_risk is None or isinstance(scenario_risk, ScenarioRisk):
-        return scenario_risk
-    raise TypeError(
-        f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
-    )
 
 
 def _check_models(models) -> dict:
@@ -222,7 +214,7 @@ def simulate(
     n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
     seed = driver.check_seed(seed)
     att = _check_attachments(attachments)
-    scenario_risk = _check_scenario_risk(scenario_risk)
+    scenario_risk = check_scenario_risk(scenario_risk)
     threads = driver.check_threads(threads)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")

@@ -58,7 +58,7 @@ from vbcsim.partnerships import (
     _check_population,
     _model_class,
 )
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.scenario import check_scenario_risk
 from vbcsim.settle import aggregate_stop_loss_oracle
 
 __all__ = ["solve", "Target", "SolveResult", "METRICS", "DEFAULT_BOUNDS"]
@@ -562,10 +562,7 @@ def solve(
     population = _check_population(population)
     if scenario_risk is _DEFAULT:
         scenario_risk = DEFAULT_SCENARIO_RISK
-    if scenario_risk is not None and not isinstance(scenario_risk, ScenarioRisk):
-        raise TypeError(
-            f"scenario_risk must be a vbcsim.ScenarioRisk or None, got {type(scenario_risk).__name__}"
-        )
+    check_scenario_risk(scenario_risk)
     target = _check_target(target)
     n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
     if n_scenarios < 2:
