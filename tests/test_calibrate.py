@@ -490,6 +490,13 @@ def test_from_summary_by_simulation_lognormal():
     assert abs(sample_cv - 3.245) < 5 * se_cv
     assert abs(x.mean() - 6_600.0) < 5 * math.sqrt(cov[0, 0])
     assert abs((x == 0).mean() - 0.156) < 5 * math.sqrt(0.156 * 0.844 / n)
+    # the sample CV's SE is wide (heavy right tail); the logs of the costs pin the same parameters
+    # tightly: log X | X > 0 is Normal(mu, sigma), so its mean has SE sigma / sqrt(k) and its
+    # standard deviation SE sigma / sqrt(2 k) (k members with cost)
+    logs = np.log(x[x > 0])
+    k = logs.size
+    assert abs(logs.mean() - mu) < 5 * sigma / math.sqrt(k)
+    assert abs(logs.std() - sigma) < 5 * sigma / math.sqrt(2 * k)
 
 
 def test_from_summary_by_simulation_spliced():
@@ -564,3 +571,33 @@ def test_from_summary_by_simulation_spliced():
 def test_from_summary_rejects_bad_inputs(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         from_summary(*args, **kwargs)
+
+
+def test_very_heavy_pareto_tail_is_the_maximum_likelihood_fit():
+    # alpha 0.05 puts the scale far below most of the data: the search must still find the maximum
+    from scipy import stats
+
+    x = Pareto(0.05, 1000.0).sample(5000, 1)
+    f = fit(x, "pareto")
+    alpha, _, scale = stats.lomax.fit(x, floc=0)
+    assert f.params["alpha"] == pytest.approx(alpha, rel=1e-4)
+    assert f.params["scale"] == pytest.approx(scale, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "claims, match",
+    [
+        (np.ma.array(np.arange(1.0, 31.0), mask=[0, 1, 0] * 10), "masked array"),
+        (np.full(30, 1.0 + 1.0j), "complex"),
+        (np.array(["1.5"] * 30), "real numbers"),
+        (np.arange(30).astype("timedelta64[s]"), "timedelta"),
+    ],
+)
+def test_claims_of_the_wrong_kind_are_rejected(claims, match):
+    with pytest.raises(TypeError, match=match):
+        fit(claims)
+
+
+def test_from_summary_checks_the_threshold_without_a_top_share():
+    with pytest.raises(ValueError, match="tail_threshold"):
+        from_summary(550.0, 3.0, 0.15, tail_threshold=-5.0)

@@ -447,3 +447,15 @@ def test_other_bad_input():
         credibility.chance_settlement(GAMMA_POP, arrangement=3.5, sizes=[100])
     with pytest.raises(TypeError, match="population"):
         credibility.chance_settlement("panel", sizes=[100])
+
+
+def test_auto_method_follows_the_named_contract():
+    # the value program's quality bonus has no exact counterpart: 'auto' must simulate it rather than
+    # refuse because another contract of the model could be computed exactly
+    from vbcsim.credibility import minimum_panel_size
+
+    pop = vbcsim.defaults.provider_panel(5_000)
+    with pytest.raises(ValueError, match="target"):  # the bonus pays in most years at any size
+        minimum_panel_size(
+            pop, 0.05, "value_program", contract="pay_for_performance", lo=5_000, hi=6_000, n_scenarios=200
+        )

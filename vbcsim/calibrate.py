@@ -118,6 +118,7 @@ commercial book.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,14 +176,20 @@ def _claims_array(claims, name: str = "claims") -> np.ndarray:
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must hold numbers, got a Series of dtype {claims.dtype}") from err
     else:
+        if isinstance(claims, np.ma.MaskedArray):
+            raise TypeError(
+                f"{name} is a masked array: pass claims.compressed() (drop the masked members) or "
+                "claims.filled(...) explicitly"
+            )
         values = np.asarray(claims)
-    if values.dtype == bool:
+    if values.dtype == bool or getattr(getattr(claims, "dtype", None), "kind", None) == "b":
         raise TypeError(f"{name} must hold numbers, got booleans")
-    if values.dtype.kind not in "iuf":
-        try:
-            values = values.astype(float)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}") from err
+    if values.dtype.kind == "O":
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values.ravel()):
+            raise TypeError(f"{name} must hold real numbers, got objects such as {values.ravel()[:1]!r}")
+        values = values.astype(float)
+    elif values.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {values.dtype}")
     x = values.astype(float, copy=True)
     if x.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (one value per member), got shape {x.shape}")
@@ -306,11 +313,23 @@ def _fit_lomax(x: np.ndarray, what: str = "claims"):
         total = float(np.log1p(x / math.exp(u)).sum())
         return n * math.log(n / total) - n * u - n - total
 
-    lo = math.log(float(np.median(x))) - 12.0
+    lo = math.log(float(x.min())) - 12.0
     hi = math.log(float(x.max())) + 12.0
     grid = np.linspace(lo, hi, 121)
     values = np.array([profile(u) for u in grid])
     j = int(np.argmax(values))
+    for _ in range(50):  # a very heavy tail (alpha near 0) puts the scale far below the data
+        if j > 0:
+            break
+        step = grid[1] - grid[0]
+        grid = np.linspace(grid[0] - 120 * step, grid[0], 121)
+        values = np.array([profile(u) for u in grid])
+        j = int(np.argmax(values))
+    else:
+        raise ValueError(
+            f"{what}: no finite Pareto (Lomax) maximum-likelihood fit: the likelihood keeps rising as the "
+            "scale falls towards 0 (alpha -> 0); the values are heavier-tailed than any Pareto with a mean"
+        )
     if j == grid.size - 1:
         raise ValueError(
             f"{what}: no finite Pareto (Lomax) maximum-likelihood fit: the likelihood keeps rising as "
@@ -967,11 +986,11 @@ def from_summary(
         )
     m = 12.0 * pmpm
     ms, cvs = m / p, math.sqrt(cvs2)
+    t = check_positive("tail_threshold", tail_threshold, owner=owner)
     if top1_share is None:
         return Hurdle(p, Lognormal.from_mean_cv(ms, cvs))
 
     top1 = check_real("top1_share", top1_share, owner=owner)
-    t = check_positive("tail_threshold", tail_threshold, owner=owner)
     if p <= 0.01:
         raise ValueError(
             f"{owner}: with p_zero={p_zero!r} the top 1% of members includes members without cost; "

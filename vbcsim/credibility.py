@@ -452,12 +452,15 @@ def _exact_contracts(panel: Population, arr: Arrangement, scenario_risk, quality
     return out, left_out
 
 
-def _exact_applies(builder: _Builder, size: int) -> bool:
-    """Whether method='exact' can compute the arrangement at ``size`` (for method='auto')."""
+def _exact_applies(builder: _Builder, size: int, contract: str | None = None) -> bool:
+    """Whether method='exact' can compute the arrangement at ``size`` (for method='auto'); with
+    ``contract``, whether it can compute that contract."""
     panel = builder.panel(size)
     arr = builder.arrangement(size, panel)
     found = False
-    for c in arr.contracts:
+    for name, c in zip(arr.contract_names, arr.contracts, strict=True):
+        if contract is not None and name != contract:
+            continue
         ss = _savings_contract(c)
         if ss is not None:
             if ss.outlier_attachment is not None:
@@ -702,7 +705,7 @@ def minimum_panel_size(
     table it holds except between 50,000 and 60,000 members, where the MSR
     falls from 2.2% to 2.0% slightly faster than 1/√n (MSR √n from 4.92 to
     4.90), so the chance probability rises a little (for the built-in panel
-    from 5.22% to 5.35%); there the search returns *a* crossing of the target,
+    from 5.24% to 5.36%); there the search returns *a* crossing of the target,
     the smallest one only if it is the only one.  With simulation every size
     uses the same seed (common scenario-level draws), but the estimates still
     carry binomial noise (standard error about 0.0034 at p = 0.05 with 4,000
@@ -774,7 +777,7 @@ def minimum_panel_size(
             f"lo={lo}; raise lo or give minimum_savings_rate"
         ) from None
     if method == "auto":
-        method = "exact" if _exact_applies(builder, lo) else "simulate"
+        method = "exact" if _exact_applies(builder, lo, contract) else "simulate"
     first = builder.arrangement(lo, builder.panel(lo))
     name = _choose_contract(first, contract, method)
     var = f"prob_{event}"
