@@ -1,6 +1,7 @@
 """Scale-out: Dask tasks and zarr streaming give the local engine's result, bitwise; runs resume."""
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +223,77 @@ def test_streaming_memory_is_well_below_the_cube(tmp_path):
     growth, cube = (float(v) for v in out.stdout.split()[-2:])
     assert cube > 200
     assert growth < 0.5 * cube
+
+
+def test_interrupted_finish_and_layout_resume(models, local, tmp_path, monkeypatch):
+    import vbcsim.store as st
+
+    out = tmp_path / "r.zarr"
+    # 1. interrupted while renaming the finished store over the target: the next call only finishes
+    real_replace = st._replace_tree
+    monkeypatch.setattr(st, "_replace_tree", lambda src, dst: (_ for _ in ()).throw(Stop()))
+    with pytest.raises(Stop):
+        run(models, out=out)
+    monkeypatch.setattr(st, "_replace_tree", real_replace)
+    blocks = []
+    assert_identical(local, run(models, out=out, progress=lambda d, t: blocks.append(d)).load())
+    assert blocks == []
+
+    # 2. interrupted while the engine's arrays are being deleted (some chunks gone, flags kept)
+    out2 = tmp_path / "r2.zarr"
+    real_rmtree = st.shutil.rmtree
+
+    def partial_rmtree(path, ignore_errors=False):
+        for f in sorted(p for p in Path(path).rglob("*") if p.is_file() and not p.name.startswith(".z"))[:5]:
+            f.unlink()
+        raise Stop
+
+    monkeypatch.setattr(st.shutil, "rmtree", partial_rmtree)
+    with pytest.raises(Stop):
+        run(models, out=out2)
+    monkeypatch.setattr(st.shutil, "rmtree", real_rmtree)
+    assert_identical(local, run(models, out=out2).load())
+
+    # 3. interrupted while the store is being laid out: never resumed, laid out again
+    out3 = tmp_path / "r3.zarr"
+    real_array = st._array
+    calls = []
+
+    def failing_array(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Stop
+        return real_array(*a, **k)
+
+    monkeypatch.setattr(st, "_array", failing_array)
+    with pytest.raises(Stop):
+        run(models, out=out3)
+    monkeypatch.setattr(st, "_array", real_array)
+    assert_identical(local, run(models, out=out3).load())
+
+
+def test_an_edited_user_kernel_is_a_different_run(tmp_path):
+    from numba import njit
+
+    from vbcsim.contracts import FeeForService, UserContract
+
+    @njit
+    def one(medical_cost, excess, quality, premium, members, params):
+        return np.ones_like(medical_cost)
+
+    @njit
+    def thousand(medical_cost, excess, quality, premium, members, params):
+        return np.full_like(medical_cost, 1000.0)
+
+    pop = vbcsim.defaults.provider_panel(300)
+    out = tmp_path / "u.zarr"
+    for kernel, value in ((one, 1.0), (thousand, 1000.0)):
+        thousand.__name__ = one.__name__  # same name, different code
+        models = {"m": [FeeForService(), UserContract("rule", kernel)]}
+        ds = vbcsim.simulate(pop, models, n_scenarios=20, seed=1, out=out, overwrite=True)
+        assert float(ds.settlement.sel(contract="rule").max()) == value
+
+
+def test_out_must_be_a_path(models):
+    with pytest.raises(TypeError, match="out must be a path"):
+        run(models, out=5)

@@ -186,3 +186,10 @@ def test_bad_datasets():
     bad["net"][0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         vbcsim.summarize(bad)
+
+
+def test_var_index_is_not_moved_by_rounding():
+    # 100 x 0.07 = 7.000000000000001 in floating point: the lower quantile is still the 7th value
+    loss = np.arange(1.0, 101.0)
+    for p in (0.07, 0.14, 0.28, 0.55, 0.56):
+        assert value_at_risk(loss, p) == round(100 * p)

@@ -252,3 +252,28 @@ def test_user_kernel_end_to_end():
         0.5 * ds.settlement.sel(model="m", contract="report_excess"),
         rtol=1e-12,
     )
+
+
+def test_contracts_that_create_money_or_misshape_amounts_are_rejected():
+    class Gift(Contract):
+        def settle(self, ctx):
+            return Settlement(
+                amount=np.zeros(ctx.n_scenarios), flows={"provider": np.full(ctx.n_scenarios, 1e6)}
+            )
+
+    class Wide(Contract):
+        def settle(self, ctx):
+            n = ctx.n_scenarios
+            return Settlement(amount=np.zeros((n, 2)), flows={"provider": np.zeros(n), "payer": np.zeros(n)})
+
+    pop = v.defaults.provider_panel(300)
+    with pytest.raises(ValueError, match="model 'm', contract 'gift': its flows do not balance"):
+        v.simulate(pop, {"m": [FeeForService(), Gift()]}, n_scenarios=10, seed=1)
+    with pytest.raises(ValueError, match=r"contract 'wide': amount has shape \(10, 2\)"):
+        v.simulate(pop, {"m": [FeeForService(), Wide()]}, n_scenarios=10, seed=1)
+
+
+def test_lognormal_costs_that_would_overflow_are_rejected():
+    seg = v.Segment("a", 10, v.Lognormal(800.0, 1.0))
+    with pytest.raises(ValueError, match=r"mu \+ 14 sigma below 709"):
+        v.simulate(seg, n_scenarios=5, seed=1)

@@ -31,6 +31,7 @@ Definitions (n scenarios, empirical distribution of L):
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -59,8 +60,15 @@ def _check_levels(levels) -> tuple[float, ...]:
 
 
 def value_at_risk(loss: np.ndarray, level: float, axis: int = 0) -> np.ndarray:
-    """Lower ``level``-quantile of ``loss`` along ``axis``: the smallest l with F(l) ≥ level."""
-    return np.quantile(loss, level, axis=axis, method="inverted_cdf")
+    """Lower ``level``-quantile of ``loss`` along ``axis``: the smallest l with F(l) ≥ level.
+
+    With n values that is the k-th smallest, k = ⌈n · level⌉, where n · level is rounded to 9
+    decimals first so that, say, 100 × 0.07 = 7.000000000000001 gives the 7th value, not the 8th.
+    """
+    loss = np.asarray(loss, dtype=float)
+    n = loss.shape[axis]
+    k = max(1, math.ceil(round(n * level, 9)))
+    return np.take(np.partition(loss, k - 1, axis=axis), k - 1, axis=axis)
 
 
 def tail_value_at_risk(loss: np.ndarray, level: float, axis: int = 0) -> np.ndarray:

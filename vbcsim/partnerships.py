@@ -150,7 +150,7 @@ class PartnershipModel:
         owner = type(self).__name__
         for f in dataclasses.fields(self):
             name, value = f.name, getattr(self, f.name)
-            if value is None and name in _OPTIONAL:
+            if value is None and "None" in str(f.type):  # an optional term, None: not applied
                 continue
             if isinstance(f.default, bool):
                 if not isinstance(value, bool):
@@ -161,7 +161,7 @@ class PartnershipModel:
                 value = check_real(name, value, owner=owner)
             elif name in _PROBABILITIES:
                 value = check_probability(name, value, owner=owner)
-            elif name == "premium_pmpm":
+            elif name == "premium_pmpm" or name in _POSITIVE:
                 value = check_positive(name, value, owner=owner)
             else:
                 value = check_nonnegative(name, value, owner=owner)
@@ -209,14 +209,8 @@ class PartnershipModel:
         )
 
 
-_OPTIONAL = {
-    "premium_pmpm",
-    "minimum_savings_rate",
-    "outlier_attachment",
-    "quality_gate",
-    "savings_cap",
-    "loss_cap",
-}
+#: terms that must be strictly positive (a zero would make a contract meaningless)
+_POSITIVE = {"outlier_attachment", "benchmark_ratio", "stop_loss_attachment", "practice_size"}
 _PROBABILITIES = {
     "admin_ratio",
     "target_loss_ratio",
@@ -270,7 +264,7 @@ class CustomContract(PartnershipModel):
       ``loss_cap`` 5% of the benchmark: bilateral contracts cap the
       provider's downside at a few percent of spend;
     - ``quality_gate`` 0.6: nothing is shared in a year whose quality score
-      falls below 60% (about 8% of years under the default Beta(8, 2));
+      falls below 60% (about 7% of years under the default Beta(8, 2));
     - ``outlier_attachment`` $200,000: each member's annual cost counts only
       up to $200k, a common catastrophic-claim truncation in commercial
       contracts (MSSP truncates at the 99th percentile of expenditure);
@@ -288,8 +282,8 @@ class CustomContract(PartnershipModel):
     loss_sharing_rate: float = 0.5
     minimum_savings_rate: float = 0.02
     minimum_loss_rate: float = 0.02
-    savings_cap: float = 0.10
-    loss_cap: float = 0.05
+    savings_cap: float | None = 0.10
+    loss_cap: float | None = 0.05
     quality_gate: float | None = 0.6
     outlier_attachment: float | None = 200_000.0
 
@@ -345,7 +339,7 @@ class ValueProgram(PartnershipModel):
     quality_high: float = 0.9
     sharing_rate: float = 0.4
     minimum_savings_rate: float | None = None
-    savings_cap: float = 0.10
+    savings_cap: float | None = 0.10
 
     def _check_terms(self):
         if self.minimum_savings_rate is not None:
@@ -413,8 +407,8 @@ class ThirdParty(PartnershipModel):
     loss_sharing_rate: float = 0.6
     minimum_savings_rate: float = 0.01
     minimum_loss_rate: float = 0.01
-    savings_cap: float = 0.10
-    loss_cap: float = 0.05
+    savings_cap: float | None = 0.10
+    loss_cap: float | None = 0.05
     pass_through: float = 0.6
     absorbs_losses: bool = True
 
@@ -535,11 +529,11 @@ class JointVenture(PartnershipModel):
     care_management_pmpm: float = 6.0
     admin_ratio: float = 0.12
     partner_equity: float = 0.5
-    minimum_loss_ratio: float = 0.85
+    minimum_loss_ratio: float | None = 0.85
     price_efficiency: bool = True
 
     def _check_terms(self):
-        if self.minimum_loss_ratio == 0:
+        if self.minimum_loss_ratio is not None and self.minimum_loss_ratio == 0:
             raise ValueError("JointVenture: minimum_loss_ratio must be positive")
 
     def premium(self, population, scenario_risk):
@@ -653,11 +647,11 @@ def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> 
             continue
         try:
             model = _build(cls, params)
+            out[cls.title] = model.arrangement(population, scenario_risk)
         except (TypeError, ValueError) as exc:
             msg = str(exc)
             prefix = f"{cls.key}: "
             raise type(exc)(msg if msg.startswith(prefix) else prefix + msg) from None
-        out[cls.title] = model.arrangement(population, scenario_risk)
     return out
 
 
@@ -748,6 +742,8 @@ def settlement_curve(
     if not sizes:
         raise ValueError("sizes must not be empty")
     scenario_risk = options.pop("scenario_risk", DEFAULT_SCENARIO_RISK)
+    if options.get("out") is not None:
+        raise ValueError("settlement_curve keeps its runs in memory: out= is for compare and simulate")
     results = []
     for size in sizes:
         pop = resize(population, size)

@@ -57,6 +57,28 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
         net[party] = net[party] + flow
 
 
+def _check_settlement(st: Settlement, contract: str, model: str, n: int) -> None:
+    """A contract moves money between parties (only ``external`` may leave): a clear error otherwise."""
+    where = f"model {model!r}, contract {contract!r}"
+    amount = np.asarray(st.amount, dtype=float)
+    if amount.shape not in ((), (n,)):
+        raise ValueError(f"{where}: amount has shape {amount.shape}, expected a number or ({n},)")
+    total = np.zeros(n)
+    scale = np.ones(n)
+    for flow in st.flows.values():
+        flow = np.broadcast_to(np.asarray(flow, dtype=float), (n,)) if np.ndim(flow) == 0 else flow
+        total = total + flow
+        scale = np.maximum(scale, np.abs(flow))
+    if st.external is not None:
+        total = total + np.asarray(st.external, dtype=float)
+    if not np.all(np.abs(total) <= 1e-9 * scale):
+        worst = float(np.max(np.abs(total)))
+        raise ValueError(
+            f"{where}: its flows do not balance (sum of flows + external = {worst:.6g} in some scenario); "
+            "a contract may only move money between parties, or pay it out as `external`"
+        )
+
+
 def settle_models(
     population,
     arrangements: dict,
@@ -128,6 +150,7 @@ def settle_models(
             st = contract.settle(ctx)
             if not isinstance(st, Settlement):
                 raise TypeError(f"model {name!r}, contract {cname!r}: settle() must return a Settlement")
+            _check_settlement(st, cname, name, n_scen)
             _add(flows, st.flows, cname, name, n_scen)
             amount = np.broadcast_to(np.asarray(st.amount, dtype=float), (n_scen,))
             settlement[:, m, contract_names.index(cname)] = amount

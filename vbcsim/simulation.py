@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import numbers
@@ -40,7 +41,23 @@ def describe(obj):
         return obj.item()
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
+    if callable(obj):
+        return _describe_callable(obj)
     return getattr(obj, "__qualname__", None) or repr(obj)
+
+
+def _describe_callable(func) -> str:
+    """A function's name and a hash of its code, so an edited kernel is a different configuration."""
+    py = getattr(func, "py_func", func)  # a numba dispatcher's Python function
+    name = f"{getattr(py, '__module__', '')}.{getattr(py, '__qualname__', repr(py))}"
+    code = getattr(py, "__code__", None)
+    if code is None:
+        return name
+    h = hashlib.sha256()
+    h.update(code.co_code)
+    h.update(repr(code.co_consts).encode())
+    h.update(repr(getattr(py, "__defaults__", None)).encode())
+    return f"{name}#{h.hexdigest()[:16]}"
 
 
 def _check_population(population) -> Population:

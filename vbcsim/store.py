@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -120,7 +121,8 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
     coords = {k: v.variable for k, v in probe.coords.items() if k != "scenario"}
     coords["scenario"] = np.arange(S)
     template = xr.Dataset(data, coords=coords, attrs=probe.attrs)
-    template.attrs.update(vbcsim_run=rid, vbcsim_complete=0)
+    # the run id is written last (below): a layout interrupted before then is never resumed
+    template.attrs.update(vbcsim_run="", vbcsim_complete=0, vbcsim_settled=0)
     template.to_zarr(str(work), mode="w", compute=False, consolidated=False, **_zarr_kwargs(template.to_zarr))
     engine = work / "engine"
     zarr.open_group(str(engine), mode="w", **_zarr_kwargs(zarr.open_group))
@@ -131,13 +133,14 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
         _array(zarr, engine / f"excess_{g}", (S, n_views, n_att), (bs, n_views, n_att), "f8", 0.0)
         _array(zarr, engine / f"done_{g}", (n_blocks,), (1,), "bool", False)
     _array(zarr, engine / "settled", (-(-S // SETTLE_SCENARIOS),), (1,), "bool", False)
+    zarr.open_group(str(work), mode="r+").attrs["vbcsim_run"] = rid
 
 
 def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, overwrite: bool = False):
     """Run ``plan`` into the zarr store ``out`` (resuming an interrupted run); return it opened lazily."""
     zarr = _require()
-    from vbcsim.simulation import run_engine
-
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike) ending in .zarr, got {type(out).__name__}")
     target = Path(out)
     if target.suffix != ".zarr":
         raise ValueError(f"out must be a path ending in .zarr, got {str(out)!r}")
@@ -158,6 +161,14 @@ def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, ov
         shutil.rmtree(work)  # an unfinished run of other inputs: never resumed, so discarded
     if not work.exists():
         _create(zarr, plan, work, rid)
+    if not _attrs(zarr, work).get("vbcsim_settled"):
+        _compute(zarr, plan, work, backend, threads, progress)
+    return _finish(zarr, work, target)
+
+
+def _compute(zarr, plan, work: Path, backend, threads, progress) -> None:
+    """The engine's missing blocks, then the missing settlement chunks; finally flag the store settled."""
+    from vbcsim.simulation import assemble, run_engine
 
     # 1. the engine, block by block; each block's chunks first, then its flag
     engine = work / "engine"
@@ -177,8 +188,6 @@ def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, ov
         run_engine(plan, backend, threads, progress, blocks=todo, sink=sink)
 
     # 2. settlement, scenario chunk by scenario chunk
-    from vbcsim.simulation import assemble
-
     settled = zarr.open_array(str(engine / "settled"), mode="r+")
     flags = np.asarray(settled[:], dtype=bool)
     oracle = aggregate_stop_loss_oracle(plan.population)
@@ -195,10 +204,19 @@ def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, ov
         region.to_zarr(str(work), region={"scenario": slice(start, stop)}, consolidated=False)
         settled[i] = True
 
-    # 3. finish: drop the engine's arrays, mark complete, consolidate, move over the target
-    shutil.rmtree(engine)
+    # every number is in the Dataset's own arrays now: flag it before the engine's arrays go, so an
+    # interruption from here on only repeats the finishing steps
+    zarr.open_group(str(work), mode="r+").attrs["vbcsim_settled"] = 1
+
+
+def _finish(zarr, work: Path, target: Path):
+    """Drop the engine's arrays, mark complete, consolidate, move over the target; open it."""
+    shutil.rmtree(work / "engine", ignore_errors=True)
     group = zarr.open_group(str(work), mode="r+")
     group.attrs["vbcsim_complete"] = 1
     zarr.consolidate_metadata(str(work))
     _replace_tree(work, target)
+    # an earlier result moved aside by a replacement that was interrupted: the new one is in place
+    for old in target.parent.glob(f".{target.name}.*.old"):
+        shutil.rmtree(old, ignore_errors=True)
     return xr.open_zarr(str(target))

@@ -19,6 +19,8 @@ scheduler started by hand) only changes the client::
 
 from __future__ import annotations
 
+from itertools import islice
+
 import numpy as np
 
 from vbcsim.engine.driver import BLOCK_DRAWS, Block, block_layout, run_block
@@ -116,12 +118,19 @@ def run_blocks_dask(params, members, factors, attachments, seed, progress=None, 
 
         # unique keys per run (hash=False): a later run never shares data that this one releases
         shared = client.scatter([params, members, factors, attachments], broadcast=True, hash=False)
-        futures = [client.submit(_task, *shared, key0, key1, g, pure=False) for g in groups]
+        # a bounded number of tasks in flight: results wait on the workers only until taken here
+        limit = max(4, 4 * len(client.scheduler_info().get("workers", {})))
+        pending = iter(groups)
+        futures = [client.submit(_task, *shared, key0, key1, g, pure=False) for g in islice(pending, limit)]
+        queue = as_completed(futures)
         try:
-            for future in as_completed(futures):
+            for future in queue:
                 take(future.result())
+                nxt = next(pending, None)
+                if nxt is not None:
+                    queue.add(client.submit(_task, *shared, key0, key1, nxt, pure=False))
         except BaseException:
-            client.cancel(futures)
+            client.cancel(list(queue.futures) if hasattr(queue, "futures") else futures)
             raise
     else:
         # dask's default scheduler: a few tasks at a time, so results are written as they come

@@ -41,8 +41,18 @@ STREAM_QUALITY = 103
 STREAM_EFFICIENCY = 1 << 32  # + a hash of the model's name
 
 
+#: largest log-cost a lognormal draw may reach: exp(709.7) is the largest double
+_LOG_MAX = 709.0
+
+
 def _encode_basic(dist):
     if isinstance(dist, Lognormal):
+        # the ziggurat's normals stay below 14 in absolute value; beyond this costs would overflow
+        if dist.mu + 14.0 * dist.sigma >= _LOG_MAX:
+            raise ValueError(
+                f"Lognormal(mu={dist.mu!r}, sigma={dist.sigma!r}): its draws reach exp(mu + 14 sigma), beyond "
+                "the largest double; costs in currency units need mu + 14 sigma below 709"
+            )
         return K.LOGNORMAL, dist.mu, dist.sigma
     if isinstance(dist, Gamma):
         return K.GAMMA, dist.shape, dist.scale
