@@ -358,3 +358,34 @@ def test_compare_progress_bar_on_a_terminal(small_config, monkeypatch, capsys):
     assert cli.main(["compare", str(small_config), "--scenarios", "50"]) == 0
     err = capsys.readouterr().err
     assert re.search(r"\[#{30}\] (\d+)/\1 blocks", err)
+
+
+def test_compare_on_dask_gives_the_same_cube(tmp_path):
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    args = ["compare", "--scenarios", "60", "--seed", "2"]
+    assert cli.main([*args, "--out", str(tmp_path / "a.nc")]) == 0
+    assert cli.main([*args, "--backend", "dask", "--out", str(tmp_path / "b.nc")]) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert cli.main([*args, "--scheduler", address, "--out", str(tmp_path / "c.nc")]) == 0
+    with xr.open_dataset(tmp_path / "a.nc") as a:
+        for other in ("b.nc", "c.nc"):
+            with xr.open_dataset(tmp_path / other) as b:
+                xr.testing.assert_identical(a.net, b.net)
+                xr.testing.assert_identical(a.settlement, b.settlement)
+
+
+def test_compare_backend_without_dask_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "dask" else real(name, *a)
+    )
+    assert (
+        cli.main(["compare", "--scenarios", "5", "--backend", "dask", "--out", str(tmp_path / "x.nc")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "vbcsim[distributed]"' in err
+    assert not (tmp_path / "x.nc").exists()

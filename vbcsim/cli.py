@@ -200,6 +200,19 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         help="write the result cube to a netCDF file (.nc) or a zarr store (.zarr, needs the zarr package)",
     )
     p.add_argument(
+        "--backend",
+        choices=("threads", "dask"),
+        default=None,
+        help="run the engine's blocks on this process's threads (default) or as Dask tasks (needs "
+        'pip install "vbcsim[distributed]"); the results are bitwise identical',
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a dask.distributed scheduler to run on (e.g. tcp://10.0.0.5:8786; implies --backend dask)",
+    )
+    p.add_argument(
         "--plots",
         default=None,
         metavar="DIR",
@@ -387,18 +400,36 @@ def _compare(args) -> int:
     threads = args.threads if args.threads is not None else config.threads
     out = io.check_output_path(args.out) if args.out is not None else None
     plots = _check_plots_dir(args.plots) if args.plots is not None else None
+    backend = "dask" if args.scheduler is not None else (args.backend or "threads")
+    if backend == "dask" and importlib.util.find_spec("dask") is None:
+        raise ValueError('--backend dask needs dask: pip install "vbcsim[distributed]"')
+    if args.scheduler is not None and importlib.util.find_spec("distributed") is None:
+        raise ValueError('--scheduler needs dask.distributed: pip install "vbcsim[distributed]"')
 
     progress = _Progress(sys.stderr.isatty())
     start = time.perf_counter()
-    ds = vbcsim.compare(
-        config.population,
-        config.models,
-        n_scenarios=n_scenarios,
-        seed=seed,
-        scenario_risk=config.scenario_risk,
-        threads=threads,
-        progress=progress,
-    )
+    client = None
+    if args.scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            raise ValueError(f"--scheduler: cannot connect to {args.scheduler!r}: {exc}") from None
+    try:
+        ds = vbcsim.compare(
+            config.population,
+            config.models,
+            n_scenarios=n_scenarios,
+            seed=seed,
+            scenario_risk=config.scenario_risk,
+            threads=threads,
+            progress=progress,
+            backend=backend,
+        )
+    finally:
+        if client is not None:
+            client.close()
     elapsed = time.perf_counter() - start
     ds = ds.assign_coords(model_key=("model", list(config.model_keys)))
     ds.attrs["compare_config"] = json.dumps(config.source, default=str)
