@@ -111,7 +111,8 @@ from vbcsim._validation import check_nonnegative_int, check_positive, check_posi
 from vbcsim.arrangement import Arrangement, Efficiency, Quality, as_arrangement
 from vbcsim.contracts import PooledSavings, SharedSavings
 from vbcsim.contracts.shared_savings import MSSP_MINIMUM_BENEFICIARIES, mssp_minimum_savings_rate
-from vbcsim.population import Population, Segment
+from vbcsim.partnerships import _check_population
+from vbcsim.population import Population
 from vbcsim.scenario import ScenarioRisk, check_scenario_risk
 
 __all__ = [
@@ -139,20 +140,6 @@ _P_CLAMP = 1e-12  # probabilities are clamped to [_P_CLAMP, 1 - _P_CLAMP] on the
 
 
 # ----------------------------------------------------------------------------- input checks
-
-
-def _population(population) -> Population:
-    if population is None:
-        from vbcsim.defaults import provider_panel
-
-        return provider_panel()
-    if isinstance(population, Segment):
-        return Population([population])
-    if not isinstance(population, Population):
-        raise TypeError(
-            f"population must be a vbcsim.Population, a Segment or None, got {type(population).__name__}"
-        )
-    return population
 
 
 def _sizes(sizes) -> list[int]:
@@ -224,7 +211,7 @@ class _Builder:
     ):
         from vbcsim.partnerships import PartnershipModel, _model_class
 
-        self.population = _population(population)
+        self.population = _check_population(population)
         self.scenario_risk = check_scenario_risk(scenario_risk)
         self.default = arrangement is None
         self.kind = None
@@ -935,7 +922,7 @@ def msr_for_confidence(
     """
     from vbcsim.partnerships import expected_pmpm, resize
 
-    population = _population(population)
+    population = _check_population(population)
     sizes = _sizes(sizes)
     confidence = _open_probability("confidence", confidence)
     method = _method(method)

@@ -69,10 +69,18 @@ def write_netcdf(ds: xr.Dataset, path) -> Path:
         raise ValueError(f"out must be a netCDF file name ending in .nc, got {str(path)!r}")
     if not path.parent.exists():
         raise ValueError(f"out: directory {str(path.parent)!r} does not exist")
+    return _write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="scipy"))
+
+
+def _write_atomically(path: Path, write) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A failure removes the temporary file and leaves whatever ``path`` held intact.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="scipy")
+        write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private
         os.replace(tmp, path)
     except BaseException:
@@ -135,14 +143,4 @@ def write_figure(fig, path, *, dpi: int = 150) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"plots: directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))

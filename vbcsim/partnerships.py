@@ -586,15 +586,11 @@ def _build(cls, params) -> PartnershipModel:
 
 
 def _check_population(population) -> Population:
-    if population is None:
-        from vbcsim.defaults import provider_panel
+    """The provider's panel: ``population``, or the built-in one for None."""
+    from vbcsim.defaults import provider_panel
+    from vbcsim.simulation import check_population
 
-        return provider_panel()
-    if isinstance(population, Segment):
-        return Population([population])
-    if not isinstance(population, Population):
-        raise TypeError(f"population must be a vbcsim.Population or None, got {type(population).__name__}")
-    return population
+    return check_population(population, default=provider_panel)
 
 
 def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> dict[str, Arrangement]:

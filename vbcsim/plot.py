@@ -179,6 +179,20 @@ def _panels(parties: list, width: float, height: float, extra: float) -> tuple[F
     return fig, _grid(fig, len(parties), ncols)
 
 
+def _model_legend(fig: Figure, handles: dict, models: list, all_models: list, **options) -> None:
+    """One legend entry per drawn model, numbered by its place among all models, below the panels."""
+    order = [m for m in models if m in handles]
+    fig.legend(
+        [handles[m] for m in order],
+        [model_label(all_models.index(m), m, width=None) for m in order],
+        loc="outside lower center",
+        ncols=2 if len(order) > 2 else len(order) or 1,
+        fontsize=8,
+        frameon=False,
+        **options,
+    )
+
+
 def _active_parties(net: xr.DataArray, models: list) -> list:
     """Parties whose net result is not identically zero in at least one of ``models``."""
     sub = net.sel(model=models)
@@ -265,17 +279,7 @@ def net_distributions(
             ax.set_title(f"not a party in model{plural} {numbers_}", loc="right", fontsize=8, color="0.4")
         if not finite.size:
             ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center", va="center")
-    order = [m for m in models if m in handles]
-    fig.legend(
-        [handles[m] for m in order],
-        [model_label(all_models.index(m), m, width=None) for m in order],
-        loc="outside lower center",
-        ncols=2 if len(order) > 2 else len(order) or 1,
-        fontsize=8,
-        frameon=False,
-        title="model (dashed line: mean)",
-        title_fontsize=8,
-    )
+    _model_legend(fig, handles, models, all_models, title="model (dashed line: mean)", title_fontsize=8)
     fig.suptitle("Annual net result by party")
     return fig
 
@@ -413,15 +417,7 @@ def risk_return(
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set_xlabel(f"TVaR {level:.3g} of loss (risk)")
         ax.set_ylabel("mean annual net result")
-    order = [m for m in models if m in handles]
-    fig.legend(
-        [handles[m] for m in order],
-        [model_label(all_models.index(m), m, width=None) for m in order],
-        loc="outside lower center",
-        ncols=2 if len(order) > 2 else len(order) or 1,
-        fontsize=8,
-        frameon=False,
-    )
+    _model_legend(fig, handles, models, all_models)
     fig.suptitle(f"Return and tail risk by party (TVaR at {level:.3g})")
     return fig
 

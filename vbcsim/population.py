@@ -65,17 +65,10 @@ class Population:
     segments: tuple[Segment, ...]
 
     def __init__(self, segments: Iterable[Segment]):
-        if isinstance(segments, Segment):
-            segments = (segments,)
-        try:
-            segments = tuple(segments)
-        except TypeError:
-            raise TypeError(
-                f"Population: segments must be an iterable of Segment, got {type(segments).__name__}"
-            ) from None
+        segments = check_segments(segments, owner="Population", name="segments")
         if not segments:
             raise ValueError("Population: segments must not be empty")
-        object.__setattr__(self, "segments", check_segments(segments, owner="Population", name="segments"))
+        object.__setattr__(self, "segments", segments)
 
     def __iter__(self):
         return iter(self.segments)

@@ -60,11 +60,19 @@ def _describe_callable(func) -> str:
     return f"{name}#{h.hexdigest()[:16]}"
 
 
-def _check_population(population) -> Population:
+def check_population(population, default=None) -> Population:
+    """A Population (a Segment becomes one); None gives ``default()`` when a default is offered."""
+    if population is None and default is not None:
+        return default()
     if isinstance(population, Segment):
         return Population([population])
     if not isinstance(population, Population):
-        raise TypeError(f"population must be a vbcsim.Population or Segment, got {type(population).__name__}")
+        allowed = (
+            "a vbcsim.Population, a Segment or None"
+            if default is not None
+            else "a vbcsim.Population or Segment"
+        )
+        raise TypeError(f"population must be {allowed}, got {type(population).__name__}")
     return population
 
 
@@ -227,7 +235,7 @@ def simulate(
     >>> ds.cost.dims
     ('scenario', 'segment')
     """
-    population = _check_population(population)
+    population = check_population(population)
     n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
     seed = driver.check_seed(seed)
     att = _check_attachments(attachments)

@@ -36,13 +36,11 @@ TASK_DRAWS = 64 * BLOCK_DRAWS
 def require_dask():
     """Import dask, or explain how to install it."""
     try:
-        import dask  # noqa: F401
+        import dask
     except ImportError:
         raise ImportError(
             'backend="dask" needs dask: pip install "vbcsim[distributed]" (dask, distributed and zarr)'
         ) from None
-    import dask
-
     return dask
 
 
