@@ -28,7 +28,9 @@ import math
 import numpy as np
 from scipy import integrate, special
 
-from vbcsim.distributions import (
+from vbcsim.engine import _kernels as K
+from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, ZIGGURAT_R
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,
@@ -38,8 +40,6 @@ from vbcsim.distributions import (
     Poisson,
     Spliced,
 )
-from vbcsim.engine import _kernels as K
-from vbcsim.rng import ZIG_F, ZIG_K, ZIG_W, ZIGGURAT_R
 
 __all__ = [
     "simulate_naive",

@@ -17,9 +17,9 @@ import xarray as xr
 from scipy import optimize, special, stats
 
 from vbcsim import calibrate
-from vbcsim.calibrate import Fit, describe, fit, from_summary, top_share
-from vbcsim.defaults import BODY_SIGMA, TAIL_ALPHA, commercial_population
-from vbcsim.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Poisson, Spliced
+from vbcsim.analysis.calibrate import Fit, describe, fit, from_summary, top_share
+from vbcsim.population.defaults import BODY_SIGMA, TAIL_ALPHA, commercial_population
+from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Poisson, Spliced
 
 K = 4.0  # parameter recovery: within K standard errors
 N = 20_000

@@ -13,8 +13,8 @@ import xarray as xr
 
 import vbcsim
 from vbcsim import cli, io
-from vbcsim.defaults import commercial_population
 from vbcsim.partnerships import MODEL_KEYS, MODEL_NAMES, partnership_models
+from vbcsim.population.defaults import commercial_population
 
 
 def test_main_job_prints_summary(tmp_path, capsys):

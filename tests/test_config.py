@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from vbcsim import distributions as d
-from vbcsim.config import ConfigError, load_config, parse_config
-from vbcsim.defaults import commercial_population, provider_panel
+from vbcsim.frontends.config import ConfigError, load_config, parse_config
 from vbcsim.partnerships import DEFAULT_SCENARIO_RISK, MODEL_KEYS, MODEL_NAMES, partnership_models
-from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.population.defaults import commercial_population, provider_panel
+from vbcsim.population.scenario import ScenarioRisk
+from vbcsim.population.segments import Population, Segment
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -22,8 +22,8 @@ import vbcsim  # noqa: E402
 from vbcsim import credibility  # noqa: E402
 from vbcsim.contracts import FeeForService, SharedSavings, mssp_minimum_savings_rate  # noqa: E402
 from vbcsim.contracts.shared_savings import MSSP_MSR_TABLE  # noqa: E402
-from vbcsim.defaults import TAIL_ALPHA, provider_panel  # noqa: E402
 from vbcsim.partnerships import DEFAULT_SCENARIO_RISK  # noqa: E402
+from vbcsim.population.defaults import TAIL_ALPHA, provider_panel  # noqa: E402
 
 GAMMA = vbcsim.Gamma.from_mean_cv(500.0, 1.5)  # shape 4/9, a monthly-like skewed cost
 GAMMA_POP = vbcsim.Population([vbcsim.Segment("members", 1_000, GAMMA)])
@@ -452,7 +452,7 @@ def test_other_bad_input():
 def test_auto_method_follows_the_named_contract():
     # the value program's quality bonus has no exact counterpart: 'auto' must simulate it rather than
     # refuse because another contract of the model could be computed exactly
-    from vbcsim.credibility import minimum_panel_size
+    from vbcsim.analysis.credibility import minimum_panel_size
 
     pop = vbcsim.defaults.provider_panel(5_000)
     with pytest.raises(ValueError, match="target"):  # the bonus pays in most years at any size

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from vbcsim.defaults import commercial_population
+from vbcsim.population.defaults import commercial_population
 
 
 def _mixture(pop):

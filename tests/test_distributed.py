@@ -8,8 +8,8 @@ import pytest
 import xarray as xr
 
 import vbcsim
-from vbcsim import store
 from vbcsim.engine import driver
+from vbcsim.results import store
 
 pytest.importorskip("dask")
 pytest.importorskip("zarr")
@@ -119,9 +119,7 @@ def test_resume_after_a_failure_in_the_engine(models, local, tmp_path):
 def test_resume_after_a_failure_in_settlement(models, local, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "SETTLE_SCENARIOS", 300)
     out = tmp_path / "r.zarr"
-    import vbcsim.simulation as sim
-
-    real = sim.assemble
+    real = store.assemble
     calls = []
     failed = []
 
@@ -132,7 +130,7 @@ def test_resume_after_a_failure_in_settlement(models, local, tmp_path, monkeypat
             raise Stop
         return real(plan, cost, excess, start, stop, aggregate_oracle)
 
-    monkeypatch.setattr(sim, "assemble", flaky)
+    monkeypatch.setattr(store, "assemble", flaky)
     with pytest.raises(Stop):
         run(models, out=out)
     # resumed: no engine block again, and only the chunks not yet written are settled

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from vbcsim.distributions import (
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,

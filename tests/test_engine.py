@@ -54,7 +54,10 @@ from scipy import stats
 
 import vbcsim
 from vbcsim import Population, ScenarioRisk, Segment, simulate
-from vbcsim.distributions import (
+from vbcsim.engine import _kernels as K
+from vbcsim.engine import driver
+from vbcsim.engine.rng import root_key
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,
@@ -64,10 +67,7 @@ from vbcsim.distributions import (
     Poisson,
     Spliced,
 )
-from vbcsim.engine import _kernels as K
-from vbcsim.engine import driver
-from vbcsim.rng import root_key
-from vbcsim.variables import VARIABLES, validate
+from vbcsim.results.variables import VARIABLES, validate
 
 Z_MEAN = 4.5  # SEs for means and frequencies (see the module docstring)
 Z_VAR = 5.0  # SEs for variances

@@ -19,7 +19,7 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 from vbcsim import exact
-from vbcsim.distributions import (
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,
@@ -29,7 +29,7 @@ from vbcsim.distributions import (
     Poisson,
     Spliced,
 )
-from vbcsim.population import Population, Segment
+from vbcsim.population.segments import Population, Segment
 
 RTOL = 1e-3  # the accuracy target for VaR, TVaR and stop-loss premiums
 QS = np.array([0.9, 0.95, 0.99, 0.995])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import vbcsim
 from vbcsim import exact
 from vbcsim.contracts import FeeForService
-from vbcsim.metrics import risk_share, tail_value_at_risk, value_at_risk
+from vbcsim.results.metrics import risk_share, tail_value_at_risk, value_at_risk
 
 
 def cube(net, cost, models=None, parties=None):

@@ -64,7 +64,7 @@ def _reference_summary(ds: xr.Dataset, levels=(0.95, 0.99)) -> xr.Dataset:
 
 def _have_summarize() -> bool:
     try:
-        from vbcsim.metrics import summarize  # noqa: F401
+        from vbcsim.results.metrics import summarize  # noqa: F401
     except ImportError:
         return False
     return True
@@ -410,7 +410,7 @@ def test_figures_save_to_png(tmp_path, cube, summary):
 
 def test_end_to_end_compare():
     import vbcsim
-    from vbcsim.defaults import commercial_population
+    from vbcsim.population.defaults import commercial_population
 
     population = commercial_population(0.02)
     ds = vbcsim.compare(population, n_scenarios=200, seed=1)

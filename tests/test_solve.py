@@ -9,10 +9,10 @@ import xarray as xr
 
 import vbcsim
 from vbcsim import exact
-from vbcsim.arrangement import Arrangement
+from vbcsim.analysis.solve import DEFAULT_BOUNDS, METRICS, SolveResult, Target, solve
 from vbcsim.contracts import Capitation
+from vbcsim.contracts.arrangement import Arrangement
 from vbcsim.partnerships import DEFAULT_SCENARIO_RISK, CustomContract, RiskNetwork
-from vbcsim.solve import DEFAULT_BOUNDS, METRICS, SolveResult, Target, solve
 
 N = 2_000  # scenarios: the solver's answers are exact for the sample, so tests need few
 

@@ -4,11 +4,14 @@ Who carries how much of the medical-cost risk under each way of partnering,
 and what does each side expect to earn or lose?
 """
 
-__version__ = "0.1.0"
-
-from vbcsim import calibrate, contracts, credibility, defaults, exact  # noqa: E402
-from vbcsim.arrangement import Arrangement, Efficiency, Quality  # noqa: E402
-from vbcsim.distributions import (  # noqa: E402
+from vbcsim import _aliases, contracts
+from vbcsim._version import __version__
+from vbcsim.analysis import calibrate, credibility
+from vbcsim.analysis.solve import SolveResult, Target, solve
+from vbcsim.contracts.arrangement import Arrangement, Efficiency, Quality
+from vbcsim.partnerships import compare, partnership_models, settlement_curve
+from vbcsim.population import defaults, exact
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,
@@ -18,12 +21,12 @@ from vbcsim.distributions import (  # noqa: E402
     Poisson,
     Spliced,
 )
-from vbcsim.metrics import summarize  # noqa: E402
-from vbcsim.partnerships import compare, partnership_models, settlement_curve  # noqa: E402
-from vbcsim.population import Population, Segment  # noqa: E402
-from vbcsim.scenario import ScenarioRisk  # noqa: E402
-from vbcsim.simulation import simulate  # noqa: E402
-from vbcsim.solve import SolveResult, Target, solve  # noqa: E402
+from vbcsim.population.scenario import ScenarioRisk
+from vbcsim.population.segments import Population, Segment
+from vbcsim.results.metrics import summarize
+from vbcsim.results.simulation import simulate
+
+_aliases.install()
 
 __all__ = [
     "Compound",
@@ -63,5 +66,5 @@ def __getattr__(name):
     if name == "plot":
         import importlib
 
-        return importlib.import_module("vbcsim.plot")
+        return importlib.import_module("vbcsim.frontends.plot")
     raise AttributeError(f"module 'vbcsim' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from vbcsim.cli import main
+from vbcsim.frontends.cli import main
 
 raise SystemExit(main())

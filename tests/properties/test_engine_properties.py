@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vbcsim import Population, ScenarioRisk, Segment, simulate
-from vbcsim.distributions import (
+from vbcsim.population.distributions import (
     Compound,
     Gamma,
     Hurdle,

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from vbcsim.engine._fastexp import FAST_EXP_LIMIT, fast_exp
-from vbcsim.rng import block_state, next_uint64, standard_normal, uniform
+from vbcsim.engine.rng import block_state, next_uint64, standard_normal, uniform
 
 _U = np.uint64
 

@@ -24,7 +24,7 @@ from itertools import islice
 import numpy as np
 
 from vbcsim.engine.driver import BLOCK_DRAWS, Block, block_layout, run_block
-from vbcsim.rng import root_key
+from vbcsim.engine.rng import root_key
 
 __all__ = ["run_blocks_dask", "require_dask", "TASK_DRAWS"]
 

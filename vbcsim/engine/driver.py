@@ -25,9 +25,9 @@ import numba
 import numpy as np
 
 from vbcsim._validation import check_nonnegative_int
-from vbcsim.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 from vbcsim.engine import _kernels as K
-from vbcsim.rng import root_key
+from vbcsim.engine.rng import root_key
+from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 
 __all__ = ["encode", "block_layout", "run_blocks", "check_seed", "check_threads", "scenario_rng"]
 

@@ -65,10 +65,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from vbcsim import distributions as dist
 from vbcsim._validation import check_nonnegative_int, check_positive_int
-from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk
+from vbcsim.population import distributions as dist
+from vbcsim.population.scenario import ScenarioRisk
+from vbcsim.population.segments import Population, Segment
 
 __all__ = ["CompareConfig", "ConfigError", "load_config", "parse_config"]
 
@@ -310,7 +310,7 @@ def _population(value) -> Population:
             "population: give either scale (the built-in population) or [[population.segments]]"
         )
     if "scale" in table:
-        from vbcsim.defaults import commercial_population
+        from vbcsim.population.defaults import commercial_population
 
         try:
             return commercial_population(table["scale"])

@@ -25,8 +25,8 @@ Age bands and their relative cost levels (children about half, ages 45-64 about
 
 from __future__ import annotations
 
-from vbcsim.distributions import Hurdle, Lognormal, Pareto, Spliced
-from vbcsim.population import Population, Segment
+from vbcsim.population.distributions import Hurdle, Lognormal, Pareto, Spliced
+from vbcsim.population.segments import Population, Segment
 
 __all__ = [
     "commercial_population",

@@ -125,7 +125,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from vbcsim._validation import check_positive, check_real
-from vbcsim.distributions import (
+from vbcsim.population.distributions import (
     Compound,
     Distribution,
     Gamma,

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vbcsim._validation import check_positive_int
-from vbcsim.distributions import Distribution, check_distribution
+from vbcsim.population.distributions import Distribution, check_distribution
 
-__all__ = ["Segment", "Population"]
+__all__ = ["Segment", "Population", "check_population"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,19 @@ class Population:
     def expected_cost(self) -> float:
         """Exact expected annual cost of the population (before systematic risk)."""
         return sum(s.expected_cost() for s in self.segments)
+
+
+def check_population(population, default=None) -> Population:
+    """A Population (a Segment becomes one); None gives ``default()`` when a default is offered."""
+    if population is None and default is not None:
+        return default()
+    if isinstance(population, Segment):
+        return Population([population])
+    if not isinstance(population, Population):
+        allowed = (
+            "a vbcsim.Population, a Segment or None"
+            if default is not None
+            else "a vbcsim.Population or Segment"
+        )
+        raise TypeError(f"population must be {allowed}, got {type(population).__name__}")
+    return population

@@ -46,11 +46,10 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import brentq
 
-from vbcsim import simulation as _simulation
 from vbcsim._validation import check_positive_int, check_real
-from vbcsim.arrangement import Arrangement, as_arrangement
+from vbcsim.contracts.arrangement import Arrangement, as_arrangement
 from vbcsim.contracts.base import PARTIES
-from vbcsim.metrics import summarize
+from vbcsim.contracts.settle import aggregate_stop_loss_oracle
 from vbcsim.partnerships import (
     DEFAULT_SCENARIO_RISK,
     MODEL_KEYS,
@@ -58,8 +57,10 @@ from vbcsim.partnerships import (
     _check_population,
     _model_class,
 )
-from vbcsim.scenario import check_scenario_risk
-from vbcsim.settle import aggregate_stop_loss_oracle
+from vbcsim.population.scenario import check_scenario_risk
+from vbcsim.results import cube as _cube
+from vbcsim.results import plan as _plan
+from vbcsim.results.metrics import summarize
 
 __all__ = ["solve", "Target", "SolveResult", "METRICS", "DEFAULT_BOUNDS"]
 
@@ -408,7 +409,7 @@ class _Trials:
         threads=None,
         backend="threads",
     ):
-        from vbcsim.arrangement import Quality
+        from vbcsim.contracts.arrangement import Quality
         from vbcsim.engine import driver
 
         self.population = population
@@ -419,9 +420,9 @@ class _Trials:
         if quality is not None and not isinstance(quality, Quality):
             raise TypeError(f"quality must be a vbcsim.Quality or None, got {type(quality).__name__}")
         self.quality = quality
-        self.attachments = _simulation._check_attachments(attachments)
+        self.attachments = _plan._check_attachments(attachments)
         self.threads = driver.check_threads(threads)
-        self.backend = _simulation._check_backend(backend)
+        self.backend = _plan._check_backend(backend)
         self.oracle = aggregate_stop_loss_oracle(population)  # one FFT for all trials, if a contract needs it
         self.engine_runs = 0
         self._last = None  # (plan, cost, excess) of the last engine run
@@ -437,7 +438,7 @@ class _Trials:
         )
 
     def __call__(self, arrangement: Arrangement) -> xr.Dataset:
-        plan = _simulation.make_plan(
+        plan = _plan.make_plan(
             self.population,
             {self.name: arrangement},
             self.n_scenarios,
@@ -447,11 +448,11 @@ class _Trials:
             self.quality,
         )
         if not self._reusable(plan):
-            cost, excess = _simulation.run_engine(plan, self.backend, self.threads)
+            cost, excess = _plan.run_engine(plan, self.backend, self.threads)
             self._last = (plan, cost, excess)
             self.engine_runs += 1
         _, cost, excess = self._last
-        return _simulation.assemble(plan, cost.copy(), excess.copy(), 0, self.n_scenarios, self.oracle)
+        return _cube.assemble(plan, cost.copy(), excess.copy(), 0, self.n_scenarios, self.oracle)
 
 
 # -- the solver ---------------------------------------------------------------------------------
@@ -552,7 +553,7 @@ def solve(
     Examples
     --------
     >>> import vbcsim
-    >>> from vbcsim.solve import Target, solve
+    >>> from vbcsim import Target, solve
     >>> pop = vbcsim.defaults.provider_panel(2_000)
     >>> r = solve(pop, "risk_network", "percent_of_premium", Target.equal_means("payer", "provider"),
     ...           n_scenarios=500)

@@ -67,7 +67,6 @@ from vbcsim._validation import (
     check_probability,
     check_real,
 )
-from vbcsim.arrangement import Arrangement, Efficiency
 from vbcsim.contracts import (
     Capitation,
     FeeForService,
@@ -80,8 +79,9 @@ from vbcsim.contracts import (
     mssp_minimum_savings_rate,
 )
 from vbcsim.contracts import JointVenture as JointVentureContract
-from vbcsim.population import Population, Segment
-from vbcsim.scenario import ScenarioRisk, check_scenario_risk
+from vbcsim.contracts.arrangement import Arrangement, Efficiency
+from vbcsim.population.scenario import ScenarioRisk, check_scenario_risk
+from vbcsim.population.segments import Population, Segment
 
 __all__ = [
     "MODEL_KEYS",
@@ -587,8 +587,8 @@ def _build(cls, params) -> PartnershipModel:
 
 def _check_population(population) -> Population:
     """The provider's panel: ``population``, or the built-in one for None."""
-    from vbcsim.defaults import provider_panel
-    from vbcsim.simulation import check_population
+    from vbcsim.population.defaults import provider_panel
+    from vbcsim.population.segments import check_population
 
     return check_population(population, default=provider_panel)
 
@@ -680,7 +680,7 @@ def compare(
         the ``model`` coordinate lists the five in order 1-5 by readable name
         and a ``model_key`` coordinate holds their identifiers.
     """
-    from vbcsim.simulation import simulate
+    from vbcsim.results.simulation import simulate
 
     population = _check_population(population)
     scenario_risk = options.pop("scenario_risk", DEFAULT_SCENARIO_RISK)

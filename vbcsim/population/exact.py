@@ -163,7 +163,7 @@ from scipy import fft as _fft
 from scipy import stats
 
 from vbcsim._validation import check_positive, check_positive_int
-from vbcsim.distributions import Compound, Hurdle, NegativeBinomial, Poisson, check_distribution
+from vbcsim.population.distributions import Compound, Hurdle, NegativeBinomial, Poisson, check_distribution
 
 __all__ = ["aggregate", "aggregate_population", "Aggregate"]
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability, check_real
 from vbcsim.contracts.base import Contract, check_party
-from vbcsim.population import Segment, check_segments
+from vbcsim.population.segments import Segment, check_segments
 
 __all__ = ["Arrangement", "Efficiency", "Quality", "as_arrangement"]
 

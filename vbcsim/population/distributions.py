@@ -637,7 +637,7 @@ class Compound(Distribution):
 
     @cached_property
     def _exact(self):
-        from vbcsim import exact
+        from vbcsim.population import exact
 
         return exact.aggregate(self)
 

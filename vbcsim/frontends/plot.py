@@ -294,7 +294,7 @@ def _summary(ds, summary, levels: tuple[float, ...], needs: tuple[str, ...], own
             raise ValueError(f"{owner}: give ds (a result of vbcsim.compare) or a summary Dataset")
         ds = _check_dataset(ds)
         _require(ds, "net", ("scenario", "model", "party"), _NET_HINT)
-        from vbcsim.metrics import summarize
+        from vbcsim.results.metrics import summarize
 
         summary = summarize(ds, levels=levels)
     else:

@@ -36,10 +36,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from vbcsim import __version__
+from vbcsim._version import __version__
+from vbcsim.contracts.settle import aggregate_stop_loss_oracle
 from vbcsim.engine.driver import block_layout, block_scenarios
-from vbcsim.io import _replace_tree
-from vbcsim.settle import aggregate_stop_loss_oracle
+from vbcsim.results.cube import assemble
+from vbcsim.results.io import _replace_tree
+from vbcsim.results.plan import run_engine
 
 __all__ = ["simulate_to_zarr", "SETTLE_SCENARIOS"]
 
@@ -102,8 +104,6 @@ def _array(zarr, path: Path, shape, chunks, dtype, fill):
 def _create(zarr, plan, work: Path, rid: str) -> None:
     """Lay out the store: the Dataset's variables (dask zeros, written lazily) and the engine's arrays."""
     import dask.array as da
-
-    from vbcsim.simulation import assemble
 
     n_seg, n_views = len(plan.params), plan.factors.shape[1]
     n_att = plan.attachment_table.shape[1]
@@ -168,8 +168,6 @@ def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, ov
 
 def _compute(zarr, plan, work: Path, backend, threads, progress) -> None:
     """The engine's missing blocks, then the missing settlement chunks; finally flag the store settled."""
-    from vbcsim.simulation import assemble, run_engine
-
     # 1. the engine, block by block; each block's chunks first, then its flag
     engine = work / "engine"
     S = plan.n_scenarios

@@ -35,7 +35,7 @@ def aggregate_stop_loss_oracle(population):
 
     def stop_loss(d: float) -> float:
         if "agg" not in cache:
-            from vbcsim import exact
+            from vbcsim.population import exact
 
             cache["agg"] = exact.aggregate_population(population)
         return float(cache["agg"].stop_loss(d))

@@ -108,12 +108,12 @@ import xarray as xr
 from scipy import optimize, stats
 
 from vbcsim._validation import check_nonnegative_int, check_positive, check_positive_int, check_probability
-from vbcsim.arrangement import Arrangement, Efficiency, Quality, as_arrangement
 from vbcsim.contracts import PooledSavings, SharedSavings
+from vbcsim.contracts.arrangement import Arrangement, Efficiency, Quality, as_arrangement
 from vbcsim.contracts.shared_savings import MSSP_MINIMUM_BENEFICIARIES, mssp_minimum_savings_rate
 from vbcsim.partnerships import _check_population
-from vbcsim.population import Population
-from vbcsim.scenario import ScenarioRisk, check_scenario_risk
+from vbcsim.population.scenario import ScenarioRisk, check_scenario_risk
+from vbcsim.population.segments import Population
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -368,7 +368,7 @@ class _ExactPanel:
     """The exact distribution of a set of segments' annual cost, with the systematic multiplier."""
 
     def __init__(self, segments, scenario_risk):
-        from vbcsim.exact import aggregate_population
+        from vbcsim.population.exact import aggregate_population
 
         self.agg = aggregate_population(segments)
         self.mean = self.agg.mean()
@@ -460,7 +460,7 @@ def _exact_applies(builder: _Builder, size: int, contract: str | None = None) ->
 
 
 def _curve(builder, sizes, *, method, n_scenarios, seed, quality, threads) -> xr.Dataset:
-    from vbcsim.simulation import simulate
+    from vbcsim.results.simulation import simulate
 
     for size in sizes:
         builder.check_size(size)
@@ -950,7 +950,7 @@ def msr_for_confidence(
             conf = 1.0 - dist.cdf(benchmark * (1.0 - mssp)) if math.isfinite(mssp) else math.nan
             cv = _exact_cv(panel, scenario_risk)
         else:
-            from vbcsim.simulation import simulate
+            from vbcsim.results.simulation import simulate
 
             atts = [outlier_attachment] if outlier_attachment is not None else []
             ds = simulate(
@@ -1060,7 +1060,7 @@ def plot(curve: xr.Dataset, *, target: float | None = None, minimum_size: int | 
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
-    from vbcsim.plot import probability_lines
+    from vbcsim.frontends.plot import probability_lines
 
     if not isinstance(curve, xr.Dataset):
         raise TypeError(f"curve must be an xarray.Dataset from chance_settlement, got {type(curve).__name__}")

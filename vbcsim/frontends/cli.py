@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vbcsim import __version__
+from vbcsim._version import __version__
 
 __all__ = ["main"]
 
@@ -276,7 +276,7 @@ def _summary(ds, population, scenario_risk, elapsed: float) -> str:
                 )
         lines.append("")
     if scenario_risk is None:
-        from vbcsim import exact
+        from vbcsim.population import exact
 
         lines.append("Segment total cost, value at risk (exact by FFT vs simulated quantile)")
         header = f"{'segment':<14}{'level':>7}{'exact VaR':>16}{'simulated':>16}"
@@ -292,8 +292,8 @@ def _summary(ds, population, scenario_risk, elapsed: float) -> str:
 
 def _simulate(args) -> int:
     import vbcsim
-    from vbcsim.defaults import commercial_population
-    from vbcsim.io import write_netcdf
+    from vbcsim.population.defaults import commercial_population
+    from vbcsim.results.io import write_netcdf
 
     population = commercial_population(args.scale)
     risk = None
@@ -383,15 +383,15 @@ def _check_plots_dir(path) -> Path:
         raise ValueError(f"plots: {str(path)!r} exists and is not a directory")
     if not path.exists() and not path.parent.is_dir():
         raise ValueError(f"plots: directory {str(path.parent)!r} does not exist")
-    if importlib.util.find_spec("vbcsim.plot") is None:
+    if importlib.util.find_spec("vbcsim.frontends.plot") is None:
         raise ValueError("plots: this vbcsim has no plotting module (vbcsim.plot)")
     return path
 
 
 def _compare(args) -> int:
     import vbcsim
-    from vbcsim import io
-    from vbcsim.config import load_config, parse_config
+    from vbcsim.frontends.config import load_config, parse_config
+    from vbcsim.results import io
 
     # everything that can be wrong with the input is checked before the (long) run
     config = load_config(args.config) if args.config is not None else parse_config({})
@@ -451,7 +451,8 @@ def _compare(args) -> int:
 
 def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed: int, threads) -> None:
     import vbcsim
-    from vbcsim import io, plot
+    from vbcsim.frontends import plot
+    from vbcsim.results import io
 
     sizes = {} if config.curve_sizes is None else {"sizes": config.curve_sizes}
     curve = vbcsim.settlement_curve(

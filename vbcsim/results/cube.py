@@ -1,0 +1,78 @@
+"""Assembling the result cube: the engine's per-scenario statistics and each model's settlement
+into one ``xarray.Dataset`` whose variables follow the registry in :mod:`vbcsim.results.variables`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from vbcsim._version import __version__
+from vbcsim.contracts.base import PARTIES
+from vbcsim.contracts.settle import settle_models
+from vbcsim.results.plan import Plan
+from vbcsim.results.variables import VARIABLES, validate
+
+__all__ = ["assemble"]
+
+
+def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=None) -> xr.Dataset:
+    """The result Dataset for scenarios [start, stop) from the engine's cost[G, s, V], excess[G, s, V, K]."""
+    sl = slice(start, stop)
+    n = stop - start
+    att = plan.attachments
+    names = plan.simulated.names
+    coords = {"scenario": np.arange(start, stop), "segment": names}
+    if len(plan.simulated) > len(plan.population):
+        # segments simulated only for a model's pool (outside the parties' book of business)
+        coords["pooled"] = ("segment", np.arange(len(plan.simulated)) >= len(plan.population))
+    data = {
+        "cost": (("scenario", "segment"), cost[:, :, 0].T),
+        "scenario_factor": (("scenario",), plan.factor[sl]),
+        "members": (("segment",), np.asarray(plan.members, dtype=np.int64)),
+    }
+    if att.size:
+        coords["attachment"] = att
+        data["excess"] = (
+            ("scenario", "segment", "attachment"),
+            excess[:, :, 0, : att.size].transpose(1, 0, 2),
+        )
+    arrangements = plan.arrangements
+    if arrangements:
+        q = plan.quality[sl]
+        settled = settle_models(
+            plan.population,
+            arrangements,
+            cost[:, :, 1:],
+            excess[:, :, 1:],
+            plan.view_attachments[1:],
+            q,
+            plan.scenario_risk,
+            segments=tuple(names),
+            aggregate_oracle=aggregate_oracle,
+        )
+        coords["model"] = list(arrangements)
+        coords["party"] = list(PARTIES)
+        coords["contract"] = settled["contracts"]
+        data["net"] = (("scenario", "model", "party"), settled["net"])
+        data["medical_cost"] = (("scenario", "model"), settled["medical_cost"])
+        data["settlement"] = (("scenario", "model", "contract"), settled["settlement"])
+        data["premium"] = (("model",), settled["premium"])
+        data["rebate"] = (("scenario", "model"), settled["rebate"])
+        data["efficiency"] = (
+            ("scenario", "model"),
+            np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
+        )
+        data["quality"] = (("scenario",), q)
+    ds = xr.Dataset(data, coords=coords)
+    for name in ds.data_vars:
+        spec = VARIABLES[name]
+        ds[name].attrs.update(units=spec.units, description=spec.description)
+    ds.attrs.update(
+        seed=plan.seed,
+        n_scenarios=plan.n_scenarios,
+        vbcsim_version=__version__,
+        config=json.dumps(plan.config()),
+    )
+    return validate(ds)

@@ -1,0 +1,227 @@
+"""The plan of a run: its inputs checked, the scenario-level draws made, and the engine's views laid out.
+
+Everything a run needs besides the engine's member draws.  :func:`make_plan` draws the
+systematic multiplier, each model's efficiency and the quality score from their own streams
+(keyed by the seed, so adding a model leaves the others' draws as they are) and lays out one
+engine *view* per model (its cost multiplier and attachments); :func:`run_engine` runs the
+engine's blocks for that layout on threads or Dask.  Both the in-memory cube
+(:mod:`vbcsim.results.cube`) and the streamed store (:mod:`vbcsim.results.store`) start from a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+
+import numpy as np
+
+from vbcsim.contracts.arrangement import Quality, as_arrangement
+from vbcsim.engine import driver
+from vbcsim.population.scenario import ScenarioRisk
+from vbcsim.population.segments import Population
+
+__all__ = ["Plan", "make_plan", "run_engine", "describe", "scenario_factors", "BACKENDS"]
+
+
+def describe(obj):
+    """A JSON-able description of a configuration object (dataclasses, tuples, numbers)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        out = {"type": type(obj).__name__}
+        for f in fields(obj):
+            out[f.metadata.get("name", f.name)] = describe(getattr(obj, f.name))
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [describe(o) for o in obj]
+    if isinstance(obj, dict):
+        return {str(k): describe(v) for k, v in obj.items()}
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if callable(obj):
+        return _describe_callable(obj)
+    return getattr(obj, "__qualname__", None) or repr(obj)
+
+
+def _describe_callable(func) -> str:
+    """A function's name and a hash of its code, so an edited kernel is a different configuration."""
+    py = getattr(func, "py_func", func)  # a numba dispatcher's Python function
+    name = f"{getattr(py, '__module__', '')}.{getattr(py, '__qualname__', repr(py))}"
+    code = getattr(py, "__code__", None)
+    if code is None:
+        return name
+    h = hashlib.sha256()
+    h.update(code.co_code)
+    h.update(repr(code.co_consts).encode())
+    h.update(repr(getattr(py, "__defaults__", None)).encode())
+    return f"{name}#{h.hexdigest()[:16]}"
+
+
+def _check_attachments(attachments) -> np.ndarray:
+    if isinstance(attachments, numbers.Real) and not isinstance(attachments, bool):
+        attachments = (attachments,)
+    try:
+        values = list(attachments)
+    except TypeError:
+        raise TypeError(
+            f"attachments must be a sequence of positive numbers, got {type(attachments).__name__}"
+        ) from None
+    out = []
+    for a in values:
+        if isinstance(a, bool) or not isinstance(a, numbers.Real):
+            raise TypeError(f"attachments must be positive numbers, got {type(a).__name__} {a!r}")
+        a = float(a)
+        if not (math.isfinite(a) and a > 0):
+            raise ValueError(f"attachments must be finite and positive, got {a!r}")
+        out.append(a)
+    if len(set(out)) != len(out):
+        raise ValueError(f"attachments must be distinct, got {out}")
+    return np.asarray(out, dtype=float)
+
+
+def _check_models(models) -> dict:
+    if models is None:
+        return {}
+    if not isinstance(models, Mapping):
+        raise TypeError(
+            f"models must be a dict of model name -> Arrangement or contracts, got {type(models).__name__}"
+        )
+    if not models:
+        raise ValueError("models must not be empty (pass None for no payment models)")
+    out = {}
+    for name, value in models.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"models: names must be non-empty strings, got {name!r}")
+        out[name] = as_arrangement(name, value)
+    return out
+
+
+def _with_pools(population: Population, arrangements: dict) -> Population:
+    """The population plus the segments simulated for models' pools (shared when identical)."""
+    extra = {}
+    for name, arr in arrangements.items():
+        for seg in arr.pool:
+            if seg.name in population.names:
+                raise ValueError(
+                    f"models[{name!r}]: pool segment {seg.name!r} has the name of a population segment"
+                )
+            if seg.name in extra and extra[seg.name] != seg:
+                raise ValueError(
+                    f"models[{name!r}]: pool segment {seg.name!r} differs from another model's pool segment "
+                    "of that name"
+                )
+            extra[seg.name] = seg
+    if not extra:
+        return population
+    return Population(list(population) + list(extra.values()))
+
+
+def _model_stream(name: str) -> int:
+    # keyed by the model's name, so adding or reordering models leaves each model's draws as they are
+    return driver.STREAM_EFFICIENCY + zlib.crc32(name.encode())
+
+
+def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
+    """The systematic multiplier of each scenario (ones without scenario risk)."""
+    if scenario_risk is None:
+        return np.ones(n_scenarios)
+    return scenario_risk.sample(
+        n_scenarios,
+        driver.scenario_rng(seed, driver.STREAM_TREND),
+        driver.scenario_rng(seed, driver.STREAM_SHOCK),
+    )
+
+
+BACKENDS = ("threads", "dask")
+
+
+def _check_backend(backend) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    return backend
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run needs besides the engine's output: inputs, scenario-level draws, views."""
+
+    population: Population  # the parties' book of business
+    simulated: Population  # the book plus models' pool segments
+    arrangements: dict
+    n_scenarios: int
+    seed: int
+    attachments: np.ndarray  # the baseline view's attachments
+    scenario_risk: ScenarioRisk | None
+    quality_dist: Quality | None
+    factor: np.ndarray  # (S,) systematic multiplier
+    efficiency: dict  # model -> (S,)
+    quality: np.ndarray | None  # (S,) when there are models
+    view_attachments: list  # per view (0: baseline, m + 1: model m)
+    factors: np.ndarray  # (S, V)
+    attachment_table: np.ndarray  # (V, K) padded with inf
+    params: list  # encoded distributions of the simulated segments
+    members: list
+
+    def config(self) -> dict:
+        return {
+            "population": describe(self.population),
+            "scenario_risk": describe(self.scenario_risk),
+            "attachments": self.attachments.tolist(),
+            "models": describe(self.arrangements),
+            "quality": describe(self.quality_dist),
+        }
+
+
+def make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality) -> Plan:
+    """Draw the scenario-level variables and lay out the engine's views."""
+    factor = scenario_factors(scenario_risk, n_scenarios, seed)
+    efficiency = {
+        name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
+        for name, arr in arrangements.items()
+    }
+    # view 0: the baseline cost with the requested attachments; view m + 1: model m
+    view_att = [tuple(att)] + [arr.attachments() for arr in arrangements.values()]
+    width = max(len(a) for a in view_att)
+    att_table = np.full((len(view_att), width), np.inf)
+    for v, a in enumerate(view_att):
+        att_table[v, : len(a)] = a
+    factors = np.empty((n_scenarios, len(view_att)))
+    factors[:, 0] = factor
+    for v, name in enumerate(arrangements, start=1):
+        factors[:, v] = factor * (1.0 - efficiency[name])
+    q = None
+    if arrangements:
+        q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
+    simulated = _with_pools(population, arrangements)
+    return Plan(
+        population=population,
+        simulated=simulated,
+        arrangements=arrangements,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        attachments=att,
+        scenario_risk=scenario_risk,
+        quality_dist=quality,
+        factor=factor,
+        efficiency=efficiency,
+        quality=q,
+        view_attachments=view_att,
+        factors=factors,
+        attachment_table=att_table,
+        params=[driver.encode(s.cost) for s in simulated],
+        members=[s.members for s in simulated],
+    )
+
+
+def run_engine(plan: Plan, backend: str, threads: int, progress=None, blocks=None, sink=None):
+    """Run the engine's blocks on threads or dask: cost[G, S, V], excess[G, S, V, K] (or feed ``sink``)."""
+    args = (plan.params, plan.members, plan.factors, plan.attachment_table, plan.seed)
+    if backend == "dask":
+        from vbcsim.engine.dask_backend import run_blocks_dask
+
+        return run_blocks_dask(*args, progress=progress, blocks=blocks, sink=sink)
+    return driver.run_blocks(*args, threads, progress=progress, blocks=blocks, sink=sink)

@@ -1,0 +1,130 @@
+"""``vbcsim.simulate``: a population's annual costs over many scenarios, as an xarray cube."""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from vbcsim._validation import check_positive_int
+from vbcsim.contracts.arrangement import Quality
+from vbcsim.engine import driver
+from vbcsim.population.scenario import ScenarioRisk, check_scenario_risk
+from vbcsim.population.segments import check_population
+from vbcsim.results.cube import assemble
+from vbcsim.results.plan import (
+    _check_attachments,
+    _check_backend,
+    _check_models,
+    describe,
+    make_plan,
+    run_engine,
+)
+from vbcsim.results.store import simulate_to_zarr
+
+__all__ = ["simulate", "describe", "check_population", "make_plan", "run_engine", "assemble"]
+
+
+def simulate(
+    population,
+    models=None,
+    *,
+    n_scenarios: int,
+    seed: int,
+    attachments=(),
+    scenario_risk: ScenarioRisk | None = None,
+    quality: Quality | None = None,
+    threads: int | None = None,
+    progress=None,
+    backend: str = "threads",
+    out=None,
+    overwrite: bool = False,
+) -> xr.Dataset:
+    """Simulate the annual medical cost of every member, ``n_scenarios`` times.
+
+    Parameters
+    ----------
+    population : Population or Segment
+        who is simulated.
+    models : dict, optional
+        payment models to settle on the same member draws: a mapping from a
+        model name to a :class:`vbcsim.Arrangement`, a contract or a list of
+        contracts.  All models see the same member draws (common random
+        numbers); each model's efficiency effect scales its members' costs
+        before its per-member attachments apply.
+    n_scenarios : int
+        number of simulated years.
+    seed : int
+        root seed; the same seed gives a bitwise-identical Dataset whatever
+        ``threads`` is.
+    attachments : sequence of float
+        per-member attachment points a (currency per year): the cube gets
+        ``excess`` = Σ over members of (X − a)+, what a specific stop-loss at a
+        would recover.
+    scenario_risk : ScenarioRisk, optional
+        systematic risk shared by all members of a scenario; without it members
+        are independent.
+    quality : Quality, optional
+        distribution of the scenario's quality score (default ``Quality()``,
+        Beta(8, 2)), drawn when models are given.
+    threads : int, optional
+        worker threads (default: ``numba.config.NUMBA_NUM_THREADS``, which the
+        ``NUMBA_NUM_THREADS`` environment variable sets).
+    progress : callable, optional
+        called as ``progress(done, total)`` after each block.
+    backend : {"threads", "dask"}
+        where the engine's blocks run: this process's threads (default), or
+        Dask tasks on the active ``dask.distributed`` client (dask's default
+        scheduler when there is none); needs ``pip install vbcsim[distributed]``.
+        The result is bitwise identical either way, whatever the number of
+        workers.
+    out : str or path, optional
+        a zarr store (``results.zarr``) to stream the result to, block by
+        block, so a run larger than memory completes; the Dataset returned is
+        then opened lazily from it.  An interrupted run resumes where it
+        stopped when called again with the same inputs and ``out``: finished
+        blocks are not recomputed and stay intact.  A store holding a finished
+        run of the same inputs is returned as it is.
+    overwrite : bool
+        with ``out``: replace a store that holds a different run (by default
+        that is an error).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``cost`` (scenario, segment), ``excess`` (scenario, segment, attachment)
+        when attachments are given, ``scenario_factor`` (scenario) and
+        ``members`` (segment); with models also ``net`` (scenario, model,
+        party), ``medical_cost`` (scenario, model), ``settlement`` (scenario,
+        model, contract; NaN where a model has no such contract), ``premium``
+        (model), ``efficiency`` (scenario, model), ``rebate`` (scenario, model)
+        and ``quality`` (scenario).  attrs ``seed``, ``n_scenarios``,
+        ``vbcsim_version`` and ``config`` (JSON of the inputs).
+
+    Examples
+    --------
+    >>> import vbcsim
+    >>> pop = vbcsim.Population([vbcsim.Segment("adults", 1000, vbcsim.Hurdle(0.8, vbcsim.Lognormal(8, 1.5)))])
+    >>> ds = vbcsim.simulate(pop, n_scenarios=100, seed=1, attachments=[50_000])
+    >>> ds.cost.dims
+    ('scenario', 'segment')
+    """
+    population = check_population(population)
+    n_scenarios = check_positive_int("n_scenarios", n_scenarios, strict=True)
+    seed = driver.check_seed(seed)
+    att = _check_attachments(attachments)
+    scenario_risk = check_scenario_risk(scenario_risk)
+    threads = driver.check_threads(threads)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
+
+    arrangements = _check_models(models)
+    if quality is not None and not isinstance(quality, Quality):
+        raise TypeError(f"quality must be a vbcsim.Quality or None, got {type(quality).__name__}")
+
+    backend = _check_backend(backend)
+    plan = make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality)
+    if out is not None:
+        return simulate_to_zarr(
+            plan, out, backend=backend, threads=threads, progress=progress, overwrite=overwrite
+        )
+    cost, excess = run_engine(plan, backend, threads, progress)
+    return assemble(plan, cost, excess, 0, n_scenarios)
