@@ -81,16 +81,13 @@ FULL = dict(
     flat_scenarios=20,
     cold=True,
 )
-QUICK = dict(
+QUICK = FULL | dict(
     members=20_000,
     scenarios=500,
-    repeat=3,
     five_members=20_000,
     five_scenarios=500,
     five_repeat=3,
     five_pool_repeat=3,
-    small_members=10_000,
-    large_members=10_000_000,
     flat_scenarios=4,
     cold=False,
 )

@@ -28,18 +28,9 @@ import math
 import numpy as np
 from scipy import integrate, special
 
+from vbcsim import Compound, Gamma, Hurdle, Lognormal, NegativeBinomial, Pareto, Poisson, Spliced
 from vbcsim.engine import _kernels as K
 from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, ZIGGURAT_R
-from vbcsim.population.distributions import (
-    Compound,
-    Gamma,
-    Hurdle,
-    Lognormal,
-    NegativeBinomial,
-    Pareto,
-    Poisson,
-    Spliced,
-)
 
 __all__ = [
     "simulate_naive",

@@ -12,17 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from vbcsim.population.distributions import (
-    Compound,
-    Gamma,
-    Hurdle,
-    Lognormal,
-    NegativeBinomial,
-    Pareto,
-    Poisson,
-    Severity,
-    Spliced,
-)
+from vbcsim import Compound, Gamma, Hurdle, Lognormal, NegativeBinomial, Pareto, Poisson, Spliced
+from vbcsim.population.distributions import Severity
 
 # ---------------------------------------------------------------------------
 # the parameter grid

@@ -53,11 +53,7 @@ from naive import (
 from scipy import stats
 
 import vbcsim
-from vbcsim import Population, ScenarioRisk, Segment, simulate
-from vbcsim.engine import _kernels as K
-from vbcsim.engine import driver
-from vbcsim.engine.rng import root_key
-from vbcsim.population.distributions import (
+from vbcsim import (
     Compound,
     Gamma,
     Hurdle,
@@ -65,8 +61,15 @@ from vbcsim.population.distributions import (
     NegativeBinomial,
     Pareto,
     Poisson,
+    Population,
+    ScenarioRisk,
+    Segment,
     Spliced,
+    simulate,
 )
+from vbcsim.engine import _kernels as K
+from vbcsim.engine import driver
+from vbcsim.engine.rng import root_key
 from vbcsim.results.variables import VARIABLES, validate
 
 Z_MEAN = 4.5  # SEs for means and frequencies (see the module docstring)

@@ -18,17 +18,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from vbcsim import exact
-from vbcsim.population.distributions import (
-    Compound,
-    Gamma,
-    Hurdle,
-    Lognormal,
-    NegativeBinomial,
-    Pareto,
-    Poisson,
-    Spliced,
-)
+from vbcsim import Compound, Gamma, Hurdle, Lognormal, NegativeBinomial, Pareto, Poisson, Spliced, exact
 from vbcsim.population.segments import Population, Segment
 
 RTOL = 1e-3  # the accuracy target for VaR, TVaR and stop-loss premiums

@@ -28,6 +28,10 @@ def expected_pmpm():
     return POP.expected_cost() / POP.members / 12.0
 
 
+# the terms of pooled_contracts() as ref_pool_savings takes them
+POOL_TERMS = dict(msr=0.01, mlr=0.01, rate=0.6, loss_rate=0.6, cap=0.10, loss_cap=0.05)
+
+
 def pooled_contracts(benchmark_pmpm=None, outlier_attachment=None, pool=POOL):
     savings = SharedSavings(
         expected_pmpm() if benchmark_pmpm is None else benchmark_pmpm,
@@ -264,12 +268,7 @@ def test_pooled_settlement_matches_a_numpy_reference(outlier):
         excess,
         members,
         expected_pmpm(),
-        msr=0.01,
-        mlr=0.01,
-        rate=0.6,
-        loss_rate=0.6,
-        cap=0.10,
-        loss_cap=0.05,
+        **POOL_TERMS,
     )
     book_amount = BOOK_MEMBERS / POOL_MEMBERS * pool_amount
     got = ds.settlement.sel(model="tp", contract="pooled_shared_savings").values
@@ -298,12 +297,7 @@ def test_pooled_settlement_with_uncertain_efficiency():
         None,
         ds.members.sel(segment=segs).values,
         expected_pmpm(),
-        msr=0.01,
-        mlr=0.01,
-        rate=0.6,
-        loss_rate=0.6,
-        cap=0.10,
-        loss_cap=0.05,
+        **POOL_TERMS,
     )
     got = ds.settlement.sel(model="tp", contract="pooled_shared_savings").values
     np.testing.assert_allclose(got, BOOK_MEMBERS / POOL_MEMBERS * pool_amount, rtol=1e-9, atol=1e-6)

@@ -17,6 +17,7 @@ __all__ = [
     "check_probability",
     "check_positive_int",
     "check_nonnegative_int",
+    "check_instances",
 ]
 
 
@@ -90,3 +91,21 @@ def check_nonnegative_int(name: str, value, *, owner: str = "", strict: bool = F
         where = f"{owner}: " if owner else ""
         raise ValueError(f"{where}{name} must be a non-negative integer, got {value!r}")
     return value
+
+
+def check_instances(name: str, value, cls: type, *, owner: str, what: str, item: str) -> tuple:
+    """``value`` (one ``cls`` or a sequence of them) as a tuple, or a TypeError naming ``name``.
+
+    ``what`` names the sequence (``"Segment"``) and ``item`` the elements (``"vbcsim.Segment objects"``)
+    in the messages.
+    """
+    if isinstance(value, cls):
+        return (value,)
+    try:
+        out = tuple(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be a sequence of {what}, got {type(value).__name__}") from None
+    for v in out:
+        if not isinstance(v, cls):
+            raise TypeError(f"{owner}: {name} must hold {item}, got {type(v).__name__}")
+    return out

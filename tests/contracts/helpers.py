@@ -43,3 +43,12 @@ def assert_conserved(st_):
     assert set(st_.flows) <= set(PARTIES)
     total = sum(np.asarray(f, dtype=float) for f in st_.flows.values())
     np.testing.assert_array_equal(total, 0.0)
+
+
+def check_transfer(st_, source, target, expected):
+    """A transfer of ``expected`` from ``source`` to ``target``, and nothing else."""
+    np.testing.assert_allclose(st_.amount, expected, rtol=1e-12, atol=1e-9)
+    assert set(st_.flows) == {source, target}
+    np.testing.assert_allclose(st_.flows[target], expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(st_.flows[source], -np.asarray(expected), rtol=1e-12, atol=1e-9)
+    assert st_.external is None

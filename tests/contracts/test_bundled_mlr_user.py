@@ -19,16 +19,7 @@ from vbcsim.contracts.bundled import (
 from vbcsim.contracts.mlr import MLR_LARGE_GROUP, MLR_SMALL_GROUP, MLRRebate
 from vbcsim.contracts.user import UserContract
 
-from .helpers import make_ctx
-
-
-def check_transfer(st_, source, target, expected):
-    np.testing.assert_allclose(st_.amount, expected, rtol=1e-12, atol=1e-9)
-    assert set(st_.flows) == {source, target}
-    np.testing.assert_allclose(st_.flows[target], expected, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(st_.flows[source], -np.asarray(expected), rtol=1e-12, atol=1e-9)
-    assert st_.external is None
-
+from .helpers import check_transfer, make_ctx
 
 # ---------------------------------------------------------------------------------------------
 # independent per-scenario references

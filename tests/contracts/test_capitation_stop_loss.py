@@ -12,7 +12,7 @@ import vbcsim as v
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
 
-from .helpers import make_ctx
+from .helpers import check_transfer, make_ctx
 
 # two segments, a (10 members) and b (5 members), three scenarios
 COST = [[6_000.0, 4_000.0], [12_000.0, 8_000.0], [20_000.0, 10_000.0]]  # C = 10k, 20k, 30k
@@ -81,14 +81,6 @@ def ref_aggregate(c: AggregateStopLoss, ctx):
         total = sum(float(x) for x in ctx.segment_cost[s])
         out.append((1 - c.coinsurance) * min(max(total - att, 0.0), lim - att) - premium)
     return out
-
-
-def check_transfer(st_, source, target, expected):
-    np.testing.assert_allclose(st_.amount, expected, rtol=1e-12, atol=1e-9)
-    assert set(st_.flows) == {source, target}
-    np.testing.assert_allclose(st_.flows[target], expected, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(st_.flows[source], -np.asarray(expected), rtol=1e-12, atol=1e-9)
-    assert st_.external is None
 
 
 # ---------------------------------------------------------------------------------------------

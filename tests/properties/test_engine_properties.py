@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vbcsim import Population, ScenarioRisk, Segment, simulate
-from vbcsim.population.distributions import (
+from vbcsim import (
     Compound,
     Gamma,
     Hurdle,
@@ -26,7 +25,11 @@ from vbcsim.population.distributions import (
     NegativeBinomial,
     Pareto,
     Poisson,
+    Population,
+    ScenarioRisk,
+    Segment,
     Spliced,
+    simulate,
 )
 
 SETTINGS = dict(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative, check_positive, check_probability, check_real
+from vbcsim._validation import (
+    check_instances,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    check_real,
+)
 from vbcsim.contracts.base import Contract, check_party
 from vbcsim.population.segments import Segment, check_segments
 
@@ -150,18 +156,14 @@ class Arrangement:
     pool: tuple[Segment, ...] = ()
 
     def __post_init__(self):
-        contracts = self.contracts
-        if isinstance(contracts, Contract):
-            contracts = (contracts,)
-        try:
-            contracts = tuple(contracts)
-        except TypeError:
-            raise TypeError(
-                f"Arrangement: contracts must be a sequence of contracts, got {type(self.contracts).__name__}"
-            ) from None
-        for c in contracts:
-            if not isinstance(c, Contract):
-                raise TypeError(f"Arrangement: contracts must be vbcsim contracts, got {type(c).__name__}")
+        contracts = check_instances(
+            "contracts",
+            self.contracts,
+            Contract,
+            owner="Arrangement",
+            what="contracts",
+            item="vbcsim contracts",
+        )
         object.__setattr__(self, "contracts", contracts)
         if self.premium_pmpm is not None:
             object.__setattr__(

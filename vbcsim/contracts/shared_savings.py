@@ -438,19 +438,8 @@ class SharedSavings(Contract):
         p = MSSP_BASIC_LEVELS[level]
         two_sided = p["loss_sharing_rate"] is not None
         msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=two_sided, owner=owner)
-        return cls(
-            benchmark_pmpm,
-            sharing_rate=p["sharing_rate"],
-            minimum_savings_rate=msr,
-            minimum_loss_rate=msr if two_sided else None,
-            loss_sharing_rate=p["loss_sharing_rate"],
-            savings_cap=p["savings_cap"],
-            loss_cap=p["loss_cap"],
-            quality_gate=quality_gate,
-            outlier_attachment=outlier_attachment,
-            first_dollar=True,
-            segments=segments,
-            target=target,
+        return cls._mssp(
+            benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target
         )
 
     @classmethod
@@ -479,11 +468,29 @@ class SharedSavings(Contract):
         owner = "SharedSavings.mssp_enhanced"
         msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=True, owner=owner)
         p = MSSP_ENHANCED
+        return cls._mssp(
+            benchmark_pmpm,
+            p,
+            msr,
+            True,
+            quality_gate,
+            outlier_attachment,
+            segments,
+            target,
+            quality_scales_losses=True,
+            loss_sharing_floor=p["loss_sharing_floor"],
+        )
+
+    @classmethod
+    def _mssp(
+        cls, benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
+    ) -> SharedSavings:
+        # an MSSP track's parameter table p as a contract: first-dollar sharing, symmetric MSR/MLR
         return cls(
             benchmark_pmpm,
             sharing_rate=p["sharing_rate"],
             minimum_savings_rate=msr,
-            minimum_loss_rate=msr,
+            minimum_loss_rate=msr if two_sided else None,
             loss_sharing_rate=p["loss_sharing_rate"],
             savings_cap=p["savings_cap"],
             loss_cap=p["loss_cap"],
@@ -491,9 +498,8 @@ class SharedSavings(Contract):
             outlier_attachment=outlier_attachment,
             first_dollar=True,
             segments=segments,
-            quality_scales_losses=True,
-            loss_sharing_floor=p["loss_sharing_floor"],
             target=target,
+            **extra,
         )
 
     # -- the settlement --------------------------------------------------------------------------

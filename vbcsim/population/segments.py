@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vbcsim._validation import check_positive_int
+from vbcsim._validation import check_instances, check_positive_int
 from vbcsim.population.distributions import Distribution, check_distribution
 
 __all__ = ["Segment", "Population", "check_population"]
@@ -38,17 +38,9 @@ class Segment:
 
 def check_segments(segments, *, owner: str, name: str) -> tuple[Segment, ...]:
     """A tuple of Segment objects with unique names (TypeError/ValueError naming ``name``)."""
-    if isinstance(segments, Segment):
-        segments = (segments,)
-    try:
-        segments = tuple(segments)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: {name} must be a sequence of Segment, got {type(segments).__name__}"
-        ) from None
-    for s in segments:
-        if not isinstance(s, Segment):
-            raise TypeError(f"{owner}: {name} must hold vbcsim.Segment objects, got {type(s).__name__}")
+    segments = check_instances(
+        name, segments, Segment, owner=owner, what="Segment", item="vbcsim.Segment objects"
+    )
     names = [s.name for s in segments]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
