@@ -24,14 +24,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
+# the figure conventions (tick labels, probability lines) live in the shared leaf vbcsim._figures;
+# their old names here stay importable (vbcsim.plot._format_money, vbcsim.plot.probability_lines)
+from vbcsim._figures import MONEY as _MONEY
+from vbcsim._figures import format_count as _format_count
+from vbcsim._figures import format_money as _format_money  # noqa: F401
+from vbcsim._figures import probability_lines
 from vbcsim._validation import check_positive_int, check_probability
 
 __all__ = ["net_distributions", "risk_return", "risk_shares", "settlement_probability", "model_label"]
 
 _PARTY_COLORS = {"payer": "#1f77b4", "provider": "#ff7f0e", "enabler": "#2ca02c", "reinsurer": "#d62728"}
 _MODEL_CMAP = "tab10"
-_CURRENCY = "$"
-_MINUS = "\N{MINUS SIGN}"
 _NET_HINT = "run vbcsim.compare or vbcsim.simulate with models"
 
 
@@ -59,29 +63,6 @@ def model_label(index: int, name: Hashable, width: int | None = 28) -> str:
     if width is None:
         return text
     return "\n".join(textwrap.wrap(text, width=width)) or text
-
-
-def _format_money(value: float, _pos=None) -> str:
-    """Tick label in currency: $950, $12k, $1.5M, $2.25B (minus sign for negatives)."""
-    if not math.isfinite(value):
-        return ""
-    sign = _MINUS if value < 0 else ""
-    a = abs(value)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{sign}{_CURRENCY}{a / scale:.3g}{suffix}"
-    return f"{sign}{_CURRENCY}{a:.3g}" if a else f"{_CURRENCY}0"
-
-
-_MONEY = FuncFormatter(_format_money)
-
-
-def _format_count(value: float, _pos=None) -> str:
-    """Tick label of a head count: 500, 2k, 2.5k, 1.2M."""
-    for scale, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}"
 
 
 def _check_dataset(ds, what: str = "ds") -> xr.Dataset:
@@ -498,25 +479,6 @@ def risk_shares(
 
 
 # ----------------------------------------------------------------------------- settlement curve
-
-
-def probability_lines(ax: Axes, sizes, p, r, contract: str, color) -> float:
-    """P(payment) (solid) and P(recoupment) (dashed) of one contract against panel size, where not
-    identically zero; returns the largest probability drawn (0 when none)."""
-    top = 0.0
-    for values, style, what in ((p, "-", "payment"), (r, "--", "recoupment")):
-        if np.any(np.nan_to_num(values) != 0):
-            ax.plot(
-                sizes,
-                values,
-                color=color,
-                marker="o",
-                markersize=3,
-                linestyle=style,
-                label=f"{contract}: P({what})",
-            )
-            top = max(top, float(np.nanmax(values)))
-    return top
 
 
 def settlement_probability(curve: xr.Dataset) -> Figure:
