@@ -1,0 +1,63 @@
+"""Model 5, the joint venture insurance product.
+
+Payer and provider co-own an insurer; its underwriting result is split by equity, under the
+MLR rebate floor (Advisory Board, "Deep dive: 5 partnership models in commercial risk").
+:class:`JointVenture` documents each default term and where it comes from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vbcsim.contracts import FeeForService
+from vbcsim.contracts import JointVenture as JointVentureContract
+from vbcsim.partnerships.base import PartnershipModel
+
+
+@dataclass(frozen=True)
+class JointVenture(PartnershipModel):
+    """Model 5, joint venture insurance product: a co-owned insurer, result split by equity.
+
+    Payer and provider launch a plan together: premium in, claims (fee for
+    service to the provider) and admin out, the MLR rebate floor applied, and
+    the underwriting result split by equity.  Defaults:
+
+    - ``partner_equity`` 50%: 50/50 equity partnerships are common among
+      partners that pursue ambitious clinical transformation (Oliver Wyman
+      Health, summarised in the project's seed article "What Makes
+      Payor-Provider Relationships Successful?");
+    - ``minimum_loss_ratio`` 85%: the large-group MLR floor (45 CFR
+      158.210(a)); the venture's product is its own book, so the floor binds
+      on it directly (in models 1-4 the contract is a small part of the
+      payer's book and the floor applies across that book);
+    - ``admin_ratio`` 12%: a new plan runs at higher administrative cost than
+      an established payer's 10% until it reaches scale;
+    - ``price_efficiency`` True: the venture prices its premium on its
+      expected cost after the efficiency it expects, to win members on price;
+    - efficiency 5% ± 3% at $6 PMPM of care management paid by the venture
+      (the payer party carries the plan's books).
+    """
+
+    key = "joint_venture"
+    title = "joint venture insurance product"
+    care_management_party = "payer"
+
+    efficiency: float = 0.05
+    efficiency_sd: float = 0.03
+    care_management_pmpm: float = 6.0
+    admin_ratio: float = 0.12
+    partner_equity: float = 0.5
+    minimum_loss_ratio: float | None = 0.85
+    price_efficiency: bool = True
+
+    def premium(self, population, scenario_risk):
+        factor = 1.0 - self.efficiency if self.price_efficiency else 1.0
+        return self._priced_premium(population, scenario_risk, factor)
+
+    def contracts(self, population, scenario_risk):
+        return [
+            FeeForService(),
+            JointVentureContract(
+                partner_equity=self.partner_equity, minimum_loss_ratio=self.minimum_loss_ratio
+            ),
+        ]
