@@ -161,7 +161,7 @@ def test_summarize_keeps_model_coordinates():
         ({"levels": (0.9, 0.9)}, ValueError, "distinct"),
         ({"levels": "x"}, ValueError, "levels"),
         ({"levels": None}, TypeError, "levels"),
-        ({"capital_level": 1.5}, ValueError, "levels"),
+        ({"capital_level": 1.5}, ValueError, "capital_level"),
     ],
 )
 def test_bad_levels(kwargs, exc, match):

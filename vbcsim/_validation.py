@@ -18,6 +18,7 @@ __all__ = [
     "check_positive_int",
     "check_nonnegative_int",
     "check_instances",
+    "check_at_most",
 ]
 
 
@@ -109,3 +110,15 @@ def check_instances(name: str, value, cls: type, *, owner: str, what: str, item:
         if not isinstance(v, cls):
             raise TypeError(f"{owner}: {name} must hold {item}, got {type(v).__name__}")
     return out
+
+
+def check_at_most(name: str, value, limit, *, owner: str = "", why: str = ""):
+    """Return ``value`` (already checked as a number) unless it exceeds ``limit``; else a ValueError.
+
+    ``why`` (optional) says where the limit comes from and is appended to the message.
+    """
+    if value > limit:
+        where = f"{owner}: " if owner else ""
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{where}{name} must be at most {limit!r}{reason}, got {value!r}")
+    return value

@@ -451,6 +451,11 @@ def contract_and_ctx(draw, *, one_sided=None, with_quality=True, caps=True, outl
         quality_scales_losses=scales_losses,
         loss_sharing_floor=draw(st.floats(0.0, loss_rate)) if scales_losses and draw(st.booleans()) else None,
     )
+    cap = kw["savings_cap"]
+    if kw["first_dollar"] and cap and kw["minimum_savings_rate"] >= cap:
+        # sharing_rate × MSR ≥ cap is refused (test_contradictory_terms.py): keep MSR below the cap so
+        # that any sharing rate in [0, 1] (tests replace it) stays coherent
+        kw["minimum_savings_rate"] = 0.5 * cap
     n = draw(st.integers(2, 12))
     members = [draw(st.integers(1, 30)), draw(st.integers(1, 30))]
     pmpm = kw["benchmark_pmpm"]

@@ -42,14 +42,23 @@ def overlay(draw):
     kind = draw(st.integers(0, 5))
     if kind == 0:
         two_sided = draw(st.booleans())
+        r, msr = draw(rate), draw(small_rate)
+        mlr, lsr = (draw(small_rate), draw(rate)) if two_sided else (None, None)
+        # caps above what the thresholds earn from the first dollar: an MSR that reaches the
+        # savings cap contradicts it (refused), an MLR that reaches the loss cap warns
+        cap, loss_cap = draw(st.floats(0.0, 0.5)), draw(st.floats(0.0, 0.5))
+        if 0.0 < cap <= r * msr:
+            cap = r * msr + 0.01
+        if two_sided and 0.0 < loss_cap <= lsr * mlr:
+            loss_cap = lsr * mlr + 0.01
         return SharedSavings(
             benchmark_pmpm=PMPM * draw(st.floats(0.8, 1.2)),
-            sharing_rate=draw(rate),
-            minimum_savings_rate=draw(small_rate),
-            minimum_loss_rate=draw(small_rate) if two_sided else None,
-            loss_sharing_rate=draw(rate) if two_sided else None,
-            savings_cap=draw(st.floats(0.0, 0.5)),
-            loss_cap=draw(st.floats(0.0, 0.5)),
+            sharing_rate=r,
+            minimum_savings_rate=msr,
+            minimum_loss_rate=mlr,
+            loss_sharing_rate=lsr,
+            savings_cap=cap,
+            loss_cap=loss_cap,
             quality_gate=draw(st.none() | st.floats(0.0, 1.0)),
             outlier_attachment=draw(st.none() | st.floats(20_000.0, 200_000.0)),
             first_dollar=draw(st.booleans()),

@@ -26,6 +26,13 @@ custom = st.fixed_dictionaries(
         "efficiency_sd": st.just(0.0),
         "care_management_pmpm": st.floats(0.0, 20.0),
     }
+).filter(
+    # an MSR that earns the savings cap from the first dollar contradicts it (refused), an MLR
+    # that owes the loss cap warns: both are tested in tests/contracts/test_contradictory_terms.py
+    lambda c: (
+        not (c["savings_cap"] and c["sharing_rate"] * c["minimum_savings_rate"] >= c["savings_cap"])
+        and not (c["loss_cap"] and c["loss_sharing_rate"] * c["minimum_loss_rate"] >= c["loss_cap"])
+    )
 )
 program = st.fixed_dictionaries(
     {

@@ -19,6 +19,7 @@ rebates, whatever the contracts.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +32,23 @@ from vbcsim._validation import (
     check_real,
 )
 from vbcsim.contracts.base import Contract, check_party
+from vbcsim.contracts.capitation import Capitation, _check_bounded, _check_pmpm
+from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.population.segments import Segment, check_segments
 
 __all__ = ["Arrangement", "Efficiency", "Quality", "as_arrangement"]
+
+#: The largest ``delivery_ratio`` accepted: a provider whose cost of care is twice the
+#: allowed fee-for-service rate.  Above 1 the provider loses on every fee-for-service
+#: dollar, which does happen (MedPAC reports hospitals' overall Medicare margin at
+#: about -12% in 2022, a cost of about 1.13 per dollar paid), so (1, 2] is accepted with
+#: a warning; above 2 the value is far more likely a percentage or a typo.
+MAX_DELIVERY_RATIO = 2.0
+
+#: The largest Beta parameter of :class:`Quality`: numpy's Beta sampler returns 0 for
+#: parameters near the float range (Beta(1e308, 1e308) gives 0, not 0.5), and at 1e6
+#: the score's standard deviation is already below 0.0005.
+MAX_BETA_PARAMETER = 1e6
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,21 @@ class Efficiency:
     The reduction e is drawn per scenario from a Beta distribution with the
     given ``mean`` and ``sd`` (fixed at ``mean`` when ``sd`` is 0); the model's
     members' costs are multiplied by (1 − e) before its per-member attachments
-    apply.  A negative ``mean`` with ``sd`` 0 models a cost increase.
+    apply.  A negative ``mean`` models a cost increase (a programme that adds
+    cost, e.g. by finding unmet need), fixed or uncertain alike.
+
+    Parameters
+    ----------
+    mean : float
+        the expected reduction, in [−1, 1): from a doubling of cost (−1) to
+        almost all of it saved.
+    sd : float
+        its standard deviation, ≥ 0.  With ``sd`` > 0, e is Beta distributed on
+        (0, 1) when ``mean`` > 0 (a programme that saves little or much but
+        never adds cost), which needs ``sd² < mean (1 − mean)``; and on
+        (−1, 1) when ``mean`` ≤ 0 (a cost increase on average, possibly a
+        saving in some years), which needs ``mean`` > −1 and
+        ``sd² < (1 + mean)(1 − mean)``.
     """
 
     mean: float = 0.0
@@ -56,24 +85,53 @@ class Efficiency:
             raise ValueError(
                 f"Efficiency: mean must be below 1 (a cost reduction of 100% or more), got {m!r}"
             )
+        if m < -1.0:
+            raise ValueError(
+                f"Efficiency: mean must be at least -1 (a cost increase of at most 100%), got {m!r}"
+            )
         if sd > 0:
-            if not 0.0 < m < 1.0:
+            low = self._low(m)
+            if not m > low:
                 raise ValueError(
-                    f"Efficiency: an uncertain efficiency (sd > 0) needs mean in (0, 1), got {m!r}"
+                    f"Efficiency: an uncertain efficiency (sd={sd!r} > 0) needs mean above -1 for its "
+                    f"Beta distribution on (-1, 1), got mean={m!r}"
                 )
-            if sd * sd >= m * (1.0 - m):
+            bound = (m - low) * (1.0 - m)
+            if sd * sd >= bound:
+                where = (
+                    "(0, 1): sd^2 < mean (1 - mean)" if low == 0.0 else "(-1, 1): sd^2 < (1 + mean)(1 - mean)"
+                )
                 raise ValueError(
-                    f"Efficiency: sd must satisfy sd^2 < mean (1 - mean) = {m * (1 - m):.4g} for a Beta "
-                    f"distribution, got sd={sd!r}"
+                    f"Efficiency: sd must satisfy, for a Beta distribution of mean={m!r} on {where} = "
+                    f"{bound:.4g}, got sd={sd!r}"
+                )
+            width = 1.0 - low
+            mu = (m - low) / width
+            k = mu * (1.0 - mu) / (sd / width) ** 2 - 1.0 if sd / width > 1e-150 else math.inf
+            if max(mu * k, (1.0 - mu) * k) > MAX_BETA_PARAMETER:
+                raise ValueError(
+                    f"Efficiency: sd={sd!r} is so small that its Beta distribution's parameters exceed "
+                    f"{MAX_BETA_PARAMETER:.0e} (arrangement.MAX_BETA_PARAMETER); give sd=0 for a fixed efficiency"
                 )
         object.__setattr__(self, "mean", m)
         object.__setattr__(self, "sd", sd)
 
+    @staticmethod
+    def _low(mean: float) -> float:
+        # the lower end of the reduction's support: 0 for a saving on average, -1 for a cost increase
+        return 0.0 if mean > 0.0 else -1.0
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if self.sd == 0:
             return np.full(n, self.mean)
-        k = self.mean * (1 - self.mean) / self.sd**2 - 1.0
-        return rng.beta(self.mean * k, (1 - self.mean) * k, n)
+        low = self._low(self.mean)
+        if low == 0.0:  # Beta on (0, 1), as before cost increases were allowed: the same draws
+            k = self.mean * (1 - self.mean) / self.sd**2 - 1.0
+            return rng.beta(self.mean * k, (1 - self.mean) * k, n)
+        width = 1.0 - low
+        mu, sd = (self.mean - low) / width, self.sd / width
+        k = mu * (1 - mu) / sd**2 - 1.0
+        return low + width * rng.beta(mu * k, (1 - mu) * k, n)
 
 
 @dataclass(frozen=True)
@@ -82,15 +140,24 @@ class Quality:
 
     The default Beta(8, 2) has mean 0.8 and sd 0.12: most years' quality
     scores fall between 0.6 and 0.95, the range in which quality gates and
-    pay-for-performance thresholds typically sit.
+    pay-for-performance thresholds typically sit.  ``alpha`` and ``beta`` are
+    positive and at most :data:`MAX_BETA_PARAMETER` (10⁶).
     """
 
     alpha: float = 8.0
     beta: float = 2.0
 
     def __post_init__(self):
-        object.__setattr__(self, "alpha", check_positive("alpha", self.alpha, owner="Quality"))
-        object.__setattr__(self, "beta", check_positive("beta", self.beta, owner="Quality"))
+        for name in ("alpha", "beta"):
+            value = _check_bounded(
+                name,
+                getattr(self, name),
+                check_positive,
+                MAX_BETA_PARAMETER,
+                owner="Quality",
+                why="numpy's Beta sampler fails near the float range; at 1e6 the score is already fixed",
+            )
+            object.__setattr__(self, name, value)
 
     def mean(self) -> float:
         return self.alpha / (self.alpha + self.beta)
@@ -105,7 +172,64 @@ def _check_efficiency(value) -> Efficiency:
     try:
         return Efficiency(mean=value)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"Arrangement: efficiency must be a number below 1 or an Efficiency; {exc}") from None
+        raise type(exc)(
+            f"Arrangement: efficiency must be a number in [-1, 1) or an Efficiency; {exc}"
+        ) from None
+
+
+def _base_payment_overlap(a, b, pool: set) -> str | None:
+    """The members two base-payment contracts both pay for, in words, or None when they are apart.
+
+    ``segments=None`` covers the book of business: every segment that is not one of the
+    arrangement's pool segments.
+    """
+    if a.segments is None and b.segments is None:
+        return "the whole book of business (both have segments=None)"
+    if a.segments is None or b.segments is None:
+        named = a.segments if a.segments is not None else b.segments
+        book = [s for s in named if s not in pool]
+        return f"segments {book} (segments=None covers the whole book)" if book else None
+    common = [s for s in a.segments if s in b.segments]
+    return f"segments {common}" if common else None
+
+
+def _check_delivery_ratio(value) -> float:
+    value = _check_bounded(
+        "delivery_ratio",
+        value,
+        check_positive,
+        MAX_DELIVERY_RATIO,
+        owner="Arrangement",
+        why="a cost per dollar of allowed cost; above 2 it is likely a percentage or a typo",
+    )
+    if value > 1.0:
+        warnings.warn(
+            f"Arrangement: delivery_ratio={value!r} is above 1: the provider's cost of care exceeds the "
+            f"allowed rate, so it loses {value - 1.0:.4g} on every fee-for-service dollar",
+            UserWarning,
+            stacklevel=4,
+        )
+    return value
+
+
+def _check_contracts(contracts, pool) -> None:
+    """At least one contract, and no member's care paid by two base payments."""
+    if not contracts:
+        raise ValueError(
+            "Arrangement: contracts must hold at least one contract (typically a base payment, "
+            "FeeForService or Capitation, that pays for care, plus any overlays), got none"
+        )
+    pool_names = {s.name for s in pool}
+    bases = [(i, c) for i, c in enumerate(contracts) if isinstance(c, (FeeForService, Capitation))]
+    for k, (i, a) in enumerate(bases):
+        for j, b in bases[k + 1 :]:
+            where = _base_payment_overlap(a, b, pool_names)
+            if where is not None:
+                raise ValueError(
+                    f"Arrangement: contracts[{i}] ({type(a).__name__}) and contracts[{j}] "
+                    f"({type(b).__name__}) are both base payments for {where}, so that care would be "
+                    "paid twice; give each base payment its own segments"
+                )
 
 
 @dataclass(frozen=True)
@@ -115,7 +239,14 @@ class Arrangement:
     Parameters
     ----------
     contracts : sequence of Contract
-        the contracts, settled in order.
+        the contracts, settled in order; at least one.  Typically one base
+        payment (:class:`~vbcsim.contracts.FeeForService` or
+        :class:`~vbcsim.contracts.Capitation`) plus overlays; two base
+        payments whose segments overlap are refused (that care would be paid
+        twice).  An arrangement without a base payment is accepted (a
+        contract that only reports a statistic, a pooled pass-through): then
+        no one pays for care and the parties' results are the premium, the
+        costs and the contracts' transfers.
     premium_pmpm : float, optional
         premium per member per month; by default the exact expected medical
         cost (with the mean of any systematic risk) divided by
@@ -132,9 +263,25 @@ class Arrangement:
         expected proportional cost reduction from care management (a fixed
         number or an uncertain :class:`Efficiency`).
     delivery_ratio : float
-        the provider's cost of delivering care per dollar of allowed cost.
+        the provider's cost of delivering care per dollar of allowed cost, in
+        (0, :data:`MAX_DELIVERY_RATIO`] (2).  Above 1 the provider loses
+        ``delivery_ratio − 1`` on every fee-for-service dollar: accepted (a
+        provider paid below cost, as many hospitals are by Medicare) with a
+        UserWarning.
     care_management_party : str
         who pays for care management (default the provider).
+    delivered_share : float
+        the fraction, in [0, 1], of the book's allowed cost that the
+        contracting provider organisation delivers itself (default 1.0: it
+        delivers all of it).  The provider's own cost of care is
+        ``delivery_ratio × delivered_share × C``; the rest of the care,
+        ``(1 − delivered_share) × C``, is bought from other providers
+        (hospitals, specialists outside the group) at allowed rates by the
+        party that bears those claims (the payer under fee for service, the
+        provider under global capitation, the insurer of a joint venture) and
+        leaves the parties, reported as the cube's ``outside_care``.  Fee for
+        service pays the contracting provider only for the care it delivers,
+        so it earns its delivery margin only on that care.
     pool : sequence of Segment
         segments simulated for this model's contracts only: for example the
         other practices an enabler pools with the provider's panel (model 3 of
@@ -154,6 +301,7 @@ class Arrangement:
     delivery_ratio: float = 0.85
     care_management_party: str = "provider"
     pool: tuple[Segment, ...] = ()
+    delivered_share: float = 1.0
 
     def __post_init__(self):
         contracts = check_instances(
@@ -167,7 +315,9 @@ class Arrangement:
         object.__setattr__(self, "contracts", contracts)
         if self.premium_pmpm is not None:
             object.__setattr__(
-                self, "premium_pmpm", check_positive("premium_pmpm", self.premium_pmpm, owner="Arrangement")
+                self,
+                "premium_pmpm",
+                _check_pmpm("premium_pmpm", self.premium_pmpm, check_positive, owner="Arrangement"),
             )
         object.__setattr__(
             self,
@@ -177,21 +327,27 @@ class Arrangement:
             ),
         )
         object.__setattr__(
-            self, "admin_pmpm", check_nonnegative("admin_pmpm", self.admin_pmpm, owner="Arrangement")
+            self,
+            "admin_pmpm",
+            _check_pmpm("admin_pmpm", self.admin_pmpm, check_nonnegative, owner="Arrangement"),
         )
         object.__setattr__(
             self,
             "care_management_pmpm",
-            check_nonnegative("care_management_pmpm", self.care_management_pmpm, owner="Arrangement"),
+            _check_pmpm(
+                "care_management_pmpm", self.care_management_pmpm, check_nonnegative, owner="Arrangement"
+            ),
         )
         object.__setattr__(self, "efficiency", _check_efficiency(self.efficiency))
+        object.__setattr__(self, "delivery_ratio", _check_delivery_ratio(self.delivery_ratio))
+        check_party("care_management_party", self.care_management_party, owner="Arrangement")
         object.__setattr__(
             self,
-            "delivery_ratio",
-            check_nonnegative("delivery_ratio", self.delivery_ratio, owner="Arrangement"),
+            "delivered_share",
+            check_probability("delivered_share", self.delivered_share, owner="Arrangement"),
         )
-        check_party("care_management_party", self.care_management_party, owner="Arrangement")
         object.__setattr__(self, "pool", check_segments(self.pool, owner="Arrangement", name="pool"))
+        _check_contracts(self.contracts, self.pool)
 
     @property
     def contract_names(self) -> list[str]:

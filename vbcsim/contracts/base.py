@@ -10,9 +10,12 @@ contract moved (signed from its ``source`` to its ``target`` party) and each
 party's change in net result.
 
 Money conventions (see the project's ARCHITECTURE.md): amounts are per year;
-medical cost C is valued at allowed (fee-for-service) rates; the provider's own
-cost of delivering care is ``delivery_ratio × C``; internal transfers between
-parties sum to zero, and only MLR rebates (to members) leave the system.
+medical cost C is valued at allowed (fee-for-service) rates; the contracting
+provider delivers a share ``delivered_share`` of it itself, at a cost of
+``delivery_ratio`` per allowed dollar, and the rest (outside care) is bought
+from other providers at allowed rates by whoever bears those claims; internal
+transfers between parties sum to zero, and only outside care and MLR rebates
+(to members) leave the parties.
 """
 
 from __future__ import annotations
@@ -59,12 +62,15 @@ class Settlement:
     ``amount`` is what the contract moved, signed from ``source`` to ``target``
     (for example payer -> provider); ``flows`` maps each party to its change in
     net result.  ``external`` is money that leaves the parties (MLR rebates paid
-    to members): sum of flows = -external.
+    to members) and ``outside_care`` the care the contract's paying party buys
+    from providers outside the contracting organisation at allowed rates:
+    sum of flows = −external − outside_care.
     """
 
     amount: np.ndarray
     flows: dict[str, np.ndarray]
     external: np.ndarray | None = None
+    outside_care: np.ndarray | None = None
 
 
 def transfer(amount, source: str, target: str) -> Settlement:
@@ -101,6 +107,18 @@ class SettlementContext:
     admin: float = 0.0  # the arrangement's annual administrative cost (borne by the payer)
     care_management: float = 0.0  # the arrangement's annual care-management cost
     care_management_party: str = "provider"  # who bears it
+    # the share of the book's allowed cost the contracting provider delivers itself; the rest is
+    # bought from outside providers at allowed rates by the party that bears those claims
+    delivered_share: float = 1.0
+    # the run's systematic risk (None: none), for pricing protections under it
+    scenario_risk: object | None = None
+    # (S,) the market-wide part of each scenario's systematic multiplier, shared with the
+    # benchmark's reference population (a retrospective benchmark update follows it); None: 1
+    market_factor: np.ndarray | None = None
+    # (name, contract, Settlement) of the arrangement's contracts settled before this one, in
+    # order: a contract that settles on the others' flows (an MLR on what the insurer incurs)
+    # reads them here
+    settled: list = field(default_factory=list)
 
     @property
     def n_scenarios(self) -> int:
@@ -114,7 +132,7 @@ class SettlementContext:
         idx = []
         for s in segments:
             if s not in self.segments:
-                raise ValueError(f"unknown segment {s!r}; the population has {list(self.segments)}")
+                raise ValueError(f"segments: unknown segment {s!r}; the population has {list(self.segments)}")
             idx.append(self.segments.index(s))
         return idx
 
@@ -126,6 +144,14 @@ class SettlementContext:
     def medical_cost(self) -> np.ndarray:
         """Medical cost per scenario of the book of business (all segments when there is no pool)."""
         return self.cost()
+
+    def delivered(self, segments=None) -> np.ndarray:
+        """Allowed cost per scenario of the care the contracting provider delivers itself."""
+        return self.delivered_share * self.cost(segments)
+
+    def outside(self, segments=None) -> np.ndarray:
+        """Allowed cost per scenario of the care bought from providers outside the organisation."""
+        return (1.0 - self.delivered_share) * self.cost(segments)
 
     def excess(self, attachment: float, segments=None) -> np.ndarray:
         """Σ over members of (X − attachment)+ per scenario."""

@@ -29,7 +29,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability
 from vbcsim.contracts.base import Contract, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_optional_real
+from vbcsim.contracts.capitation import MAX_EPISODE_PRICE, _check_bounded, _check_optional_real
 
 __all__ = [
     "BundledPayment",
@@ -79,7 +79,8 @@ class BundledPayment(Contract):
     Parameters
     ----------
     target_price : float
-        the benchmark price per episode at allowed rates, before the discount, > 0.
+        the benchmark price per episode at allowed rates, before the discount,
+        in (0, 1e9].
     discount : float
         the payer's discount off the benchmark, in [0, 1) (3% in BPCI Advanced).
     stop_loss : float or None
@@ -116,7 +117,9 @@ class BundledPayment(Contract):
     def __post_init__(self):
         owner = "BundledPayment"
         object.__setattr__(
-            self, "target_price", check_positive("target_price", self.target_price, owner=owner)
+            self,
+            "target_price",
+            _check_bounded("target_price", self.target_price, check_positive, MAX_EPISODE_PRICE, owner=owner),
         )
         object.__setattr__(
             self, "discount", check_probability("discount", self.discount, owner=owner, open_high=True)

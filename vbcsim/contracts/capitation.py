@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_positive, check_probability, check_real
-from vbcsim.contracts.base import Contract, Settlement, SettlementContext, transfer
+from vbcsim._validation import check_nonnegative, check_positive, check_probability, check_real
+from vbcsim.contracts.base import Contract, Settlement, SettlementContext
 
 __all__ = ["Capitation", "PROFESSIONAL_SHARE", "SCOPES"]
 
@@ -75,6 +75,32 @@ def _check_optional_real(name: str, value, check, *, owner: str):
     return None if value is None else check(name, value, owner=owner)
 
 
+#: Upper bounds on contract terms, far above any real contract, so that no amount a
+#: contract computes from them overflows to inf (and then NaN) at settlement: a PMPM
+#: amount (premium, capitation, fee, bonus, benchmark) is at most 10 million per member
+#: per month, a loading 100 (10,000%), a ratio to expected cost 1,000, a price per
+#: episode 1 billion.
+MAX_PMPM = 1e7
+MAX_LOADING = 100.0
+MAX_RATIO = 1e3
+MAX_EPISODE_PRICE = 1e9
+
+
+def _check_bounded(
+    name: str, value, check, bound: float, *, owner: str, why: str = "a larger term overflows the settlement"
+):
+    """``check(name, value)``, then at most ``bound``: a ValueError naming ``name`` (and ``why``) above it."""
+    value = check(name, value, owner=owner)
+    if value > bound:
+        raise ValueError(f"{owner}: {name} must be at most {bound:g} ({why}), got {value!r}")
+    return value
+
+
+def _check_pmpm(name: str, value, check, *, owner: str):
+    """An amount per member per month: ``check`` and at most :data:`MAX_PMPM`."""
+    return _check_bounded(name, value, check, MAX_PMPM, owner=owner)
+
+
 def _as_scenarios(name: str, value, n: int, *, owner: str) -> np.ndarray:
     """A per-scenario float array of shape (n,) (a scalar is broadcast)."""
     arr = np.asarray(value, dtype=float)
@@ -83,6 +109,14 @@ def _as_scenarios(name: str, value, n: int, *, owner: str) -> np.ndarray:
     if arr.shape != (n,):
         raise ValueError(f"{owner}: {name} must have shape ({n},), got {arr.shape}")
     return arr
+
+
+def _pmpm_positive(name: str, value, *, owner: str) -> float:
+    return _check_pmpm(name, value, check_positive, owner=owner)
+
+
+def _pmpm_nonnegative(name: str, value, *, owner: str) -> float:
+    return _check_pmpm(name, value, check_nonnegative, owner=owner)
 
 
 # -- the contract ------------------------------------------------------------------------------
@@ -95,7 +129,8 @@ class Capitation(Contract):
     Parameters
     ----------
     pmpm : float, optional
-        capitation per member per month (× 12 × members covered).  Give
+        capitation per member per month (× 12 × members covered), in
+        (0, :data:`MAX_PMPM`].  Give
         exactly one of ``pmpm`` and ``percent_of_premium``.
     percent_of_premium : float, optional
         capitation as a fraction in (0, 1] of the arrangement's premium
@@ -111,16 +146,23 @@ class Capitation(Contract):
     Notes
     -----
     Settlement, payer -> provider, per scenario:
-    ``cap + (1 − share) × C`` where C is the covered segments' medical cost at
-    allowed rates.  The capitation replaces fee-for-service payment for the
+    ``cap + s × (1 − share) × C`` where C is the covered segments' medical
+    cost at allowed rates and s the arrangement's ``delivered_share``.  Care
+    delivered outside the organisation, ``(1 − s) × C``, is paid at allowed
+    rates by whoever bears it: the provider for the in-scope part
+    ``(1 − s) × share × C`` (a capitated network pays the hospitals and
+    specialists it refers to), the payer for the rest (fee for service outside
+    the scope); it leaves the parties as the settlement's ``outside_care``.  The capitation replaces fee-for-service payment for the
     in-scope cost, so an arrangement uses either a fee-for-service contract
     or ``Capitation`` as its base payment for a member, not both.
 
-    The provider's own cost of care (``delivery_ratio × C``) is charged by the
-    arrangement, so the provider's result from care and this contract is
-    ``cap − (share + delivery_ratio − 1) × C``: its risk share,
+    The provider's own cost of care (``delivery_ratio × s × C``) is charged by
+    the arrangement, so with s = 1 the provider's result from care and this
+    contract is ``cap − (share + delivery_ratio − 1) × C``: its risk share,
     −Cov(result, C) / Var(C), is ``share + delivery_ratio − 1`` and rises one
-    for one with the scope.
+    for one with the scope; in general it is
+    ``share + s × (delivery_ratio − 1)``: under global capitation a provider
+    that delivers little of the care bears almost all of its cost.
 
     Global capitation of the whole population makes the provider the party
     that bears claims cost (:attr:`claims_party`), so a
@@ -150,7 +192,7 @@ class Capitation(Contract):
                 f"{owner}: give exactly one of pmpm and percent_of_premium, got "
                 f"pmpm={self.pmpm!r}, percent_of_premium={self.percent_of_premium!r}"
             )
-        object.__setattr__(self, "pmpm", _check_optional_real("pmpm", self.pmpm, check_positive, owner=owner))
+        object.__setattr__(self, "pmpm", _check_optional_real("pmpm", self.pmpm, _pmpm_positive, owner=owner))
         if self.percent_of_premium is not None:
             object.__setattr__(
                 self,
@@ -191,6 +233,18 @@ class Capitation(Contract):
         return self.percent_of_premium * premium * covered
 
     def settle(self, ctx: SettlementContext) -> Settlement:
-        """Payer -> provider: capitation plus fee-for-service payment for the cost out of scope."""
-        amount = self.capitation(ctx) + (1.0 - self.share) * ctx.cost(self.segments)
-        return transfer(amount, "payer", "provider")
+        """Payer -> provider: capitation plus fee-for-service payment for the cost out of scope.
+
+        Outside care: the provider pays the in-scope part, the payer the rest (see the class notes).
+        """
+        cap = self.capitation(ctx)
+        cost = ctx.cost(self.segments)
+        s = ctx.delivered_share
+        out_of_scope = (1.0 - self.share) * cost
+        amount = cap + s * out_of_scope  # payer -> provider
+        provider_outside = (1.0 - s) * self.share * cost
+        return Settlement(
+            amount=amount,
+            flows={"payer": -(cap + out_of_scope), "provider": amount - provider_outside},
+            outside_care=(1.0 - s) * cost,
+        )

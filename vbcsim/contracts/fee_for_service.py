@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim.contracts.base import Contract, Settlement, SettlementContext, check_party, transfer
+from vbcsim.contracts.base import Contract, Settlement, SettlementContext, check_party
 from vbcsim.contracts.capitation import _check_segments
 
 __all__ = ["FeeForService"]
@@ -88,13 +88,18 @@ class FeeForService(Contract):
 
     Notes
     -----
-    Settlement, ``source`` -> ``target``, per scenario: ``amount = C``, the
-    medical cost of the covered segments at allowed rates
-    (``ctx.cost(segments)``).  The provider's own cost of delivering the care
-    (``delivery_ratio × C``) is charged by the arrangement, so the provider's
-    result from care and this contract is ``(1 − delivery_ratio) × C``: its
-    risk share, −Cov(result, C) / Var(C), is ``delivery_ratio − 1 < 0`` —
-    under fee for service the provider gains when volume rises.
+    Settlement, ``source`` -> ``target``, per scenario: ``amount = s × C``,
+    the allowed cost of the care the contracting provider delivers itself,
+    where C is the medical cost of the covered segments at allowed rates
+    (``ctx.cost(segments)``) and s the arrangement's ``delivered_share``.  The
+    source also pays the rest, ``(1 − s) × C``, to providers outside the
+    organisation at allowed rates (the settlement's ``outside_care``, which
+    leaves the parties).  The provider's own cost of delivering its care
+    (``delivery_ratio × s × C``) is charged by the arrangement, so the
+    provider's result from care and this contract is
+    ``(1 − delivery_ratio) × s × C``: its risk share, −Cov(result, C) /
+    Var(C), is ``(delivery_ratio − 1) × s ≤ 0`` — under fee for service the
+    provider gains when volume rises.
 
     Examples
     --------
@@ -123,5 +128,10 @@ class FeeForService(Contract):
         return self.source if self.segments is None else "payer"
 
     def settle(self, ctx: SettlementContext) -> Settlement:
-        """Source -> target: the allowed medical cost of the covered segments."""
-        return transfer(np.array(ctx.cost(self.segments), dtype=float), self.source, self.target)
+        """Source -> target: the allowed cost of the care the target delivers; the rest to outside providers."""
+        cost = np.array(ctx.cost(self.segments), dtype=float)
+        delivered = ctx.delivered_share * cost
+        outside = cost - delivered
+        return Settlement(
+            amount=delivered, flows={self.source: -cost, self.target: delivered}, outside_care=outside
+        )

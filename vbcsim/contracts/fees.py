@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative
 from vbcsim.contracts.base import Contract, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_segments
+from vbcsim.contracts.capitation import _check_segments, _pmpm_nonnegative
 from vbcsim.contracts.fee_for_service import _check_parties
 
 __all__ = ["ManagementFee"]
@@ -27,7 +26,7 @@ class ManagementFee(Contract):
     Parameters
     ----------
     pmpm : float
-        the fee per member per month, ≥ 0 (× 12 × members covered).
+        the fee per member per month, in [0, 1e7] (× 12 × members covered).
     segments : sequence of str, optional
         the segments whose members the fee is paid for (the book of business
         by default).
@@ -54,7 +53,7 @@ class ManagementFee(Contract):
 
     def __post_init__(self):
         owner = "ManagementFee"
-        object.__setattr__(self, "pmpm", check_nonnegative("pmpm", self.pmpm, owner=owner))
+        object.__setattr__(self, "pmpm", _pmpm_nonnegative("pmpm", self.pmpm, owner=owner))
         object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
         _check_parties(self.source, self.target, owner=owner)
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative, check_probability
+from vbcsim._validation import check_probability
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_optional_real, _check_segments
+from vbcsim.contracts.capitation import _check_optional_real, _check_segments, _pmpm_nonnegative
 from vbcsim.contracts.fee_for_service import _check_parties, _scenario_quality
 
 __all__ = ["PayForPerformance"]
@@ -34,7 +34,8 @@ class PayForPerformance(Contract):
     Parameters
     ----------
     bonus_pmpm : float, optional
-        the full bonus per member per month (× 12 × members covered), ≥ 0.
+        the full bonus per member per month (× 12 × members covered), in
+        [0, 1e7].
     bonus_percent : float, optional
         the full bonus as a fraction of the covered segments' fee-for-service
         allowed cost C, in [0, 1] (0.02 for 2%).  Give exactly one of
@@ -86,7 +87,7 @@ class PayForPerformance(Contract):
         object.__setattr__(
             self,
             "bonus_pmpm",
-            _check_optional_real("bonus_pmpm", self.bonus_pmpm, check_nonnegative, owner=owner),
+            _check_optional_real("bonus_pmpm", self.bonus_pmpm, _pmpm_nonnegative, owner=owner),
         )
         if self.bonus_percent is not None:
             object.__setattr__(

@@ -95,7 +95,7 @@ class PooledSavings(Contract):
         missing = [s for s in book if s not in self.savings.segments]
         if missing:
             raise ValueError(
-                f"PooledSavings: the pool (savings.segments) must include the book's segments; missing {missing}"
+                f"PooledSavings: savings.segments (the pool) must include the book's segments; missing {missing}"
             )
         return ctx.n_members() / ctx.n_members(self.savings.segments)
 
@@ -173,7 +173,10 @@ class SavingsPassThrough(Contract):
 
     def settle(self, ctx: SettlementContext) -> Settlement:
         """Enabler -> provider: ``share`` of the book's part of savings (and of losses unless absorbed)."""
-        a = np.asarray(self.pooled.settle(ctx).amount, dtype=float)
+        try:
+            a = np.asarray(self.pooled.settle(ctx).amount, dtype=float)
+        except (TypeError, ValueError) as exc:  # name the argument that holds the failing contract
+            raise type(exc)(f"SavingsPassThrough: pooled: {exc}") from exc
         if self.absorbs_losses:
             a = np.maximum(a, 0.0)
         return transfer(self.share * a, self.source, self.target)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_positive, check_probability
+from vbcsim._validation import check_probability
 from vbcsim.contracts.base import Contract, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_segments
+from vbcsim.contracts.capitation import _check_segments, _pmpm_positive
 from vbcsim.contracts.fee_for_service import _check_parties, _members_benchmark
 
 __all__ = ["RiskCorridor", "ACO_REACH_GLOBAL_BANDS", "ACO_REACH_PROFESSIONAL_BANDS"]
@@ -103,7 +103,7 @@ class RiskCorridor(Contract):
     Parameters
     ----------
     benchmark_pmpm : float
-        the target per member per month, > 0; the annual target is
+        the target per member per month, in (0, 1e7]; the annual target is
         ``B = benchmark_pmpm × 12 × members`` of the covered segments.
     bands : sequence of (lower, upper, provider_share)
         bands of |S| / B as fractions of the benchmark, contiguous from 0 to
@@ -143,7 +143,7 @@ class RiskCorridor(Contract):
     def __post_init__(self):
         owner = "RiskCorridor"
         object.__setattr__(
-            self, "benchmark_pmpm", check_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
+            self, "benchmark_pmpm", _pmpm_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
         )
         object.__setattr__(self, "bands", _check_bands(self.bands, owner=owner))
         object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))

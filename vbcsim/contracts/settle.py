@@ -69,13 +69,14 @@ def _check_settlement(st: Settlement, contract: str, model: str, n: int) -> None
         flow = np.broadcast_to(np.asarray(flow, dtype=float), (n,)) if np.ndim(flow) == 0 else flow
         total = total + flow
         scale = np.maximum(scale, np.abs(flow))
-    if st.external is not None:
-        total = total + np.asarray(st.external, dtype=float)
+    for leaving in (st.external, st.outside_care):
+        if leaving is not None:
+            total = total + np.asarray(leaving, dtype=float)
     if not np.all(np.abs(total) <= 1e-9 * scale):
         worst = float(np.max(np.abs(total)))
         raise ValueError(
             f"{where}: its flows do not balance (sum of flows + external = {worst:.6g} in some scenario); "
-            "a contract may only move money between parties, or pay it out as `external`"
+            "a contract may only move money between parties, or pay it out as `external` or `outside_care`"
         )
 
 
@@ -89,6 +90,7 @@ def settle_models(
     scenario_risk,
     segments=None,
     aggregate_oracle=None,
+    market_factor=None,
 ) -> dict:
     """Settle every model.
 
@@ -96,6 +98,15 @@ def settle_models(
     ``excess`` float[G, S, M, K] at ``model_attachments[m]`` (padded).  The G
     segments are ``segments``: the population's (the parties' book of
     business) followed by any segments simulated for models' pools.
+    ``market_factor`` (S,) is the market-wide part of each scenario's
+    systematic multiplier (None: no split, 1).
+
+    Every arrangement's own flows: the payer collects the premium and pays its
+    administrative cost; the provider pays ``delivery_ratio × delivered_share ×
+    C`` for the care it delivers itself; the care-management party pays the
+    programme.  The contracts then move money between parties; base payments
+    also buy outside care, ``(1 − delivered_share) × C``, which leaves the
+    parties (the ``outside_care`` variable).
     """
     n_seg, n_scen, n_models = cost.shape
     book = tuple(population.names)
@@ -115,6 +126,7 @@ def settle_models(
     settlement = np.full((n_scen, n_models, len(contract_names)), np.nan)
     premium = np.zeros(n_models)
     rebate = np.zeros((n_scen, n_models))
+    outside_care = np.zeros((n_scen, n_models))
     agg_oracle = aggregate_oracle or aggregate_stop_loss_oracle(population)
 
     for m, (name, arr) in enumerate(arrangements.items()):
@@ -141,10 +153,13 @@ def settle_models(
             admin=arr.admin_pmpm * 12.0 * total_members,
             care_management=arr.care_management_pmpm * 12.0 * total_members,
             care_management_party=arr.care_management_party,
+            delivered_share=arr.delivered_share,
+            scenario_risk=scenario_risk,
+            market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
         )
         flows = {p: np.zeros(n_scen) for p in PARTIES}
         flows["payer"] += prem - arr.admin_pmpm * 12.0 * total_members
-        flows["provider"] -= arr.delivery_ratio * c_total
+        flows["provider"] -= arr.delivery_ratio * arr.delivered_share * c_total
         flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
         for cname, contract in zip(arr.contract_names, arr.contracts, strict=True):
             st = contract.settle(ctx)
@@ -156,6 +171,9 @@ def settle_models(
             settlement[:, m, contract_names.index(cname)] = amount
             if st.external is not None:
                 rebate[:, m] += np.broadcast_to(np.asarray(st.external, dtype=float), (n_scen,))
+            if st.outside_care is not None:
+                outside_care[:, m] += np.broadcast_to(np.asarray(st.outside_care, dtype=float), (n_scen,))
+            ctx.settled.append((cname, contract, st))
         net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
         medical_cost[:, m] = c_total
         premium[m] = prem
@@ -166,4 +184,5 @@ def settle_models(
         "settlement": settlement,
         "premium": premium,
         "rebate": rebate,
+        "outside_care": outside_care,
     }

@@ -31,13 +31,14 @@ subpart G:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_positive_int, check_probability
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_optional_real, _check_segments
+from vbcsim.contracts.capitation import _check_optional_real, _check_segments, _pmpm_positive
 from vbcsim.contracts.fee_for_service import (
     _check_bool,
     _check_parties,
@@ -189,18 +190,23 @@ class SharedSavings(Contract):
     Parameters
     ----------
     benchmark_pmpm : float
-        the benchmark per member per month, > 0; the annual benchmark is
+        the benchmark per member per month, in (0, 1e7]; the annual benchmark is
         ``B = benchmark_pmpm × 12 × members`` of the covered segments.
     sharing_rate : float
         the provider's share of savings, in [0, 1] (the maximum sharing rate
         when quality adjusts it).
     minimum_savings_rate : float
         the MSR, in [0, 1): savings are shared only when ``S / B ≥ MSR``.
-        See :func:`mssp_minimum_savings_rate` for the MSSP table.
+        See :func:`mssp_minimum_savings_rate` for the MSSP table.  From the
+        first dollar, ``sharing_rate × minimum_savings_rate`` must stay below
+        ``savings_cap`` (else every payment would be the cap: a ValueError).
     minimum_loss_rate : float, optional
         the MLR, in [0, 1).  Given, the arrangement is two-sided: the provider
         repays a share of losses when ``−S / B ≥ MLR``.  None (default):
-        one-sided, the provider never pays.
+        one-sided, the provider never pays.  From the first dollar,
+        ``loss_sharing_rate × minimum_loss_rate`` at or above ``loss_cap``
+        makes every repayment the loss cap: accepted (the MSSP's BASIC level C
+        does that for small ACOs) with a UserWarning.
     loss_sharing_rate : float, optional
         the provider's share of losses, in [0, 1]; required exactly when
         ``minimum_loss_rate`` is given.  With ``quality_scales_losses`` it is
@@ -311,7 +317,7 @@ class SharedSavings(Contract):
     def __post_init__(self):
         owner = "SharedSavings"
         object.__setattr__(
-            self, "benchmark_pmpm", check_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
+            self, "benchmark_pmpm", _pmpm_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
         )
         object.__setattr__(
             self, "sharing_rate", check_probability("sharing_rate", self.sharing_rate, owner=owner)
@@ -383,6 +389,49 @@ class SharedSavings(Contract):
                 )
             object.__setattr__(self, "loss_sharing_floor", floor)
         _check_parties(self.source, self.target, owner=owner)
+        self._check_thresholds_against_caps(owner)
+
+    def _check_thresholds_against_caps(self, owner: str) -> None:
+        """Refuse an MSR that leaves only the cap to pay; warn of an MLR that leaves only the loss cap.
+
+        From the first dollar, savings that meet the MSR earn at least
+        ``sharing_rate × MSR × B``: when that reaches ``savings_cap × B`` every
+        payment is exactly the cap and the sharing rate never matters, terms
+        that contradict each other (no MSSP track does that: at most 75% × 3.9%
+        against caps of 10-20%), so a ValueError names both.  The loss side's
+        twin, ``loss_sharing_rate × MLR ≥ loss_cap``, does occur in the MSSP
+        itself (BASIC level C, 30% of losses capped at 1% of the benchmark, with
+        the size-based MLR of 3.9% for 5,000 beneficiaries), so it is accepted
+        with a UserWarning; the MSSP presets raise no warning.
+        """
+        r, msr, cap = self.sharing_rate, self.minimum_savings_rate, self.savings_cap
+        if self.first_dollar and cap is not None and cap > 0.0 and r > 0.0 and r * msr >= cap:
+            raise ValueError(
+                f"{owner}: minimum_savings_rate={msr!r} contradicts savings_cap={cap!r}: from the first "
+                f"dollar, savings that meet the MSR earn at least sharing_rate × minimum_savings_rate = "
+                f"{r * msr:.4g} of the benchmark, at or above the cap, so every payment would be the cap "
+                f"and sharing_rate={r!r} would not matter; lower minimum_savings_rate below "
+                f"savings_cap / sharing_rate = {cap / r:.4g}, raise savings_cap, or set first_dollar=False"
+            )
+        if not self.two_sided:
+            return
+        rate, mlr, loss_cap = self.loss_sharing_rate, self.minimum_loss_rate, self.loss_cap
+        if (
+            self.first_dollar
+            and loss_cap is not None
+            and loss_cap > 0.0
+            and rate > 0.0
+            and rate * mlr >= loss_cap
+        ):
+            warnings.warn(
+                f"{owner}: minimum_loss_rate={mlr!r} with loss_sharing_rate={rate!r} reaches "
+                f"loss_cap={loss_cap!r}: from the first dollar, losses that meet the MLR owe at least "
+                f"{rate * mlr:.4g} of the benchmark, so every repayment is the loss cap (as at MSSP BASIC "
+                "level C with a size-based MLR); lower minimum_loss_rate or raise loss_cap if that is "
+                "not intended",
+                UserWarning,
+                stacklevel=4,
+            )
 
     # -- presets -------------------------------------------------------------------------------
 
@@ -485,7 +534,18 @@ class SharedSavings(Contract):
     def _mssp(
         cls, benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
     ) -> SharedSavings:
-        # an MSSP track's parameter table p as a contract: first-dollar sharing, symmetric MSR/MLR
+        # an MSSP track's parameter table p as a contract: first-dollar sharing, symmetric MSR/MLR;
+        # a repayment always at the loss cap is the regulation's own outcome here, not a warning
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*reaches loss_cap", category=UserWarning)
+            return cls._mssp_contract(
+                benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
+            )
+
+    @classmethod
+    def _mssp_contract(
+        cls, benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
+    ) -> SharedSavings:
         return cls(
             benchmark_pmpm,
             sharing_rate=p["sharing_rate"],

@@ -25,7 +25,14 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, check_party, transfer
-from vbcsim.contracts.capitation import _check_optional_real, _check_segments
+from vbcsim.contracts.capitation import (
+    MAX_LOADING,
+    MAX_RATIO,
+    _check_bounded,
+    _check_optional_real,
+    _check_segments,
+    _pmpm_nonnegative,
+)
 
 __all__ = ["SpecificStopLoss", "AggregateStopLoss"]
 
@@ -56,9 +63,13 @@ class _StopLoss(Contract):
         object.__setattr__(
             self,
             "premium_pmpm",
-            _check_optional_real("premium_pmpm", self.premium_pmpm, check_nonnegative, owner=owner),
+            _check_optional_real("premium_pmpm", self.premium_pmpm, _pmpm_nonnegative, owner=owner),
         )
-        object.__setattr__(self, "loading", check_nonnegative("loading", self.loading, owner=owner))
+        object.__setattr__(
+            self,
+            "loading",
+            _check_bounded("loading", self.loading, check_nonnegative, MAX_LOADING, owner=owner),
+        )
         object.__setattr__(self, "insured", _check_insured(self.insured, owner=owner))
 
     def insured_party(self, ctx: SettlementContext) -> str:
@@ -87,13 +98,13 @@ class SpecificStopLoss(_StopLoss):
     coinsurance : float
         the insured's share of the cost above the attachment, in [0, 1).
     premium_pmpm : float, optional
-        premium per member per month (× 12 × members covered).  By default
+        premium per member per month (× 12 × members covered), in [0, 1e7].  By default
         the exact expected recovery of the baseline population,
         ``(1 − coinsurance) × ctx.expected_excess[attachment]``, times
         ``1 + loading``.
     loading : float
-        the reinsurer's loading on the expected recovery, ≥ 0 (default 25%).
-        Ignored when ``premium_pmpm`` is given.
+        the reinsurer's loading on the expected recovery, in [0, 100]
+        (default 25%).  Ignored when ``premium_pmpm`` is given.
     insured : str, optional
         who buys the protection: by default ``ctx.claims_party``, the party
         that bears claims cost (the payer under fee for service, the provider
@@ -165,20 +176,21 @@ class AggregateStopLoss(_StopLoss):
     ----------
     attachment_ratio : float
         the aggregate attachment as a multiple of the population's exact
-        expected baseline cost (``ctx.expected_cost``), > 0.  Self-funded
+        expected baseline cost (``ctx.expected_cost``), in (0, 1000].  Self-funded
         employer aggregate stop-loss typically attaches at 125% of expected
         claims (the default).
     limit_ratio : float, optional
         the upper limit of the layer as a multiple of expected cost, above
-        ``attachment_ratio``; None (default) for an unlimited layer.
+        ``attachment_ratio`` and at most 1000; None (default) for an
+        unlimited layer.
     coinsurance : float
         the insured's share of the layer, in [0, 1).
     premium_pmpm : float, optional
-        premium per member per month (× 12 × all members); by default the
+        premium per member per month (× 12 × all members), in [0, 1e7]; by default the
         exact expected layer recovery from ``ctx.aggregate_stop_loss``
         (E[(C − att)+] − E[(C − limit)+]) × (1 − coinsurance) × (1 + loading).
     loading : float
-        the reinsurer's loading, ≥ 0 (default 25%).
+        the reinsurer's loading, in [0, 100] (default 25%).
     insured : str, optional
         who buys the protection (default ``ctx.claims_party``).
 
@@ -206,10 +218,12 @@ class AggregateStopLoss(_StopLoss):
     def __post_init__(self):
         owner = "AggregateStopLoss"
         object.__setattr__(
-            self, "attachment_ratio", check_positive("attachment_ratio", self.attachment_ratio, owner=owner)
+            self,
+            "attachment_ratio",
+            _check_bounded("attachment_ratio", self.attachment_ratio, check_positive, MAX_RATIO, owner=owner),
         )
         if self.limit_ratio is not None:
-            limit = check_positive("limit_ratio", self.limit_ratio, owner=owner)
+            limit = _check_bounded("limit_ratio", self.limit_ratio, check_positive, MAX_RATIO, owner=owner)
             if not limit > self.attachment_ratio:
                 raise ValueError(
                     f"{owner}: limit_ratio must exceed attachment_ratio={self.attachment_ratio!r}, got {limit!r}"

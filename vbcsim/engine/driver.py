@@ -16,6 +16,7 @@ accumulated and forgotten inside the kernel.
 from __future__ import annotations
 
 import numbers
+import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +30,20 @@ from vbcsim.engine import _kernels as K
 from vbcsim.engine.rng import root_key
 from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 
-__all__ = ["encode", "block_layout", "run_blocks", "check_seed", "check_threads", "scenario_rng"]
+__all__ = [
+    "encode",
+    "block_layout",
+    "run_blocks",
+    "check_seed",
+    "check_threads",
+    "scenario_rng",
+    "MAX_THREADS",
+]
+
+#: most worker threads a run may ask for: more than any machine vbcsim targets has cores (beyond
+#: the cores, threads only add overhead, and each holds blocks in flight).  Raise this module
+#: constant (``vbcsim.engine.driver.MAX_THREADS``) on a larger machine.
+MAX_THREADS = 256
 
 BLOCK_DRAWS = 2**20  # member draws per block: ~10 ms of work, large next to thread overhead
 MAX_BLOCK_SCENARIOS = 1024
@@ -115,10 +129,16 @@ def check_seed(seed) -> int:
 
 
 def check_threads(threads) -> int:
+    """``threads`` as an int in [1, ``MAX_THREADS``]; None gives ``numba.config.NUMBA_NUM_THREADS``."""
     if threads is None:
         return int(numba.config.NUMBA_NUM_THREADS)
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads > MAX_THREADS:
+        raise ValueError(
+            f"threads must be at most {MAX_THREADS} (driver.MAX_THREADS; this machine has "
+            f"{os.cpu_count()} cores), got {threads!r}"
+        )
     return int(threads)
 
 

@@ -16,6 +16,7 @@ model, and writes the result cube (netCDF or zarr) and plots atomically.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import math
@@ -90,8 +91,15 @@ def _float(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2), like the run's errors."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} -h)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vbcsim",
         description="Actuarial Monte Carlo simulation of value-based care payment models.",
     )
@@ -292,12 +300,28 @@ def _summary(ds, population, scenario_risk, elapsed: float) -> str:
 
 def _simulate(args) -> int:
     import vbcsim
+    from vbcsim._validation import check_positive_int
+    from vbcsim.engine.driver import check_seed, check_threads
     from vbcsim.population.defaults import commercial_population
-    from vbcsim.results.io import write_netcdf
+    from vbcsim.results import io
 
-    population = commercial_population(args.scale)
+    # the output path is checked before the (long) run
+    if args.out is not None:
+        out = io.check_output_path(args.out, name="--out")
+        if out.suffix not in io.NETCDF_SUFFIXES:
+            raise ValueError(f"--out: vbcsim simulate writes a netCDF file ending in .nc, got {args.out!r}")
+    _flag("--threads", check_threads, args.threads)
+    _flag("--seed", check_seed, args.seed)
+    _flag("--scenarios", lambda n: check_positive_int("n_scenarios", n, strict=True), args.scenarios)
+    population = _flag("--scale", commercial_population, args.scale)
     risk = None
     if args.trend_cv or args.shock_probability or args.shock_size:
+        # each flag checked on its own, so the error names it
+        _flag("--trend-cv", lambda v: vbcsim.ScenarioRisk(trend_cv=v), args.trend_cv)
+        _flag(
+            "--shock-probability", lambda v: vbcsim.ScenarioRisk(shock_probability=v), args.shock_probability
+        )
+        _flag("--shock-size", lambda v: vbcsim.ScenarioRisk(shock_size=v), args.shock_size)
         risk = vbcsim.ScenarioRisk(args.trend_cv, args.shock_probability, args.shock_size)
     start = time.perf_counter()
     ds = vbcsim.simulate(
@@ -312,9 +336,18 @@ def _simulate(args) -> int:
     elapsed = time.perf_counter() - start
     print(_summary(ds, population, risk, elapsed))
     if args.out:
-        path = write_netcdf(ds, args.out)
+        path = io.write_netcdf(ds, args.out)
         print(f"\nwrote {path}")
     return 0
+
+
+def _flag(flag: str, check, value):
+    """``check(value)``, its ValueError/TypeError/OverflowError as a ValueError naming ``flag``."""
+    try:
+        return check(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{flag}: {message}") from None
 
 
 def _money(x: float) -> str:
@@ -389,7 +422,13 @@ def _check_plots_dir(path) -> Path:
 
 
 def _compare(args) -> int:
+    with contextlib.ExitStack() as stack:
+        return _compare_in(args, stack)
+
+
+def _compare_in(args, stack: contextlib.ExitStack) -> int:
     import vbcsim
+    from vbcsim.engine.driver import check_seed, check_threads
     from vbcsim.frontends.config import load_config, parse_config
     from vbcsim.results import io
 
@@ -398,7 +437,14 @@ def _compare(args) -> int:
     n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
     seed = next(v for v in (args.seed, config.seed, 0) if v is not None)
     threads = args.threads if args.threads is not None else config.threads
-    out = io.check_output_path(args.out) if args.out is not None else None
+    if args.seed is not None:
+        _flag("--seed", check_seed, args.seed)
+    if args.threads is not None:
+        _flag("--threads", check_threads, args.threads)
+    out = io.check_output_path(args.out, name="--out") if args.out is not None else None
+    if out is not None and out.suffix in io.ZARR_SUFFIXES:
+        # held for the whole run: a second run writing the same store fails now, not after its run
+        stack.enter_context(io.output_lock(out))
     plots = _check_plots_dir(args.plots) if args.plots is not None else None
     backend = "dask" if args.scheduler is not None else (args.backend or "threads")
     if backend == "dask" and importlib.util.find_spec("dask") is None:
@@ -489,12 +535,14 @@ def main(argv=None) -> int:
         argv = [DEFAULT_COMMAND, *argv]
     args = parser.parse_args(argv)
     prog = "vbcsim" if args.command == "simulate" else f"vbcsim {args.command}"
+    from vbcsim.results.io import OutputBusyError
+
     try:
         if args.command == "simulate":
             return _simulate(args)
         if args.command == "compare":
             return _compare(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError, OutputBusyError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except _WriteError as exc:

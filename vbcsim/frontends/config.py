@@ -171,15 +171,27 @@ def parse_config(raw: Mapping[str, Any]) -> CompareConfig:
     Raises
     ------
     ConfigError
-        naming the first invalid field.
+        naming the first invalid field.  Any ``ValueError``, ``TypeError`` or
+        ``OverflowError`` that a check of the library raises while the
+        configuration is parsed comes out as a one-line ConfigError.
     """
+    try:
+        return _parse(raw)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"configuration: {message}") from None
+
+
+def _parse(raw: Mapping[str, Any]) -> CompareConfig:
     raw = _table(raw, "configuration")
     _check_keys(raw, SECTIONS, "", what="section")
     sim = _table(raw.get("simulation", {}), "simulation")
     _check_keys(sim, ("n_scenarios", "seed", "threads"), "simulation")
     n_scenarios = _optional(sim, "n_scenarios", "simulation", _positive_int)
-    seed = _optional(sim, "seed", "simulation", _nonnegative_int)
-    threads = _optional(sim, "threads", "simulation", _positive_int)
+    seed = _optional(sim, "seed", "simulation", _seed)
+    threads = _optional(sim, "threads", "simulation", _threads)
 
     population = _population(raw["population"]) if "population" in raw else None
     scenario_risk = _scenario_risk(raw.get("scenario_risk", {}))
@@ -251,15 +263,37 @@ def _rest(message: str) -> str:
 def _positive_int(value, path: str) -> int:
     try:
         return check_positive_int("value", value, strict=True)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"{path}: {_rest(str(exc))}") from None
 
 
 def _nonnegative_int(value, path: str) -> int:
     try:
         return check_nonnegative_int("value", value, strict=True)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"{path}: {_rest(str(exc))}") from None
+
+
+def _seed(value, path: str) -> int:
+    """A seed as the engine accepts it (:func:`vbcsim.engine.driver.check_seed`)."""
+    from vbcsim.engine.driver import check_seed
+
+    value = _nonnegative_int(value, path)
+    try:
+        return check_seed(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{path}: {_rest(' '.join(str(exc).split()))}") from None
+
+
+def _threads(value, path: str) -> int:
+    """A thread count as the engine accepts it (:func:`vbcsim.engine.driver.check_threads`)."""
+    from vbcsim.engine.driver import check_threads
+
+    value = _positive_int(value, path)
+    try:
+        return check_threads(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{path}: {_rest(' '.join(str(exc).split()))}") from None
 
 
 def _string(value, path: str) -> str:
@@ -310,20 +344,27 @@ def _population(value) -> Population:
             "population: give either scale (the built-in population) or [[population.segments]]"
         )
     if "scale" in table:
-        from vbcsim.population.defaults import commercial_population
-
-        try:
-            return commercial_population(table["scale"])
-        except (TypeError, ValueError) as exc:
-            raise _wrap(exc, "population", ("scale",)) from None
+        return _scaled_population(table["scale"])
     segments = _array(table["segments"], "population.segments")
     if not segments:
         raise ConfigError("population.segments: must not be empty")
     parsed = [_segment(s, f"population.segments[{i}]") for i, s in enumerate(segments)]
     try:
         return Population(parsed)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"population.segments: {str(exc).removeprefix('Population: ')}") from None
+
+
+def _scaled_population(scale) -> Population:
+    """The built-in commercial population times ``scale``; every error names ``population.scale``."""
+    from vbcsim.population.defaults import commercial_population
+
+    try:
+        return commercial_population(scale)
+    except (TypeError, ValueError, OverflowError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = re.sub(r"^(?:[A-Za-z_][\w.]*: )+", "", message).removeprefix("scale ")
+        raise ConfigError(f"population.scale: {message}") from None
 
 
 def _segment(value, path: str) -> Segment:
@@ -337,7 +378,7 @@ def _segment(value, path: str) -> Segment:
     cost = _distribution(table["cost"], _join(path, "cost"), COSTS)
     try:
         return Segment(name, members, cost)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _wrap(exc, path, ("name", "members", "cost")) from None
 
 
@@ -390,7 +431,7 @@ def _distribution(value, path: str, allowed: tuple[str, ...]):
         p["severity"] = _distribution(p["severity"], _join(path, "severity"), (*SEVERITIES, "spliced"))
     try:
         return _build(kind, keys, p)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _wrap(exc, path, tuple(p)) from None
 
 
@@ -424,7 +465,7 @@ def _scenario_risk(value) -> ScenarioRisk:
     base = DEFAULT_SCENARIO_RISK if DEFAULT_SCENARIO_RISK is not None else ScenarioRisk()
     try:
         return dataclasses.replace(base, **table)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _wrap(exc, "scenario_risk", names) from None
 
 
@@ -479,7 +520,7 @@ def _convert(value, annotation, path: str):
             _check_keys(value, names, path)
             try:
                 return cls(**value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise _wrap(exc, path, names) from None
     return dict(value)
 
@@ -511,7 +552,7 @@ def _models(overrides, population, scenario_risk, subset) -> tuple[dict[str, Any
 
     try:
         built = partnerships.partnership_models(population, scenario_risk, **overrides)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _model_error(exc, overrides) from None
     keys = subset if subset is not None else tuple(partnerships.MODEL_KEYS)
     return {partnerships.MODEL_NAMES[k]: built[partnerships.MODEL_NAMES[k]] for k in keys}, keys

@@ -27,6 +27,8 @@ from vbcsim._validation import (
 )
 from vbcsim.contracts import SharedSavings
 from vbcsim.contracts.arrangement import Arrangement, Efficiency
+from vbcsim.contracts.capitation import MAX_PMPM
+from vbcsim.population.limits import check_simulable
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population, Segment
 
@@ -128,10 +130,31 @@ class PartnershipModel:
         return ()
 
     def arrangement(self, population: Population, scenario_risk: ScenarioRisk | None = None) -> Arrangement:
-        """The model's :class:`vbcsim.Arrangement` for ``population`` (the provider's panel)."""
+        """The model's :class:`vbcsim.Arrangement` for ``population`` (the provider's panel).
+
+        Every segment's cost must be one the engine simulates
+        (:func:`vbcsim.population.limits.check_simulable`): the premium and the
+        benchmark are priced at its expected cost.
+        """
+        for seg in population:
+            check_simulable(seg.cost, owner=f"population: segment {seg.name!r} cost")
         premium = self.premium(population, scenario_risk)
+        if self.premium_pmpm is None and not premium <= MAX_PMPM:
+            # the user gave no premium: say it was priced from the population's cost, not blame premium_pmpm
+            raise ValueError(
+                f"population, target_loss_ratio: the premium priced as the population's expected cost / "
+                f"target_loss_ratio={self.target_loss_ratio!r} is {premium:.3g} per member per month, more than "
+                f"the settlement's limit of {MAX_PMPM:g} (capitation.MAX_PMPM); the segments' costs or the "
+                "target loss ratio are far outside any book of business"
+            )
+        try:
+            contracts = self.contracts(population, scenario_risk)
+        except (TypeError, ValueError) as exc:
+            # a contract refuses a term: say which of the model's own terms (named as the user
+            # gave them, e.g. stop_loss_loading rather than the contract's loading) it came from
+            raise type(exc)(f"{type(self).__name__}({self._changed_terms()}): {exc}") from None
         return Arrangement(
-            contracts=self.contracts(population, scenario_risk),
+            contracts=contracts,
             premium_pmpm=premium,
             target_loss_ratio=self.target_loss_ratio,
             admin_pmpm=self.admin_ratio * premium,
@@ -141,6 +164,15 @@ class PartnershipModel:
             care_management_party=self.care_management_party,
             pool=self.pool(population),
         )
+
+    def _changed_terms(self) -> str:
+        """The terms that differ from the model's defaults, as ``name=value`` (the user's overrides)."""
+        changed = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.default is not dataclasses.MISSING and getattr(self, f.name) != f.default
+        ]
+        return ", ".join(changed) or "default terms"
 
     # -- pieces several models build the same way --------------------------------------------------
 

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from vbcsim.contracts import FeeForService, ManagementFee, PooledSavings, SavingsPassThrough
 from vbcsim.partnerships.base import PartnershipModel, scaled_segments
 
+#: most practices an enabler may pool besides the provider's: each is simulated as segments of
+#: its own, so the pool's size is work the engine does.  A thousand practices of a 20,000-member
+#: panel is a 20-million-member pool, larger than any enabler's commercial book.  Raise this
+#: module constant (``vbcsim.partnerships.third_party.MAX_OTHER_PRACTICES``) to allow more.
+MAX_OTHER_PRACTICES = 1000
+
 
 @dataclass(frozen=True)
 class ThirdParty(PartnershipModel):
@@ -57,6 +63,13 @@ class ThirdParty(PartnershipModel):
     loss_cap: float | None = 0.05
     pass_through: float = 0.6
     absorbs_losses: bool = True
+
+    def _check_terms(self) -> None:
+        if self.other_practices > MAX_OTHER_PRACTICES:
+            raise ValueError(
+                f"ThirdParty: other_practices must be at most {MAX_OTHER_PRACTICES} "
+                f"(third_party.MAX_OTHER_PRACTICES: each practice is simulated), got {self.other_practices!r}"
+            )
 
     def pool(self, population):
         out = []

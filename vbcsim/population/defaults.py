@@ -25,6 +25,8 @@ Age bands and their relative cost levels (children about half, ages 45-64 about
 
 from __future__ import annotations
 
+import math
+
 from vbcsim.population.distributions import Hurdle, Lognormal, Pareto, Spliced
 from vbcsim.population.segments import Population, Segment
 
@@ -57,9 +59,27 @@ def _cost(p_nonzero: float, mu: float) -> Hurdle:
 
 
 def commercial_population(scale: float = 1.0) -> Population:
-    """The built-in commercial population (100,000 members × ``scale``)."""
-    if not (isinstance(scale, (int, float)) and not isinstance(scale, bool)) or not scale > 0:
+    """The built-in commercial population (100,000 members × ``scale``).
+
+    ``scale`` is a positive finite number that leaves every segment at least one
+    member (each segment's members are rounded): above about 2.3e-05 (half a
+    member over the smallest segment's 22,000 members).
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
         raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if not math.isfinite(scale):
+        raise ValueError(f"scale must be a finite positive number, got {scale!r}")
+    name, smallest = min(((n, m) for n, m, _, _ in _SEGMENTS), key=lambda nm: nm[1])
+    if round(smallest * scale) < 1:
+        raise ValueError(
+            f"scale {scale!r} leaves segment {name!r} ({smallest:,} members) with no member; "
+            f"use a scale above {0.5 / smallest:.3g}"
+        )
+    return _scaled(scale)
+
+
+def _scaled(scale: float) -> Population:
+    """The built-in segments times ``scale``, each rounded to at least one member."""
     return Population(
         [Segment(name, max(1, round(members * scale)), _cost(p, mu)) for name, members, p, mu in _SEGMENTS]
     )
@@ -83,4 +103,4 @@ def provider_panel(members: int = PROVIDER_PANEL_MEMBERS) -> Population:
     """
     if isinstance(members, bool) or not isinstance(members, int) or members < 3:
         raise ValueError(f"members must be an integer of at least 3 (one per segment), got {members!r}")
-    return commercial_population(members / sum(m for _, m, _, _ in _SEGMENTS))
+    return _scaled(members / sum(m for _, m, _, _ in _SEGMENTS))

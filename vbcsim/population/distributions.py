@@ -31,6 +31,7 @@ import numpy as np
 from scipy import special, stats
 
 from vbcsim._validation import (
+    check_at_most,
     check_nonnegative,
     check_positive,
     check_probability,
@@ -157,11 +158,22 @@ class Severity(Distribution):
         return self._ppf(rng.random(size))
 
 
+#: smallest accepted lognormal ``sigma``: below it the cost is exp(mu) to the last digit that matters,
+#: and far smaller ones (1e-300) overflow the standardised log cost (log x - mu) / sigma
+MIN_LOGNORMAL_SIGMA = 1e-6
+#: largest accepted lognormal ``sigma`` (a log-scale standard deviation; real cost data give 1-2.5)
+MAX_LOGNORMAL_SIGMA = 100.0
+
+
 @dataclass(frozen=True)
 class Lognormal(Severity):
     """Lognormal: log X ~ Normal(mu, sigma^2).
 
     The workhorse of member cost models: right-skewed, all moments finite.
+    ``sigma`` lies in [``MIN_LOGNORMAL_SIGMA``, ``MAX_LOGNORMAL_SIGMA``] = [1e-6, 100]: already at sigma = 38 the mean
+    exp(mu + sigma^2 / 2) overflows a double for any cost-like mu, and the bound keeps
+    sigma^2 finite in the closed forms (the engine refuses such costs anyway, see
+    :mod:`vbcsim.population.limits`).
     """
 
     mu: float
@@ -169,7 +181,16 @@ class Lognormal(Severity):
 
     def __post_init__(self):
         object.__setattr__(self, "mu", check_real("mu", self.mu, owner="Lognormal"))
-        object.__setattr__(self, "sigma", check_positive("sigma", self.sigma, owner="Lognormal"))
+        sigma = check_positive("sigma", self.sigma, owner="Lognormal")
+        if sigma < MIN_LOGNORMAL_SIGMA:
+            raise ValueError(
+                f"Lognormal: sigma must be at least {MIN_LOGNORMAL_SIGMA!r} (distributions.MIN_LOGNORMAL_SIGMA; "
+                f"a smaller one is a fixed cost exp(mu) for any purpose), got {sigma!r}"
+            )
+        check_at_most(
+            "sigma", sigma, MAX_LOGNORMAL_SIGMA, owner="Lognormal", why="distributions.MAX_LOGNORMAL_SIGMA"
+        )
+        object.__setattr__(self, "sigma", sigma)
 
     @classmethod
     def from_mean_cv(cls, mean: float, cv: float) -> Lognormal:
@@ -203,7 +224,8 @@ class Lognormal(Severity):
         return special.ndtr(-self._z(x))
 
     def _pdf(self, x):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a huge sigma overflows the denominator to inf: the density is then 0, as it should be
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             z = self._z(x)
             out = np.exp(-0.5 * z * z) / (x * self.sigma * math.sqrt(2 * math.pi))
         return np.where(x > 0, out, 0.0)

@@ -14,9 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative, check_probability, check_real
+from vbcsim._validation import check_at_most, check_nonnegative, check_probability, check_real
 
-__all__ = ["ScenarioRisk", "check_scenario_risk"]
+__all__ = ["ScenarioRisk", "check_scenario_risk", "MAX_TREND_CV", "MAX_SHOCK_SIZE"]
+
+#: largest accepted ``trend_cv``: a 100% coefficient of variation of the annual trend multiplier,
+#: far beyond the few percent by which emerging trend misses priced trend (larger values are no
+#: longer a trend uncertainty, and ``trend_cv ** 2`` overflows near 1e154).  Raise this module
+#: constant to accept more.
+MAX_TREND_CV = 1.0
+
+#: largest accepted ``shock_size``: a shock year costing 11 times a normal one (an epidemic year
+#: adds tens of percent).  Raise this module constant to accept more.
+MAX_SHOCK_SIZE = 10.0
 
 
 @dataclass(frozen=True)
@@ -31,12 +41,14 @@ class ScenarioRisk:
     Parameters
     ----------
     trend_cv : float
-        Coefficient of variation of the trend multiplier (0 for none).  A few
-        percent is typical of the gap between priced and emerging trend.
+        Coefficient of variation of the trend multiplier (0 for none), at most
+        ``MAX_TREND_CV`` (1.0).  A few percent is typical of the gap between
+        priced and emerging trend.
     shock_probability : float
         Probability of a shock year, in [0, 1].
     shock_size : float
-        Proportional cost change in a shock year, greater than -1.
+        Proportional cost change in a shock year, greater than -1 and at most
+        ``MAX_SHOCK_SIZE`` (10.0, an 11-fold year).
     """
 
     trend_cv: float = 0.0
@@ -44,9 +56,15 @@ class ScenarioRisk:
     shock_size: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(
-            self, "trend_cv", check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk")
+        cv = check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk")
+        check_at_most(
+            "trend_cv",
+            cv,
+            MAX_TREND_CV,
+            owner="ScenarioRisk",
+            why="a coefficient of variation of the annual trend multiplier; raise scenario.MAX_TREND_CV for more",
         )
+        object.__setattr__(self, "trend_cv", cv)
         object.__setattr__(
             self,
             "shock_probability",
@@ -55,6 +73,13 @@ class ScenarioRisk:
         size = check_real("shock_size", self.shock_size, owner="ScenarioRisk")
         if size <= -1.0:
             raise ValueError(f"ScenarioRisk: shock_size must be greater than -1, got {size!r}")
+        check_at_most(
+            "shock_size",
+            size,
+            MAX_SHOCK_SIZE,
+            owner="ScenarioRisk",
+            why="a shock year at most 11 times a normal year's cost; raise scenario.MAX_SHOCK_SIZE for more",
+        )
         object.__setattr__(self, "shock_size", size)
 
     @property

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vbcsim._validation import check_instances, check_positive_int
+from vbcsim._validation import check_at_most, check_instances, check_positive_int
 from vbcsim.population.distributions import Distribution, check_distribution
 
-__all__ = ["Segment", "Population", "check_population"]
+__all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
+
+#: largest accepted ``Segment.members``: 2**53, the largest count a double holds exactly (expected
+#: costs and PMPMs are computed in floating point) and far inside the engine's int64 counters
+#: even summed over many segments.  How many members a run can actually simulate is bounded by
+#: the work limit of :func:`vbcsim.simulate` (``vbcsim.results.plan.MAX_MEMBER_DRAWS``).
+MAX_MEMBERS = 2**53
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,8 @@ class Segment:
 
     A segment is a rating cell (for example adults, children, members with a
     chronic condition) or, for bundled payments, a set of episodes.
+    ``members`` is a positive integer (a whole float such as ``1e4`` passes)
+    of at most ``MAX_MEMBERS`` (2**53).
     """
 
     name: str
@@ -26,9 +34,10 @@ class Segment:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
             raise TypeError(f"Segment: name must be a non-empty string, got {self.name!r}")
-        object.__setattr__(
-            self, "members", check_positive_int("members", self.members, owner=f"Segment {self.name!r}")
-        )
+        owner = f"Segment {self.name!r}"
+        members = check_positive_int("members", self.members, owner=owner)
+        check_at_most("members", members, MAX_MEMBERS, owner=owner, why="2**53, see segments.MAX_MEMBERS")
+        object.__setattr__(self, "members", members)
         check_distribution(f"Segment {self.name!r}: cost", self.cost)
 
     def expected_cost(self) -> float:

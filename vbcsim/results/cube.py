@@ -51,6 +51,7 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
             plan.scenario_risk,
             segments=tuple(names),
             aggregate_oracle=aggregate_oracle,
+            market_factor=None if plan.market_factor is None else plan.market_factor[sl],
         )
         coords["model"] = list(arrangements)
         coords["party"] = list(PARTIES)
@@ -60,6 +61,7 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         data["settlement"] = (("scenario", "model", "contract"), settled["settlement"])
         data["premium"] = (("model",), settled["premium"])
         data["rebate"] = (("scenario", "model"), settled["rebate"])
+        data["outside_care"] = (("scenario", "model"), settled["outside_care"])
         data["efficiency"] = (
             ("scenario", "model"),
             np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
@@ -69,8 +71,12 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
     for name in ds.data_vars:
         spec = VARIABLES[name]
         ds[name].attrs.update(units=spec.units, description=spec.description)
+    seed = int(plan.seed)
     ds.attrs.update(
-        seed=plan.seed,
+        # the seed may be any non-negative int: ``seed`` is an int where it fits int64 (a decimal
+        # string beyond), ``seed_text`` always the exact decimal (netCDF3 holds only int32 attributes)
+        seed=seed if seed < 2**63 else str(seed),
+        seed_text=str(seed),
         n_scenarios=plan.n_scenarios,
         vbcsim_version=__version__,
         config=json.dumps(plan.config()),

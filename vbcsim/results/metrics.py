@@ -40,6 +40,15 @@ import xarray as xr
 __all__ = ["summarize", "value_at_risk", "tail_value_at_risk", "risk_share"]
 
 
+def _check_level(name: str, p) -> float:
+    """One confidence level strictly between 0 and 1, or an error naming ``name``."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{name} must be a number strictly between 0 and 1, got {type(p).__name__} {p!r}")
+    if not 0.0 < float(p) < 1.0:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {p!r}")
+    return float(p)
+
+
 def _check_levels(levels) -> tuple[float, ...]:
     if isinstance(levels, numbers.Real) and not isinstance(levels, bool):
         levels = (levels,)
@@ -133,7 +142,7 @@ def summarize(ds: xr.Dataset, levels=(0.95, 0.99), capital_level: float = 0.99) 
         if tuple(ds[name].dims) != dims:
             raise ValueError(f"ds[{name!r}] must have dims {dims}, got {tuple(ds[name].dims)}")
     levels = _check_levels(levels)
-    (capital_level,) = _check_levels((capital_level,))
+    capital_level = _check_level("capital_level", capital_level)
     n = ds.sizes["scenario"]
     if n < 2:
         raise ValueError(f"ds needs at least 2 scenarios, got {n}")

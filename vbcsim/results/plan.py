@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import os
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
@@ -21,10 +22,91 @@ import numpy as np
 
 from vbcsim.contracts.arrangement import Quality, as_arrangement
 from vbcsim.engine import driver
+from vbcsim.population.distributions import Compound, Hurdle
+from vbcsim.population.limits import check_simulable
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population
 
-__all__ = ["Plan", "make_plan", "run_engine", "describe", "scenario_factors", "BACKENDS"]
+__all__ = [
+    "Plan",
+    "make_plan",
+    "run_engine",
+    "describe",
+    "scenario_factors",
+    "check_run_size",
+    "BACKENDS",
+    "MAX_MEMBER_DRAWS",
+    "MAX_MEMORY_BYTES",
+]
+
+
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): a generous fixed figure
+        return 64 * 2**30
+
+
+#: most member draws (members × scenarios × claims per member, summed over the simulated segments,
+#: models' pool segments included) a run may take: at about 1.5e7 draws per second per thread,
+#: 1e12 draws take some 5 hours on 4 threads.  A larger run is refused up front with the
+#: estimate; raise this module constant (``vbcsim.results.plan.MAX_MEMBER_DRAWS``) to allow it.
+MAX_MEMBER_DRAWS = 1e12
+
+#: rough engine speed per thread, used only to put a time on the estimate in messages
+DRAWS_PER_THREAD_SECOND = 1.5e7
+
+#: most bytes the arrays of a run may take (the engine's statistics and the cube; with ``out``
+#: only the scenario-level arrays, the rest is streamed): this machine's physical memory
+#: (64 GiB where it cannot be read).  Raise this module constant to allow more.
+MAX_MEMORY_BYTES = _physical_memory()
+
+
+def _claims_per_member(cost) -> float:
+    """Draws the engine makes per member: its expected claims for a Compound, else 1."""
+    p = 1.0
+    if isinstance(cost, Hurdle):
+        p, cost = cost.p_nonzero, cost.severity
+    if isinstance(cost, Compound):
+        return max(1.0, p * cost.frequency.mean())
+    return 1.0
+
+
+def check_run_size(
+    simulated, arrangements, n_scenarios, att, *, threads=None, streamed=False, owner="simulate"
+):
+    """Refuse, before any work, a run that cannot finish (``MAX_MEMBER_DRAWS``) or fit (``MAX_MEMORY_BYTES``).
+
+    ``simulated`` is the population with the models' pool segments.  Every segment's cost must
+    be one the engine can simulate (:func:`vbcsim.population.limits.check_simulable`).
+    """
+    for seg in simulated:
+        check_simulable(seg.cost, owner=f"{owner}: segment {seg.name!r} cost")
+    draws = float(sum(seg.members * _claims_per_member(seg.cost) for seg in simulated)) * n_scenarios
+    if draws > MAX_MEMBER_DRAWS:
+        rate = DRAWS_PER_THREAD_SECOND * (threads or 1)
+        raise ValueError(
+            f"{owner}: {draws:.3g} member draws (about {draws / rate:.2g} s at {rate:.2g} draws/s) is more "
+            f"than the limit of {MAX_MEMBER_DRAWS:.3g} (plan.MAX_MEMBER_DRAWS); reduce members or n_scenarios"
+        )
+    n_seg = len(simulated.segments)
+    n_mod = len(arrangements)
+    n_views = 1 + n_mod
+    width = max([len(att)] + [len(arr.attachments()) for arr in arrangements.values()])
+    n_contracts = sum(len(arr.contracts) for arr in arrangements.values())
+    # per scenario, in doubles: factors and scenario-level draws, and unless streamed the engine's
+    # cost and excess (twice: the engine's arrays and the cube's) and the models' variables
+    per_scenario = 2 * n_views + n_mod + 2
+    if not streamed:
+        per_scenario += 2 * n_seg * n_views * (1 + width) + n_mod * 12 + n_contracts
+    need = 8.0 * per_scenario * n_scenarios
+    if need > MAX_MEMORY_BYTES:
+        raise ValueError(
+            f"{owner}: about {need / 2**30:.3g} GiB of arrays for {n_scenarios} scenarios × {n_seg} segments × "
+            f"{n_views} views × {width} attachments is more than the limit of {MAX_MEMORY_BYTES / 2**30:.3g} GiB "
+            "(plan.MAX_MEMORY_BYTES, this machine's memory); reduce n_scenarios"
+            + ("" if streamed else ", or stream the run to a store with out=")
+        )
 
 
 def describe(obj):
@@ -165,6 +247,9 @@ class Plan:
     attachment_table: np.ndarray  # (V, K) padded with inf
     params: list  # encoded distributions of the simulated segments
     members: list
+    # (S,) the market-wide part of ``factor``, shared with a benchmark's reference population
+    # (None: systematic risk is not split; contracts then take it as 1)
+    market_factor: np.ndarray | None = None
 
     def config(self) -> dict:
         return {
@@ -176,8 +261,16 @@ class Plan:
         }
 
 
-def make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality) -> Plan:
-    """Draw the scenario-level variables and lay out the engine's views."""
+def make_plan(
+    population, arrangements, n_scenarios, seed, att, scenario_risk, quality, *, threads=None, streamed=False
+) -> Plan:
+    """Draw the scenario-level variables and lay out the engine's views.
+
+    The run's size is checked first (:func:`check_run_size`), so a run that cannot finish or fit
+    is refused before anything is drawn.
+    """
+    simulated = _with_pools(population, arrangements)
+    check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
     factor = scenario_factors(scenario_risk, n_scenarios, seed)
     efficiency = {
         name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
@@ -196,7 +289,6 @@ def make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, q
     q = None
     if arrangements:
         q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
-    simulated = _with_pools(population, arrangements)
     return Plan(
         population=population,
         simulated=simulated,

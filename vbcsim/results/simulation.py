@@ -52,6 +52,15 @@ def simulate(
         before its per-member attachments apply.
     n_scenarios : int
         number of simulated years.
+
+        The run is sized before any work: more than
+        ``vbcsim.results.plan.MAX_MEMBER_DRAWS`` (1e12) member draws (members ×
+        scenarios × expected claims per member for a Compound, summed over the
+        segments and the models' pool segments), or arrays larger than
+        ``vbcsim.results.plan.MAX_MEMORY_BYTES`` (the machine's memory), are
+        refused with a ``ValueError`` giving the estimate; raise those module
+        constants to allow more.  Every cost distribution must have a finite
+        mean (see :func:`vbcsim.population.limits.check_simulable`).
     seed : int
         root seed; the same seed gives a bitwise-identical Dataset whatever
         ``threads`` is.
@@ -121,7 +130,17 @@ def simulate(
         raise TypeError(f"quality must be a vbcsim.Quality or None, got {type(quality).__name__}")
 
     backend = _check_backend(backend)
-    plan = make_plan(population, arrangements, n_scenarios, seed, att, scenario_risk, quality)
+    plan = make_plan(
+        population,
+        arrangements,
+        n_scenarios,
+        seed,
+        att,
+        scenario_risk,
+        quality,
+        threads=threads,
+        streamed=out is not None,
+    )
     if out is not None:
         return simulate_to_zarr(
             plan, out, backend=backend, threads=threads, progress=progress, overwrite=overwrite

@@ -18,6 +18,13 @@ result without holding it in memory:
    renamed over the target, so an earlier result at the target survives any
    failure until then.
 
+The whole run holds the store's lock (``results.zarr.lock``, see
+:func:`vbcsim.results.io.output_lock`): a second run writing the same store at
+once fails at the start with :class:`~vbcsim.results.io.OutputBusyError`
+("another run (pid N) is writing results.zarr") and leaves the first run's
+``.partial`` alone.  The target's directory must exist (``ValueError`` naming
+``out`` otherwise, before any work); it is never created.
+
 Calling again with the same inputs and ``out`` resumes an interrupted run
 (only unflagged blocks and chunks are computed) or returns a finished one.
 The inputs are identified by a hash of the run's full configuration (seed,
@@ -40,7 +47,7 @@ from vbcsim._version import __version__
 from vbcsim.contracts.settle import aggregate_stop_loss_oracle
 from vbcsim.engine.driver import block_layout, block_scenarios
 from vbcsim.results.cube import assemble
-from vbcsim.results.io import _replace_tree
+from vbcsim.results.io import _replace_tree, output_lock
 from vbcsim.results.plan import run_engine
 
 __all__ = ["simulate_to_zarr", "SETTLE_SCENARIOS"]
@@ -138,14 +145,23 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
 
 def simulate_to_zarr(plan, out, *, backend: str, threads: int, progress=None, overwrite: bool = False):
     """Run ``plan`` into the zarr store ``out`` (resuming an interrupted run); return it opened lazily."""
-    zarr = _require()
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike) ending in .zarr, got {type(out).__name__}")
     target = Path(out)
     if target.suffix != ".zarr":
         raise ValueError(f"out must be a path ending in .zarr, got {str(out)!r}")
+    if not target.parent.is_dir():
+        raise ValueError(f"out: directory {str(target.parent)!r} does not exist (it is not created)")
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"out: {str(target)!r} is a file, not a zarr store")
     if not isinstance(overwrite, bool):
         raise TypeError(f"overwrite must be True or False, got {overwrite!r}")
+    zarr = _require()
+    with output_lock(target):
+        return _run_locked(zarr, plan, target, backend, threads, progress, overwrite)
+
+
+def _run_locked(zarr, plan, target: Path, backend, threads, progress, overwrite: bool):
     rid = run_id(plan)
     if target.exists():
         attrs = _attrs(zarr, target)

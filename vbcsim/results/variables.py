@@ -54,8 +54,8 @@ VARIABLES = {
             "net",
             ("scenario", "model", "party"),
             "currency per year",
-            "each party's annual net result; per scenario and model the parties sum to premium - delivery "
-            "cost - admin - care management - rebates",
+            "each party's annual net result; per scenario and model the parties sum to premium - the "
+            "provider's own delivery cost - admin - care management - outside care - rebates",
         ),
         Variable(
             "settlement",
@@ -70,7 +70,15 @@ VARIABLES = {
             "rebate",
             ("scenario", "model"),
             "currency per year",
-            "MLR rebates paid to members: the money that leaves the parties",
+            "MLR rebates paid to members: money that leaves the parties",
+        ),
+        Variable(
+            "outside_care",
+            ("scenario", "model"),
+            "currency per year",
+            "care bought at allowed rates from providers outside the contracting organisation "
+            "((1 - delivered_share) x medical cost), paid by whoever bears those claims: money that "
+            "leaves the parties",
         ),
         Variable(
             "efficiency",
