@@ -103,6 +103,7 @@ def test_tiny_comparison_end_to_end():
     models = vbcsim.partnership_models(pop)
     for m, arr in enumerate(models.values()):
         fixed = (arr.admin_pmpm + arr.care_management_pmpm) * 12 * pop.members
-        expect = ds.premium.values[m] - arr.delivery_ratio * ds.medical_cost.values[:, m] - fixed
+        own = arr.delivery_ratio * arr.delivered_share * ds.medical_cost.values[:, m]
+        expect = ds.premium.values[m] - own - fixed - ds.outside_care.values[:, m]
         expect = expect - ds.rebate.values[:, m]
         np.testing.assert_allclose(ds.net.values[:, m].sum(axis=1), expect, rtol=0, atol=1e-6)

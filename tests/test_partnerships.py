@@ -153,7 +153,7 @@ def test_bad_arguments(panel):
 
 
 def conservation_gap(ds):
-    """Σ net − (premium − delivery × C − admin − care management − rebates), per scenario and model."""
+    """Σ net − (premium − own delivery − admin − care management − outside care − rebates), by scenario and model."""
     models = vbcsim.partnership_models()  # the default panel: same premiums and fixed costs
     members = int(ds.members.where(~ds.pooled, 0).sum()) if "pooled" in ds.coords else int(ds.members.sum())
     expected = []
@@ -162,8 +162,9 @@ def conservation_gap(ds):
         fixed = (arr.admin_pmpm + arr.care_management_pmpm) * 12 * members
         expected.append(
             ds.premium.values[m]
-            - arr.delivery_ratio * ds.medical_cost.values[:, m]
+            - arr.delivery_ratio * arr.delivered_share * ds.medical_cost.values[:, m]
             - fixed
+            - ds.outside_care.values[:, m]
             - ds.rebate.values[:, m]
         )
     return ds.net.sum("party").values - np.stack(expected, axis=1)
@@ -180,7 +181,13 @@ def test_compare_defaults(default_run):
     assert int(book) == 20_000 and int(ds.members.sum()) == 100_000
     gap = conservation_gap(ds)
     assert np.abs(gap).max() <= 1e-9 * float(ds.premium.max())
-    # only MLR rebates leave the parties, and only the joint venture has them
+    # outside care and MLR rebates leave the parties; only the joint venture has rebates
+    models = vbcsim.partnership_models()
+    for name in NAMES:
+        share = models[name].delivered_share
+        np.testing.assert_allclose(
+            ds.outside_care.sel(model=name), (1 - share) * ds.medical_cost.sel(model=name)
+        )
     assert (ds.rebate.sel(model=NAMES[:4]) == 0).all()
     assert float(ds.rebate.sel(model=NAMES[4]).mean()) > 0
 
@@ -188,10 +195,12 @@ def test_compare_defaults(default_run):
 def test_provider_risk_share_ordering(default_run):
     s = vbcsim.summarize(default_run)
     share = s.risk_share.sel(party="provider")
-    # upside-only programme < two-sided contract < global capitation (issue's expected ordering)
-    assert (
-        float(share.sel(model=NAMES[1])) < float(share.sel(model=NAMES[0])) < float(share.sel(model=NAMES[3]))
-    )
+    # the risk each arrangement adds to the provider's fee-for-service position, whose risk share is
+    # (delivery_ratio − 1) × delivered_share (it gains 15 cents on each dollar of care it delivers):
+    # upside-only programme < two-sided contract < global capitation
+    models = vbcsim.partnership_models()
+    added = {n: float(share.sel(model=n)) - (0.85 - 1.0) * models[n].delivered_share for n in NAMES}
+    assert added[NAMES[1]] < added[NAMES[0]] < added[NAMES[3]]
     # under every model the provider keeps some of the cost risk off its books, and none bears more than all
     assert ((share > -0.15 - 1e-9) & (share < 1.0)).all()
 
@@ -200,14 +209,17 @@ def test_risk_share_identity(default_run):
     ds = default_run
     s = vbcsim.summarize(ds)
     total = s.risk_share.sum("party")
-    # models 1-4 have no rebates: the shares add up to the delivery ratio exactly
-    np.testing.assert_allclose(total.sel(model=NAMES[:4]).values, 0.85, atol=1e-9)
+    # models 1-4 have no rebates: the shares add up to the own delivery cost per allowed dollar plus
+    # the outside share, exactly
+    models = vbcsim.partnership_models()
+    own = {n: 0.85 * models[n].delivered_share + 1 - models[n].delivered_share for n in NAMES}
+    np.testing.assert_allclose(total.sel(model=NAMES[:4]).values, [own[n] for n in NAMES[:4]], atol=1e-9)
     # model 5: rebates absorb Cov(rebate, C) / Var(C) (negative: rebates fall as cost rises)
     c = ds.medical_cost.sel(model=NAMES[4]).values
     r = ds.rebate.sel(model=NAMES[4]).values
     absorbed = np.mean((r - r.mean()) * (c - c.mean())) / np.var(c)
     assert absorbed < 0
-    assert float(total.sel(model=NAMES[4])) == pytest.approx(0.85 + absorbed, abs=1e-9)
+    assert float(total.sel(model=NAMES[4])) == pytest.approx(own[NAMES[4]] + absorbed, abs=1e-9)
 
 
 def test_model_mechanics(default_run):

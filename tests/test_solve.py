@@ -26,9 +26,11 @@ def _one_sided_at_expected_cost():
     """FFS + one-sided shared savings from the first dollar, no MSR, cap, gate, truncation or efficiency.
 
     The benchmark is the panel's exact expected cost B = E[C], so the provider's
-    net result is 0.15 C + s (B − C)+ per scenario (delivery ratio 0.85).
+    net result is 0.15 C + s (B − C)+ per scenario (delivery ratio 0.85, all care delivered
+    by the provider itself).
     """
     return CustomContract(
+        delivered_share=1.0,
         efficiency=0.0,
         efficiency_sd=0.0,
         care_management_pmpm=0.0,
@@ -104,9 +106,11 @@ def test_shared_savings_rate_matches_the_exact_fft_expectation(pop):
 
 
 def test_equal_means_percent_of_premium_matches_the_model_flows(pop):
-    """Risk network: payer = P − A − pP, provider = pP − 0.85 C − cm + stop-loss (recovery − premium).
+    """Risk network: payer = P − A − pP, provider = pP − (0.85 s + 1 − s) C − cm + stop-loss.
 
-    Equal means at p* = (P − A + 0.85 E C + cm − E[stop-loss]) / (2P), with the
+    The provider delivers a share s of the care at 0.85 per allowed dollar and buys the rest
+    at allowed rates; stop-loss settles recovery − premium.  Equal means at
+    p* = (P − A + (0.85 s + 1 − s) E C + cm − E[stop-loss]) / (2P), with the
     sample means of the run; an independent run at the default 85% gives the
     same p* by common random numbers (the provider's result moves one for one
     with the capitation, nothing else changes).
@@ -126,7 +130,8 @@ def test_equal_means_percent_of_premium_matches_the_model_flows(pop):
     cm = arr.care_management_pmpm * 12 * pop.members
     C = float(ds.medical_cost.isel(model=0).mean())
     sl = float(ds.settlement.isel(model=0).sel(contract="specific_stop_loss").mean())
-    p_star = (P - A + arr.delivery_ratio * C + cm - sl) / (2 * P)
+    s = arr.delivered_share
+    p_star = (P - A + (arr.delivery_ratio * s + 1.0 - s) * C + cm - sl) / (2 * P)
     assert r.value == pytest.approx(p_star, rel=1e-9)
     assert r.arrangement.contracts[0].percent_of_premium == r.value
 

@@ -40,13 +40,42 @@ def ref_bundled(c: BundledPayment, ctx):
     return out
 
 
+MLR_TABLE = [
+    (1_000, 0.083),
+    (2_500, 0.052),
+    (5_000, 0.037),
+    (10_000, 0.026),
+    (25_000, 0.016),
+    (50_000, 0.012),
+]
+
+
+def ref_credibility(life_years):
+    """Table 1 to 45 CFR 158.232 by hand: None when non-credible, else the adjustment."""
+    if life_years < 1_000:
+        return None
+    if life_years >= 75_000:
+        return 0.0
+    table = [*MLR_TABLE, (75_000, 0.0)]
+    for (x0, y0), (x1, y1) in zip(table, table[1:], strict=False):
+        if x0 <= life_years <= x1:
+            return y0 + (y1 - y0) * (life_years - x0) / (x1 - x0)
+    raise AssertionError(life_years)
+
+
 def ref_mlr(c: MLRRebate, ctx):
+    """The rebate with no earlier contract: incurred claims are the medical cost C (the fallback)."""
+    members = int(sum(int(m) for m in ctx.members))
+    adj = ref_credibility(members) if c.credibility else 0.0
     out = []
     for s in range(ctx.n_scenarios):
-        premium = float(ctx.premium[s])
-        cost = sum(float(x) for x in ctx.segment_cost[s])
+        if adj is None:
+            out.append(0.0)
+            continue
+        premium = float(ctx.premium[s]) * (1.0 - c.taxes_and_fees_ratio)
+        cost = sum(float(x) for x in ctx.segment_cost[s]) + c.quality_improvement_pmpm * 12 * members
         ratio = cost / premium
-        out.append(max(c.minimum_ratio - ratio, 0.0) * premium)
+        out.append(max(c.minimum_ratio - (ratio + adj * c.deductible_factor), 0.0) * premium)
     return out
 
 
@@ -114,7 +143,11 @@ def test_bundled_payment_unknown_segment_is_named():
 
 
 def test_mlr_rebate_below_and_above_the_minimum():
-    ctx = make_ctx([[70_000.0], [85_000.0], [90_000.0], [80_000.0]], [10], premium=100_000.0)
+    # 75,000 members: fully credible, no credibility adjustment (45 CFR 158.230(c)(1)); no earlier
+    # contract, so the incurred claims are the medical cost C.  (The old test used 10 members: under
+    # 45 CFR 158.230(d) that book is non-credible and owes no rebate, see below.)
+    cost = [[70_000.0], [85_000.0], [90_000.0], [80_000.0]]
+    ctx = make_ctx(cost, [75_000], premium=100_000.0)
     c = MLRRebate()
     assert c.minimum_ratio == MLR_LARGE_GROUP == 0.85 and c.name == "mlr_rebate"
     st_ = c.settle(ctx)
@@ -132,6 +165,11 @@ def test_mlr_rebate_below_and_above_the_minimum():
     np.testing.assert_allclose(st_.flows["provider"], -st_.external)
     np.testing.assert_allclose(st_.amount, ref_mlr(small, ctx))
     assert MLRRebate.for_market("individual").minimum_ratio == 0.80
+    # 10 members: non-credible, no rebate; without the credibility rules the old numbers
+    tiny = make_ctx(cost, [10], premium=100_000.0)
+    np.testing.assert_array_equal(c.settle(tiny).external, 0.0)
+    np.testing.assert_allclose(MLRRebate(credibility=False).rebate(tiny), [15_000.0, 0.0, 0.0, 5_000.0])
+    assert MLRRebate.for_market("small_group", credibility=False).credibility is False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,7 +293,14 @@ contracts_under_test = st.one_of(
     st.builds(
         BundledPayment, st.floats(1.0, 1e5), st.floats(0.0, 0.5), caps, caps, st.sampled_from(["a", "b"])
     ),
-    st.builds(MLRRebate, st.floats(0.5, 1.0), st.sampled_from(["payer", "provider", "enabler"])),
+    st.builds(
+        MLRRebate,
+        st.floats(0.5, 1.0),
+        st.sampled_from(["payer", "provider", "enabler"]),
+        taxes_and_fees_ratio=st.floats(0.0, 0.1),
+        quality_improvement_pmpm=st.floats(0.0, 10.0),
+        credibility=st.booleans(),
+    ),
     st.builds(
         UserContract,
         st.just("savings"),
@@ -338,6 +383,28 @@ BAD = [
     (lambda: MLRRebate(NAN), ValueError, "minimum_ratio must be finite"),
     (lambda: MLRRebate(insurer="members"), ValueError, "MLRRebate: insurer must be one of payer"),
     (lambda: MLRRebate.for_market("medicare"), ValueError, "market must be one of"),
+    (
+        lambda: MLRRebate(taxes_and_fees_ratio=1.0),
+        ValueError,
+        "MLRRebate: taxes_and_fees_ratio must be a probability in \\[0, 1\\)",
+    ),
+    (lambda: MLRRebate(taxes_and_fees_ratio=NAN), ValueError, "taxes_and_fees_ratio must be finite"),
+    (
+        lambda: MLRRebate(quality_improvement_pmpm=-1.0),
+        ValueError,
+        "quality_improvement_pmpm must be non-negative",
+    ),
+    (lambda: MLRRebate(quality_improvement_pmpm=1e8), ValueError, "quality_improvement_pmpm must be at most"),
+    (lambda: MLRRebate(credibility="yes"), TypeError, "MLRRebate: credibility must be True or False"),
+    (lambda: MLRRebate(life_years=-1.0), ValueError, "life_years must be non-negative"),
+    (lambda: MLRRebate(life_years="many"), TypeError, "life_years must be a real number"),
+    (lambda: MLRRebate(deductible_factor=0.0), ValueError, "deductible_factor must be positive"),
+    (
+        lambda: MLRRebate(reinsurance="gross"),
+        ValueError,
+        "MLRRebate: reinsurance must be one of 'direct', 'net'",
+    ),
+    (lambda: MLRRebate(reinsurance=None), ValueError, "reinsurance must be one of"),
     (lambda: UserContract("", keep_savings), TypeError, "UserContract: name must be a non-empty string"),
     (lambda: UserContract(None, keep_savings), TypeError, "name must be a non-empty string"),
     (lambda: UserContract("x", 5), TypeError, "UserContract 'x': kernel must be a callable"),
@@ -402,7 +469,7 @@ def test_bundle_rebate_and_user_kernel_in_simulate():
         [
             UserContract("ffs", pay_all),
             BundledPayment.bpci_advanced(20_000.0, "knee"),
-            MLRRebate(0.95),
+            MLRRebate(0.95, credibility=False),
         ],
         premium_pmpm=650.0,
     )
@@ -416,8 +483,12 @@ def test_bundle_rebate_and_user_kernel_in_simulate():
         np.clip(target - knee, -0.2 * target, 0.2 * target),
     )
     premium = 650.0 * 12 * 340
-    rebate = np.maximum(0.95 * premium - c, 0.0)
-    np.testing.assert_allclose(ds.rebate.sel(model="m"), rebate)
+    # the insurer's incurred claims: the kernel's base payment C plus the bundle's reconciliation
+    # (a bonus, or a repayment that reduces them); the old rule used C alone.  340 members would
+    # be non-credible (no rebate), so the credibility rules are off here.
+    bundle = ds.settlement.sel(model="m", contract="bundled_payment").values
+    rebate = np.maximum(0.95 * premium - (c + bundle), 0.0)
+    np.testing.assert_allclose(ds.rebate.sel(model="m"), rebate, rtol=1e-12, atol=1e-6)
     assert rebate.max() > 0
     # conservation: the parties' results add up to premium − delivery cost − rebates
     total = ds.net.sel(model="m").sum("party").values

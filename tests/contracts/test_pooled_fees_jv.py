@@ -12,6 +12,7 @@ from vbcsim.contracts import (
     FeeForService,
     JointVenture,
     ManagementFee,
+    PayForPerformance,
     PooledSavings,
     SavingsPassThrough,
     SharedSavings,
@@ -309,11 +310,19 @@ def test_pass_through_needs_a_pooled_contract():
 # ---------------------------------------------------------------------------------------------
 # JointVenture
 #
-# The book is segments a and b; the pool segment p2 holds a large cost the venture must ignore.
+# The book is segments a (1,500 members) and b (1,000); the pool segment p2 holds a large cost
+# the venture must ignore.  2,500 life-years: partially credible, base credibility factor 5.2%
+# (a point of Table 1 to 45 CFR 158.232), so the 85% floor binds at 85% − 5.2% = 79.8%.
 # P = 1,000,000; C = 700,000, 900,000, 1,100,000, 800,000; admin A = 100,000; care management
-# M = 20,000.  MLR floor 85%: rebate = max(850,000 − C, 0) = 150,000, 0, 0, 50,000.
+# M = 20,000.  With no earlier contract the plan's incurred claims are C (the fallback):
+# rebate = max(798,000 − C, 0) = 98,000, 0, 0, 0.
+#
+# Changed from the old rule (rebate = max(0.85 P − C, 0) = 150,000, 0, 0, 50,000 on a
+# 200-member book): the credibility adjustment of 45 CFR 158.232 lowers the standard (and a
+# 200-member book would be non-credible and owe nothing, see test_joint_venture_non_credible).
 
 JV_SEGMENTS = ("a", "b", "p2")
+JV_MEMBERS = [1_500, 1_000, 1_000]
 JV_COST = [
     [500_000.0, 200_000.0, 9e6],
     [600_000.0, 300_000.0, 9e6],
@@ -322,11 +331,15 @@ JV_COST = [
 ]
 C = np.array([700_000.0, 900_000.0, 1_100_000.0, 800_000.0])
 P = 1_000_000.0
-REBATE = np.array([150_000.0, 0.0, 0.0, 50_000.0])
+ADJ = 0.052  # Table 1 to 45 CFR 158.232 at 2,500 life-years
+REBATE = np.array([98_000.0, 0.0, 0.0, 0.0])
+OLD_REBATE = np.array([150_000.0, 0.0, 0.0, 50_000.0])  # without credibility: max(0.85 P − C, 0)
 
 
-def jv_ctx(care_management_party="payer", admin=100_000.0, care_management=20_000.0, premium=P):
-    ctx = make_ctx(JV_COST, [100, 100, 1_000], segments=JV_SEGMENTS, premium=premium)
+def jv_ctx(
+    care_management_party="payer", admin=100_000.0, care_management=20_000.0, premium=P, members=JV_MEMBERS
+):
+    ctx = make_ctx(JV_COST, members, segments=JV_SEGMENTS, premium=premium)
     return dataclasses.replace(
         ctx,
         book=("a", "b"),
@@ -334,6 +347,13 @@ def jv_ctx(care_management_party="payer", admin=100_000.0, care_management=20_00
         care_management=care_management,
         care_management_party=care_management_party,
     )
+
+
+def settled(ctx, *contracts):
+    """``ctx`` with ``contracts`` settled in order, as ``settle_models`` records them."""
+    for c in contracts:
+        ctx.settled.append((c.name, c, c.settle(ctx)))
+    return ctx
 
 
 def assert_conserved_with_rebate(st_):
@@ -344,32 +364,53 @@ def assert_conserved_with_rebate(st_):
 
 
 def test_joint_venture_hand_computed():
-    jv = JointVenture()  # 50/50, MLR floor 85%, payer insurer, provider partner
+    jv = JointVenture()  # 50/50, MLR floor 85%, payer insurer, provider partner, credibility on
     ctx = jv_ctx()
     np.testing.assert_allclose(ctx.medical_cost, C)
-    np.testing.assert_allclose(jv.rebate(ctx), REBATE)
-    # U = P − C − A − M − rebate = 30,000, −20,000, −220,000, 30,000
-    u = np.array([30_000.0, -20_000.0, -220_000.0, 30_000.0])
-    np.testing.assert_allclose(jv.underwriting_result(ctx), u)
+    assert ctx.n_members() == 2_500
+    assert jv.mlr_floor().credibility_adjustment(ctx) == ADJ
+    np.testing.assert_allclose(jv.rebate(ctx), REBATE, rtol=1e-12)
+    # U = P − C − A − M − rebate = 82,000, −20,000, −220,000, 80,000
+    u = np.array([82_000.0, -20_000.0, -220_000.0, 80_000.0])
+    np.testing.assert_allclose(jv.underwriting_result(ctx), u, rtol=1e-12)
     st_ = jv.settle(ctx)
-    np.testing.assert_allclose(st_.amount, [15_000.0, -10_000.0, -110_000.0, 15_000.0])
+    np.testing.assert_allclose(st_.amount, [41_000.0, -10_000.0, -110_000.0, 40_000.0], rtol=1e-12)
     np.testing.assert_allclose(st_.flows["provider"], st_.amount)
-    np.testing.assert_allclose(st_.flows["payer"], [-165_000.0, 10_000.0, 110_000.0, -65_000.0])
-    np.testing.assert_allclose(st_.external, REBATE)
+    np.testing.assert_allclose(st_.flows["payer"], [-139_000.0, 10_000.0, 110_000.0, -40_000.0], rtol=1e-12)
+    np.testing.assert_allclose(st_.external, REBATE, rtol=1e-12)
     assert set(st_.flows) == {"payer", "provider"}
     assert_conserved_with_rebate(st_)
     assert jv.name == "joint_venture"
     assert jv.needs() == Needs()
 
 
-def test_joint_venture_owners_end_with_their_equity_share():
-    # with the arrangement's own flows and fee-for-service claims, the insurer's result is (1 − e) U and
-    # the partner's e U plus its delivery margin (1 − delivery ratio) C
-    e = 0.4
+def test_joint_venture_without_credibility_keeps_the_old_numbers():
+    # credibility off: rebate = max(0.85 P − C, 0), as before
+    jv = JointVenture(credibility=False)
     ctx = jv_ctx()
+    np.testing.assert_allclose(jv.rebate(ctx), OLD_REBATE, rtol=1e-12)
+    np.testing.assert_allclose(jv.underwriting_result(ctx), [30_000.0, -20_000.0, -220_000.0, 30_000.0])
+
+
+def test_joint_venture_non_credible():
+    # 200 life-years: non-credible, presumed to meet the standard (45 CFR 158.230(d)): no rebate
+    ctx = jv_ctx(members=[100, 100, 1_000])
+    jv = JointVenture()
+    np.testing.assert_array_equal(jv.rebate(ctx), 0.0)
+    np.testing.assert_allclose(jv.underwriting_result(ctx), P - C - 120_000.0)
+    # the same book counted as part of a 2,500-life-year block
+    np.testing.assert_allclose(JointVenture(life_years=2_500).rebate(ctx), REBATE, rtol=1e-12)
+
+
+def test_joint_venture_owners_end_with_their_equity_share():
+    # with the arrangement's own flows and fee-for-service claims (settled before the venture), the
+    # insurer's result is (1 − e) U and the partner's e U plus its delivery margin (1 − delivery ratio) C
+    e = 0.4
+    ctx = settled(jv_ctx(), FeeForService())
     jv = JointVenture(partner_equity=e)
     u = jv.underwriting_result(ctx)
-    ffs = FeeForService().settle(ctx)
+    np.testing.assert_allclose(u, [82_000.0, -20_000.0, -220_000.0, 80_000.0], rtol=1e-12)
+    ffs = ctx.settled[0][2]
     st_ = jv.settle(ctx)
     payer = P - 100_000.0 - 20_000.0 + ffs.flows["payer"] + st_.flows["payer"]
     provider = -0.85 * C + ffs.flows["provider"] + st_.flows["provider"]
@@ -379,16 +420,50 @@ def test_joint_venture_owners_end_with_their_equity_share():
     np.testing.assert_allclose(payer + provider, P - 0.85 * C - 120_000.0 - REBATE, rtol=1e-12)
 
 
+def test_joint_venture_incurred_claims_are_what_the_plan_pays():
+    # fee for service with 70% delivered by the partner: the plan pays 0.7 C to the provider and
+    # 0.3 C of outside care, so its incurred claims are still C; a P4P bonus of 5 PMPM × 2,500 ×
+    # 12 = 150,000 at full quality is an incentive payment and adds to them:
+    # rebate = max(798,000 − C − 150,000, 0) = 0 everywhere; U = P − C − 150,000 − A − M
+    ctx = dataclasses.replace(jv_ctx(), delivered_share=0.7, quality=np.ones(4))
+    ctx = settled(ctx, FeeForService(), PayForPerformance(bonus_pmpm=5.0))
+    jv = JointVenture()
+    np.testing.assert_allclose(jv.mlr_floor().incurred_claims(ctx), C + 150_000.0, rtol=1e-12)
+    np.testing.assert_array_equal(jv.rebate(ctx), 0.0)
+    np.testing.assert_allclose(jv.underwriting_result(ctx), P - C - 150_000.0 - 120_000.0, rtol=1e-12)
+    # a management fee the plan pays is a cost of the plan (U) but not claims (the MLR): 2 PMPM
+    ctx = settled(jv_ctx(), FeeForService(), ManagementFee(2.0))
+    fee = 2.0 * 12 * 2_500
+    np.testing.assert_allclose(jv.rebate(ctx), REBATE, rtol=1e-12)
+    np.testing.assert_allclose(
+        jv.underwriting_result(ctx), [82_000.0 - fee, -20_000.0 - fee, -220_000.0 - fee, 80_000.0 - fee]
+    )
+
+
+def test_joint_venture_taxes_and_quality_improvement():
+    # taxes and fees 2% of premium: P' = 980,000; quality improvement 1 PMPM: Q = 30,000;
+    # rebate = max((0.85 − 0.052) × 980,000 − Q − C, 0) = max(752,040 − C, 0) = 52,040, 0, 0, 0.
+    # U = P − C − A − M − rebate: taxes and quality improvement are already part of A and M
+    jv = JointVenture(taxes_and_fees_ratio=0.02, quality_improvement_pmpm=1.0)
+    ctx = jv_ctx()
+    np.testing.assert_allclose(jv.rebate(ctx), [52_040.0, 0.0, 0.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        jv.underwriting_result(ctx), [127_960.0, -20_000.0, -220_000.0, 80_000.0], rtol=1e-12
+    )
+
+
 def test_joint_venture_care_management_only_when_the_insurer_bears_it():
     jv = JointVenture()
-    # the provider bears care management: U = P − C − A − rebate = 50,000, 0, −200,000, 50,000
-    u = [50_000.0, 0.0, -200_000.0, 50_000.0]
-    np.testing.assert_allclose(jv.underwriting_result(jv_ctx("provider")), u)
-    np.testing.assert_allclose(jv.underwriting_result(jv_ctx("enabler")), u)
+    # the provider bears care management: U = P − C − A − rebate = 102,000, 0, −200,000, 100,000
+    u = [102_000.0, 0.0, -200_000.0, 100_000.0]
+    np.testing.assert_allclose(jv.underwriting_result(jv_ctx("provider")), u, rtol=1e-12)
+    np.testing.assert_allclose(jv.underwriting_result(jv_ctx("enabler")), u, rtol=1e-12)
     # an enabler that carries the plan's books and its care management
     enabler_jv = JointVenture(insurer="enabler", partner="payer")
     np.testing.assert_allclose(
-        enabler_jv.underwriting_result(jv_ctx("enabler")), [30_000.0, -20_000.0, -220_000.0, 30_000.0]
+        enabler_jv.underwriting_result(jv_ctx("enabler")),
+        [82_000.0, -20_000.0, -220_000.0, 80_000.0],
+        rtol=1e-12,
     )
     st_ = enabler_jv.settle(jv_ctx("enabler"))
     assert set(st_.flows) == {"enabler", "payer"}
@@ -397,6 +472,7 @@ def test_joint_venture_care_management_only_when_the_insurer_bears_it():
 
 def test_joint_venture_without_mlr_floor():
     jv = JointVenture(minimum_loss_ratio=None)
+    assert jv.mlr_floor() is None
     ctx = jv_ctx()
     np.testing.assert_array_equal(jv.rebate(ctx), 0.0)
     # U = P − C − A − M = 180,000, −20,000, −220,000, 80,000
@@ -413,22 +489,44 @@ def test_joint_venture_equity_zero_and_one():
     none = JointVenture(partner_equity=0.0).settle(ctx)
     np.testing.assert_array_equal(none.amount, 0.0)
     np.testing.assert_array_equal(none.flows["provider"], 0.0)
-    np.testing.assert_allclose(none.flows["payer"], -REBATE)
+    np.testing.assert_allclose(none.flows["payer"], -REBATE, rtol=1e-12)
     assert_conserved_with_rebate(none)
     full = JointVenture(partner_equity=1.0).settle(ctx)
     np.testing.assert_allclose(full.amount, u)
-    np.testing.assert_allclose(full.flows["payer"], -REBATE - u)
+    np.testing.assert_allclose(full.flows["payer"], -REBATE - u, rtol=1e-12)
     assert_conserved_with_rebate(full)
 
 
 def test_joint_venture_mlr_floor_of_one_and_premium_per_scenario():
-    # floor 100%: rebate = max(P − C, 0); premium may vary by scenario
+    # floor 100% less the 5.2% adjustment: rebate = max(0.948 P − C, 0); premium may vary by scenario
+    # (old rule, max(P − C, 0): 100,000, 0, 0, 400,000)
     premium = np.array([800_000.0, 900_000.0, 1_000_000.0, 1_200_000.0])
     ctx = jv_ctx(premium=premium)
     jv = JointVenture(minimum_loss_ratio=1.0)
-    np.testing.assert_allclose(jv.rebate(ctx), [100_000.0, 0.0, 0.0, 400_000.0])
-    # U = P − C − A − M − rebate = −120,000 whenever a rebate is paid
-    np.testing.assert_allclose(jv.underwriting_result(ctx), [-120_000.0, -120_000.0, -220_000.0, -120_000.0])
+    np.testing.assert_allclose(jv.rebate(ctx), [58_400.0, 0.0, 0.0, 337_600.0], rtol=1e-12)
+    # U = P − C − A − M − rebate = −120,000 + 0.052 P whenever a rebate is paid
+    np.testing.assert_allclose(
+        jv.underwriting_result(ctx), [-78_400.0, -120_000.0, -220_000.0, -57_600.0], rtol=1e-12
+    )
+
+
+def reference_adjustment(life_years):
+    """Table 1 to 45 CFR 158.232, interpolated by hand (an independent reference)."""
+    table = [
+        (1_000, 0.083),
+        (2_500, 0.052),
+        (5_000, 0.037),
+        (10_000, 0.026),
+        (25_000, 0.016),
+        (50_000, 0.012),
+    ]
+    if life_years < 1_000 or life_years >= 75_000:
+        return 0.0
+    table.append((75_000, 0.0))
+    for (x0, y0), (x1, y1) in zip(table, table[1:], strict=False):
+        if x0 <= life_years <= x1:
+            return y0 + (y1 - y0) * (life_years - x0) / (x1 - x0)
+    raise AssertionError(life_years)
 
 
 @settings(deadline=None, max_examples=150)
@@ -440,14 +538,20 @@ def test_joint_venture_mlr_floor_of_one_and_premium_per_scenario():
     equity=st.floats(0.0, 1.0),
     mlr=st.one_of(st.none(), st.floats(0.5, 1.0)),
     cm_party=st.sampled_from(["payer", "provider", "enabler"]),
+    members=st.sampled_from([100, 999, 1_000, 1_750, 20_000, 74_999, 75_000, 200_000]),
+    credibility=st.booleans(),
 )
-def test_joint_venture_properties(costs, premium, admin, care, equity, mlr, cm_party):
-    ctx = make_ctx([[c] for c in costs], [100], premium=premium)
+def test_joint_venture_properties(costs, premium, admin, care, equity, mlr, cm_party, members, credibility):
+    ctx = make_ctx([[c] for c in costs], [members], premium=premium)
     ctx = dataclasses.replace(ctx, admin=admin, care_management=care, care_management_party=cm_party)
-    jv = JointVenture(partner_equity=equity, minimum_loss_ratio=mlr)
+    jv = JointVenture(partner_equity=equity, minimum_loss_ratio=mlr, credibility=credibility)
     st_ = jv.settle(ctx)
     c = np.asarray(costs)
-    rebate = np.zeros_like(c) if mlr is None else np.maximum(mlr * premium - c, 0.0)
+    if mlr is None or (credibility and members < 1_000):
+        rebate = np.zeros_like(c)
+    else:
+        adj = reference_adjustment(members) if credibility else 0.0
+        rebate = np.maximum((mlr - adj) * premium - c, 0.0)
     u = premium - c - admin - (care if cm_party == "payer" else 0.0) - rebate
     np.testing.assert_allclose(st_.external, rebate, rtol=1e-12, atol=1e-6)
     np.testing.assert_allclose(st_.amount, equity * u, rtol=1e-12, atol=1e-6)
@@ -480,6 +584,16 @@ def test_joint_venture_rejects_a_premium_of_the_wrong_shape():
         (dict(insurer="members"), ValueError, "must be one of payer, provider, enabler, reinsurer"),
         (dict(partner="members"), ValueError, "must be one of payer, provider, enabler, reinsurer"),
         (dict(insurer="provider", partner="provider"), ValueError, "must differ"),
+        (
+            dict(taxes_and_fees_ratio=1.0),
+            ValueError,
+            r"taxes_and_fees_ratio must be a probability in \[0, 1\)",
+        ),
+        (dict(quality_improvement_pmpm=-1.0), ValueError, "quality_improvement_pmpm must be non-negative"),
+        (dict(credibility=1), TypeError, "credibility must be True or False"),
+        (dict(life_years=-5.0), ValueError, "life_years must be non-negative"),
+        (dict(deductible_factor=0.0), ValueError, "deductible_factor must be positive"),
+        (dict(reinsurance="gross"), ValueError, "reinsurance must be one of 'direct', 'net'"),
     ],
 )
 def test_joint_venture_validation(kwargs, exc, match):

@@ -40,16 +40,26 @@ def ref_shared_savings(c: SharedSavings, ctx):
     names = list(ctx.segments) if c.segments is None else list(c.segments)
     idx = [ctx.segments.index(n) for n in names]
     members = sum(int(ctx.members[g]) for g in idx)
-    bench = c.benchmark_pmpm * 12 * members
     out = []
     for s in range(ctx.n_scenarios):
+        bench = c.benchmark_pmpm * 12 * members
+        if c.benchmark_update == "retrospective" and ctx.market_factor is not None:
+            bench = bench * float(ctx.market_factor[s])
         actual = 0.0
         for g in idx:
             actual += float(ctx.segment_cost[s][g])
             if c.outlier_attachment is not None:
                 actual -= float(ctx.excess_by_attachment[c.outlier_attachment][s][g])
         savings = bench - actual
-        if c.quality_gate is None:
+        if c.quality_rule == "mssp":
+            q = float(ctx.quality[s])
+            if q >= c.quality_standard:
+                rate = c.sharing_rate
+            elif q >= c.alternative_standard:
+                rate = c.sharing_rate * q
+            else:
+                rate = 0.0
+        elif c.quality_gate is None:
             rate = c.sharing_rate
         else:
             q = float(ctx.quality[s])
@@ -60,6 +70,7 @@ def ref_shared_savings(c: SharedSavings, ctx):
             amount = rate * base
             if c.savings_cap is not None and amount > c.savings_cap * bench:
                 amount = c.savings_cap * bench
+            amount = amount * (1.0 - c.sequestration)
         elif c.minimum_loss_rate is not None and savings < 0 and -savings / bench >= c.minimum_loss_rate:
             loss = -savings if c.first_dollar else -savings - c.minimum_loss_rate * bench
             if c.quality_scales_losses:
@@ -68,8 +79,11 @@ def ref_shared_savings(c: SharedSavings, ctx):
             else:
                 loss_rate = c.loss_sharing_rate
             repay = loss_rate * loss
-            if c.loss_cap is not None and repay > c.loss_cap * bench:
-                repay = c.loss_cap * bench
+            limits = [] if c.loss_cap is None else [c.loss_cap * bench]
+            if c.revenue_loss_cap is not None:
+                limits.append(c.revenue_loss_cap * c.participant_revenue * bench)
+            if limits and repay > min(limits):
+                repay = min(limits)
             amount = -repay
         out.append(amount)
     return out
@@ -294,15 +308,30 @@ def test_mssp_basic_levels():
     assert (a.sharing_rate, a.savings_cap, a.two_sided, a.minimum_savings_rate) == (0.40, 0.10, False, 0.039)
     assert SharedSavings.mssp_basic(900.0, 60_000, level="B", quality_gate=0.5).quality_gate == 0.5
     assert set(MSSP_BASIC_LEVELS) == set("ABCDE")
+    # today's rules by default: the MSSP quality rule, 2% sequestration, a retrospective benchmark
+    assert (e.quality_rule, e.quality_standard, e.alternative_standard) == ("mssp", 0.40, 0.10)
+    assert (e.sequestration, e.benchmark_update, e.participant_revenue) == (0.02, "retrospective", None)
+    assert e.needs() == Needs(quality=True)
+    gated = SharedSavings.mssp_basic(900.0, 60_000, level="B", quality_gate=0.5)
+    assert gated.quality_rule == "linear"  # a gate asks for the pre-2021 linear rule
 
 
 def test_mssp_basic_level_e_hand_computed():
-    # 1,000 members, 100 PMPM -> B = 1.2M; elected MSR/MLR 2%
+    # 1,000 members, 100 PMPM -> B = 1.2M; elected MSR/MLR 2%; quality meets the standard
     c = SharedSavings.mssp_basic(PMPM, level="E", minimum_savings_rate=0.02)
-    # savings 5% -> 50% x 60,000 = 30,000; savings 25% -> capped at 10% = 120,000;
-    # losses 5% -> 30% x 60,000 = 18,000; losses 25% -> capped at 4% = 48,000
-    amount = check_against_reference(c, ctx_actual([1_140_000, 900_000, 1_260_000, 1_500_000]))
-    np.testing.assert_allclose(amount, [30_000.0, 120_000.0, -18_000.0, -48_000.0])
+    # savings 5% -> 50% x 60,000 = 30,000, less 2% sequestration: 29,400; savings 25% -> capped at
+    # 10% = 120,000, less 2%: 117,600; losses 5% -> 30% x 60,000 = 18,000 (no sequestration);
+    # losses 25% -> capped at 4% = 48,000
+    ctx = ctx_actual([1_140_000, 900_000, 1_260_000, 1_500_000], quality=[0.9] * 4)
+    amount = check_against_reference(c, ctx)
+    np.testing.assert_allclose(amount, [29_400.0, 117_600.0, -18_000.0, -48_000.0], rtol=1e-15)
+    # the rules of before: no quality adjustment, no sequestration, a fixed benchmark
+    old = SharedSavings.mssp_basic(
+        PMPM, level="E", minimum_savings_rate=0.02, quality_rule="linear", sequestration=0.0,
+        benchmark_update="prospective",
+    )  # fmt: skip
+    amount = check_against_reference(old, ctx_actual([1_140_000, 900_000, 1_260_000, 1_500_000]))
+    np.testing.assert_allclose(amount, [30_000.0, 120_000.0, -18_000.0, -48_000.0], rtol=1e-15)
 
 
 def test_mssp_enhanced():
@@ -311,15 +340,17 @@ def test_mssp_enhanced():
     assert (c.loss_sharing_rate, c.loss_sharing_floor, c.quality_scales_losses) == (0.75, 0.40, True)
     assert MSSP_ENHANCED["loss_sharing_floor"] == 0.40
     ctx = ctx_actual([1_140_000, 600_000, 1_260_000, 1_260_000, 1_800_000], quality=[1.0, 1.0, 0.3, 0.8, 0.3])
-    # savings 60,000 at q=1: 75% -> 45,000; savings 600,000: 450,000 capped at 20% = 240,000
+    # savings 60,000 at q=1: 75% -> 45,000, less 2% sequestration: 44,100; savings 600,000:
+    # 450,000 capped at 20% = 240,000, less 2%: 235,200
     # losses 60,000: q=.3 fails the gate -> 75% = 45,000; q=.8: 1 - .6 = 40% -> 24,000
     # losses 600,000 at 75% = 450,000, capped at 15% = 180,000
     amount = check_against_reference(c, ctx)
-    np.testing.assert_allclose(amount, [45_000.0, 240_000.0, -45_000.0, -24_000.0, -180_000.0])
-    # without a quality gate: 75% of savings, 40% of losses
+    np.testing.assert_allclose(amount, [44_100.0, 235_200.0, -45_000.0, -24_000.0, -180_000.0], rtol=1e-15)
+    # the MSSP quality rule, standard met: 75% of savings (less 2%), 40% of losses
     plain = SharedSavings.mssp_enhanced(PMPM, 20_000)
     assert plain.minimum_savings_rate == 0.025
-    np.testing.assert_allclose(plain.settle(ctx_actual([1_140_000, 1_260_000])).amount, [45_000.0, -24_000.0])
+    ctx = ctx_actual([1_140_000, 1_260_000], quality=[0.5, 0.5])
+    np.testing.assert_allclose(plain.settle(ctx).amount, [44_100.0, -24_000.0], rtol=1e-15)
 
 
 @pytest.mark.parametrize(
@@ -430,9 +461,17 @@ def test_settlement_time_errors():
 
 
 @st.composite
-def contract_and_ctx(draw, *, one_sided=None, with_quality=True, caps=True, outliers=True, scales=True):
+def contract_and_ctx(
+    draw, *, one_sided=None, with_quality=True, caps=True, outliers=True, scales=True, mssp=True
+):
     two = draw(st.booleans()) if one_sided is None else not one_sided
     gate = draw(st.none() | st.floats(0.0, 1.0)) if with_quality else None
+    # today's MSSP rules: the standards-based quality rule, sequestration, a revenue-based loss
+    # limit and a retrospective benchmark update (market factors drawn per scenario)
+    rule = "mssp" if with_quality and mssp and gate is None and draw(st.booleans()) else "linear"
+    standards = sorted(draw(st.floats(0.0, 1.0)) for _ in range(2)) if rule == "mssp" else [None, None]
+    revenue = two and caps and mssp and draw(st.booleans())
+    retro = mssp and draw(st.booleans())
     scales_losses = two and scales and draw(st.booleans())
     loss_rate = draw(st.floats(0.0, 1.0)) if two else None
     att = draw(st.sampled_from([None, 5_000.0])) if outliers else None
@@ -450,6 +489,13 @@ def contract_and_ctx(draw, *, one_sided=None, with_quality=True, caps=True, outl
         segments=draw(st.sampled_from([None, ["a"], ["b"]])),
         quality_scales_losses=scales_losses,
         loss_sharing_floor=draw(st.floats(0.0, loss_rate)) if scales_losses and draw(st.booleans()) else None,
+        quality_rule=rule,
+        alternative_standard=standards[0],
+        quality_standard=standards[1],
+        participant_revenue=draw(st.floats(0.05, 3.0)) if revenue else None,
+        revenue_loss_cap=draw(st.floats(0.0, 0.1)) if revenue else None,
+        sequestration=draw(st.sampled_from([0.0, 0.02])) if mssp else 0.0,
+        benchmark_update="retrospective" if retro else "prospective",
     )
     cap = kw["savings_cap"]
     if kw["first_dollar"] and cap and kw["minimum_savings_rate"] >= cap:
@@ -464,6 +510,8 @@ def contract_and_ctx(draw, *, one_sided=None, with_quality=True, caps=True, outl
     excess = [[draw(st.floats(0.0, 1.0)) * c for c in row] for row in cost]
     quality = [draw(st.floats(0.0, 1.0)) for _ in range(n)]
     ctx = make_ctx(cost, members, quality=quality, excess={5_000.0: excess})
+    if mssp and draw(st.booleans()):
+        ctx.market_factor = np.array([draw(st.floats(0.7, 1.4)) for _ in range(n)])
     return kw, ctx
 
 
@@ -473,11 +521,11 @@ def test_matches_reference(case):
     kw, ctx = case
     c = SharedSavings(**kw)
     amount = check_against_reference(c, ctx)
-    b = c.benchmark(ctx)
+    b = c.updated_benchmark(ctx)
     if c.savings_cap is not None:
         assert (amount <= c.savings_cap * b * (1 + 1e-12)).all()
-    if c.loss_cap is not None and c.two_sided:
-        assert (amount >= -c.loss_cap * b * (1 + 1e-12)).all()
+    if c.loss_limit is not None and c.two_sided:
+        assert (amount >= -c.loss_limit * b * (1 + 1e-12)).all()
 
 
 @settings(deadline=None, max_examples=150)
@@ -513,7 +561,7 @@ def risk_share(flow, cost):
 
 @settings(deadline=None, max_examples=150)
 @given(
-    case=contract_and_ctx(with_quality=False, caps=False, outliers=False, scales=False),
+    case=contract_and_ctx(with_quality=False, caps=False, outliers=False, scales=False, mssp=False),
     r1=st.floats(0.0, 1.0),
     r2=st.floats(0.0, 1.0),
 )
@@ -562,7 +610,7 @@ def test_in_the_engine():
     )
     pmpm = pop.expected_cost() / pop.members / 12
     ss_ = SharedSavings(pmpm, 0.5, 0.02, outlier_attachment=50_000.0, quality_gate=0.6)
-    enh = SharedSavings.mssp_enhanced(pmpm, minimum_savings_rate=0.0)
+    enh = SharedSavings.mssp_enhanced(pmpm, minimum_savings_rate=0.0)  # MSSP quality rule: needs quality
     ds = v.simulate(pop, {"m": [FeeForService(), ss_, enh]}, n_scenarios=60, seed=11)
     settle = ds.settlement.sel(model="m")
     np.testing.assert_allclose(
@@ -571,9 +619,9 @@ def test_in_the_engine():
     ss_amount = settle.sel(contract="shared_savings").values
     assert (ss_amount >= 0).all()
     assert (ss_amount[ds.quality.values < 0.6] == 0).all()
-    # the ENHANCED settlement depends on cost only (no quality gate): recompute it
+    # the ENHANCED settlement depends on cost and quality (no scenario risk: no benchmark update)
     c = ds.medical_cost.sel(model="m").values
-    ctx = make_ctx(c[:, None], [pop.members])
+    ctx = make_ctx(c[:, None], [pop.members], quality=ds.quality.values)
     np.testing.assert_allclose(
         settle.sel(contract="shared_savings_2").values, enh.settle(ctx).amount, rtol=1e-9
     )

@@ -88,16 +88,32 @@ mix = st.builds(lambda b, o: [b, *o], base_payment(), st.lists(overlay(), max_si
 
 
 @settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
-@given(a=mix, b=mix, efficiency=st.floats(0.0, 0.1), seed=st.integers(0, 2**32))
-def test_party_totals_do_not_depend_on_contracts(a, b, efficiency, seed):
-    common = {"efficiency": efficiency, "admin_pmpm": 25.0, "care_management_pmpm": 3.0}
+@given(a=mix, b=mix, efficiency=st.floats(0.0, 0.1), share=rate, seed=st.integers(0, 2**32))
+def test_party_totals_do_not_depend_on_contracts(a, b, efficiency, share, seed):
+    """Parties + outside care + rebates = premium − own delivery cost − admin − care management."""
+    common = {
+        "efficiency": efficiency,
+        "admin_pmpm": 25.0,
+        "care_management_pmpm": 3.0,
+        "delivered_share": share,
+    }
     ds = v.simulate(
         POP, {"a": v.Arrangement(a, **common), "b": v.Arrangement(b, **common)}, n_scenarios=30, seed=seed
     )
     totals = ds.net.sum("party")
     scale = float(ds.premium.max())
     np.testing.assert_allclose(totals.sel(model="a"), totals.sel(model="b"), rtol=0, atol=1e-9 * scale)
-    expected = ds.premium - 0.85 * ds.medical_cost - (25.0 + 3.0) * 12 * POP.members
+    # every base payment covers the whole book, so all outside care is bought, by someone
+    np.testing.assert_allclose(
+        ds.outside_care, (1.0 - share) * ds.medical_cost, rtol=1e-12, atol=1e-9 * scale
+    )
+    expected = (
+        ds.premium
+        - 0.85 * share * ds.medical_cost
+        - (25.0 + 3.0) * 12 * POP.members
+        - ds.outside_care
+        - ds.rebate
+    )
     np.testing.assert_allclose(totals, expected.transpose(*totals.dims), rtol=0, atol=1e-9 * scale)
 
 

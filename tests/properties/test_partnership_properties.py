@@ -80,18 +80,21 @@ def test_money_is_conserved_for_any_terms(c, p, t, n, v, seed):
         fixed = (arr.admin_pmpm + arr.care_management_pmpm) * 12 * PANEL.members
         expected = (
             ds.premium.values[m]
-            - arr.delivery_ratio * ds.medical_cost.values[:, m]
+            - arr.delivery_ratio * arr.delivered_share * ds.medical_cost.values[:, m]
             - fixed
+            - ds.outside_care.values[:, m]
             - ds.rebate.values[:, m]
         )
         got = ds.net.values[:, m, :].sum(axis=1)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * ds.premium.values[m])
-    # the shares of cost risk add up to the delivery ratio less what rebates absorb
+    # the shares of cost risk add up to the own delivery cost per allowed dollar plus the outside
+    # share, less what rebates absorb
     s = vbcsim.summarize(ds)
     c_ = ds.medical_cost.values
     r = ds.rebate.values
     absorbed = ((r - r.mean(0)) * (c_ - c_.mean(0))).mean(0) / c_.var(0)
-    np.testing.assert_allclose(s.risk_share.sum("party").values, 0.85 + absorbed, atol=1e-8)
+    own = np.array([a.delivery_ratio * a.delivered_share + 1.0 - a.delivered_share for a in models.values()])
+    np.testing.assert_allclose(s.risk_share.sum("party").values, own + absorbed, atol=1e-8)
 
 
 @settings(deadline=None, max_examples=10)

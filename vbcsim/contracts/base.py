@@ -119,6 +119,11 @@ class SettlementContext:
     # order: a contract that settles on the others' flows (an MLR on what the insurer incurs)
     # reads them here
     settled: list = field(default_factory=list)
+    # every contract of the arrangement, in order (a contract that depends on another's terms,
+    # as aggregate stop-loss does on a specific cover of the same insured, finds it here)
+    contracts: tuple = ()
+    # the parties' book of business (a Population), for exact pricing on it; None when unknown
+    population: object | None = None
 
     @property
     def n_scenarios(self) -> int:

@@ -34,6 +34,8 @@ from vbcsim.contracts.capitation import MAX_EPISODE_PRICE, _check_bounded, _chec
 __all__ = [
     "BundledPayment",
     "BPCI_ADVANCED_DISCOUNT",
+    "BPCI_ADVANCED_DISCOUNTS",
+    "BPCI_ADVANCED_EPISODE_TYPES",
     "BPCI_ADVANCED_STOP_LOSS",
     "BPCI_ADVANCED_STOP_GAIN",
     "CJR_DISCOUNT",
@@ -52,6 +54,20 @@ __all__ = [
 BPCI_ADVANCED_DISCOUNT = 0.03
 BPCI_ADVANCED_STOP_LOSS = 0.20
 BPCI_ADVANCED_STOP_GAIN = 0.20
+# The CMS discount by model year and clinical episode type.  Model Years 1-5 (October
+# 2018 to 2022): 3% for every clinical episode (the 2018 fact sheet above; still 3% in
+# Model Year 3, Archway Health, "BPCI Advanced Model Year 3: key takeaways", April 2019).
+# From Model Year 6 (2023) CMS reduced the discount for medical clinical episodes "from 3%
+# to 2%"; surgical episodes keep 3% (CMS announcement of the model's two-year extension
+# and Model Year 6 pricing changes, 13 October 2022, reported by the California Hospital
+# Association and Becker's Hospital Review, 14 October 2022).
+# The extension's Model Years 7 (2024) and 8 (2025, the model ends 31 December 2025) keep
+# the Model Year 6 pricing here: no later change to the discount was found (carried
+# forward, not verified against the Model Year 7 target price specifications).
+BPCI_ADVANCED_EPISODE_TYPES = ("medical", "surgical")
+BPCI_ADVANCED_DISCOUNTS = {
+    year: {"medical": 0.03 if year <= 5 else 0.02, "surgical": 0.03} for year in range(1, 9)
+}
 
 # CJR (42 CFR Part 510; final rule CMS-5516-F, 80 FR 73273, 24 November 2015; amended
 # by the episode-payment-model rule of January 2017, by 82 FR 57066, 1 December 2017,
@@ -82,7 +98,8 @@ class BundledPayment(Contract):
         the benchmark price per episode at allowed rates, before the discount,
         in (0, 1e9].
     discount : float
-        the payer's discount off the benchmark, in [0, 1) (3% in BPCI Advanced).
+        the payer's discount off the benchmark, in [0, 1) (3% in BPCI Advanced,
+        2% for its medical episodes from Model Year 6).
     stop_loss : float or None
         the provider's largest repayment as a fraction of the target, ≥ 0;
         None for no limit.
@@ -104,7 +121,9 @@ class BundledPayment(Contract):
     Examples
     --------
     >>> tka = BundledPayment(30_000.0, 0.03, 0.20, 0.20, "knee")
-    >>> same = BundledPayment.bpci_advanced(30_000.0, "knee")
+    >>> same = BundledPayment.bpci_advanced(30_000.0, "knee", episode_type="surgical", model_year=6)
+    >>> BundledPayment.bpci_advanced(9_000.0, "sepsis", episode_type="medical", model_year=6).discount
+    0.02
     >>> cjr_py3 = BundledPayment.cjr(25_000.0, "hip", performance_year=3, quality="good")
     """
 
@@ -138,11 +157,61 @@ class BundledPayment(Contract):
             raise TypeError(f"{owner}: segment must be a non-empty segment name, got {self.segment!r}")
 
     @classmethod
-    def bpci_advanced(cls, target_price: float, segment: str) -> BundledPayment:
-        """BPCI Advanced: 3% discount, stop-loss and stop-gain at 20% of the target."""
-        return cls(
-            target_price, BPCI_ADVANCED_DISCOUNT, BPCI_ADVANCED_STOP_LOSS, BPCI_ADVANCED_STOP_GAIN, segment
-        )
+    def bpci_advanced(
+        cls,
+        target_price: float,
+        segment: str,
+        *,
+        episode_type: str | None = None,
+        model_year: int | None = None,
+    ) -> BundledPayment:
+        """BPCI Advanced: the CMS discount of the model year and episode type, stop-loss and stop-gain at 20%.
+
+        Parameters
+        ----------
+        target_price, segment
+            as for :class:`BundledPayment`.
+        episode_type : {"medical", "surgical"}, optional
+            the clinical episode's type: from Model Year 6 the discount is 2% for
+            medical and 3% for surgical episodes (:data:`BPCI_ADVANCED_DISCOUNTS`).
+        model_year : int, optional
+            1 (October-December 2018) to 8 (2025); 3% for every episode in
+            Model Years 1-5.
+
+        Give both: without them the discount is 3%, as before (right for
+        surgical episodes and for Model Years 1-5), and a medical episode
+        without a model year, or a model year from 6 without an episode type,
+        is a ValueError (the discount depends on the other).
+        """
+        owner = "BundledPayment.bpci_advanced"
+        if episode_type is not None:
+            if not isinstance(episode_type, str):
+                raise TypeError(
+                    f"{owner}: episode_type must be 'medical' or 'surgical', got {episode_type!r}"
+                )
+            if episode_type not in BPCI_ADVANCED_EPISODE_TYPES:
+                raise ValueError(
+                    f"{owner}: episode_type must be 'medical' or 'surgical', got {episode_type!r}"
+                )
+        if model_year is not None:
+            if isinstance(model_year, bool) or not isinstance(model_year, (int, np.integer)):
+                raise TypeError(f"{owner}: model_year must be an integer 1 to 8, got {model_year!r}")
+            if model_year not in BPCI_ADVANCED_DISCOUNTS:
+                raise ValueError(f"{owner}: model_year must be 1 to 8 (2018-2025), got {model_year!r}")
+        if episode_type is None and model_year is not None and model_year >= 6:
+            raise ValueError(
+                f"{owner}: model_year={model_year} needs episode_type: from Model Year 6 the CMS discount "
+                "is 2% for medical and 3% for surgical clinical episodes"
+            )
+        if episode_type == "medical" and model_year is None:
+            raise ValueError(
+                f"{owner}: episode_type='medical' needs model_year: the CMS discount for medical clinical "
+                "episodes is 3% in Model Years 1-5 and 2% from Model Year 6"
+            )
+        discount = BPCI_ADVANCED_DISCOUNT
+        if episode_type is not None and model_year is not None:
+            discount = BPCI_ADVANCED_DISCOUNTS[int(model_year)][episode_type]
+        return cls(target_price, discount, BPCI_ADVANCED_STOP_LOSS, BPCI_ADVANCED_STOP_GAIN, segment)
 
     @classmethod
     def cjr(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from vbcsim.contracts.base import PARTIES, Settlement, SettlementContext
+from vbcsim.contracts.pricing import mixed_excess
 
 __all__ = ["settle_models", "premium_per_year", "aggregate_stop_loss_oracle"]
 
@@ -144,9 +145,8 @@ def settle_models(
             premium=np.full(n_scen, prem),
             quality=quality if arr.needs_quality() else None,
             expected_cost=population.expected_cost(),
-            expected_excess={
-                a: float(sum(s.members * s.cost.stop_loss(a) for s in population)) for a in atts
-            },
+            # exact E[Σ (f X − a)+] under the systematic factor f, as a reinsurer prices a layer
+            expected_excess={a: mixed_excess(population, a, scenario_risk) for a in atts},
             claims_party=arr.claims_party,
             delivery_ratio=arr.delivery_ratio,
             aggregate_stop_loss=agg_oracle,
@@ -154,6 +154,8 @@ def settle_models(
             care_management=arr.care_management_pmpm * 12.0 * total_members,
             care_management_party=arr.care_management_party,
             delivered_share=arr.delivered_share,
+            contracts=tuple(arr.contracts),
+            population=population,
             scenario_risk=scenario_risk,
             market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
         )

@@ -12,12 +12,12 @@ subpart G:
   dollar*: the ACO receives the sharing rate times all the savings under the
   benchmark, not only those beyond the MSR (42 CFR 425.604 for the original
   one-sided model, 425.605 BASIC track, 425.610 ENHANCED track);
-- the payment is limited to a percentage of the benchmark (the "performance
-  payment limit": 10% under BASIC, 20% under ENHANCED);
+- the payment is limited to 10% (BASIC) or 20% (ENHANCED) of the benchmark;
 - losses are shared when ``−S / B ≥ MLR``, also from the first dollar, at the
-  shared loss rate, limited to a percentage of the benchmark (the "loss
-  recoupment limit");
-- the final sharing rate depends on quality performance;
+  shared loss rate, up to a loss limit;
+- the final sharing rate depends on quality performance (``quality_rule``);
+- savings payments, not loss repayments, lose 2% to sequestration;
+- the benchmark is updated by the year's actual national-regional growth;
 - catastrophic claims are truncated: MSSP caps each assigned beneficiary's
   annual expenditure at the 99th percentile of national Medicare FFS
   expenditure (42 CFR 425.604(a), 425.605(a), 425.610(a)), which here is
@@ -38,7 +38,13 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_positive_int, check_probability
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
-from vbcsim.contracts.capitation import _check_optional_real, _check_segments, _pmpm_positive
+from vbcsim.contracts.capitation import (
+    MAX_RATIO,
+    _check_bounded,
+    _check_optional_real,
+    _check_segments,
+    _pmpm_positive,
+)
 from vbcsim.contracts.fee_for_service import (
     _check_bool,
     _check_parties,
@@ -54,6 +60,11 @@ __all__ = [
     "MSSP_SYMMETRIC_MSR_ELECTIONS",
     "MSSP_BASIC_LEVELS",
     "MSSP_ENHANCED",
+    "MSSP_QUALITY_STANDARD",
+    "MSSP_ALTERNATIVE_QUALITY_STANDARD",
+    "MSSP_SEQUESTRATION",
+    "QUALITY_RULES",
+    "BENCHMARK_UPDATES",
 ]
 
 # -- MSSP parameters ---------------------------------------------------------------------------
@@ -62,15 +73,11 @@ __all__ = [
 MSSP_MINIMUM_BENEFICIARIES = 5_000
 
 #: The one-sided model's minimum savings rate by number of assigned beneficiaries,
-#: 42 CFR 425.604(b): rows (low end of range, high end of range, MSR at the low end,
-#: MSR at the high end); 60,000 or more: 2.0%.  An ACO is assigned the MSR linearly
-#: interpolated between the two ends of its range.  CMS's worked example in the
-#: proposed rule (CMS-1345-P, April 2011, 76 FR 19528; the text before its Table 6): an
-#: ACO with 7,500 beneficiaries is assigned 3.3%, the midpoint between 7,000 and 7,999
-#: beneficiaries, where the MSR is 3.4% and 3.2%; above 60,000 the MSR does not fall
-#: below 2%.  The rates are confidence bounds on random variation in per-capita
-#: expenditure (an ACO should rarely beat the MSR by chance alone), so they fall with
-#: size.
+#: 42 CFR 425.604(b): rows (low end, high end, MSR at the low end, MSR at the high end);
+#: 60,000 or more: 2.0%; linear interpolation within a range (CMS-1345-P, 76 FR 19528,
+#: before its Table 6: 7,500 beneficiaries get 3.3%, midway between 3.4% and 3.2%).  The
+#: rates are confidence bounds (90% at 5,000) that an ACO of average per-capita expenditure
+#: would not beat the MSR by chance alone, so they fall with size.
 MSSP_MSR_TABLE = (
     (5_000, 5_999, 0.039, 0.036),
     (6_000, 6_999, 0.036, 0.034),
@@ -89,19 +96,13 @@ _MSR_FLOOR = 0.020  # 60,000 or more assigned beneficiaries (42 CFR 425.604(b))
 #: steps (42 CFR 425.605(b), 425.610(b)).
 MSSP_SYMMETRIC_MSR_ELECTIONS = (0.0, 0.005, 0.010, 0.015, 0.020)
 
-#: BASIC track levels (42 CFR 425.605(d)(1)(i)-(v); glide path in 425.600(a)(4)):
-#: maximum sharing rate (based on quality performance), performance payment limit as a
-#: fraction of the updated benchmark, shared loss rate (regardless of quality), and
-#: loss sharing limit.  Levels A and B are one-sided (no loss sharing).  In the
-#: regulation the loss limit is a percentage of the ACO participants' total Medicare
-#: Parts A and B fee-for-service revenue, capped at a percentage of the updated
-#: benchmark: level C 2% of revenue capped at 1% of the benchmark, level D 4% of revenue
-#: capped at 2%, level E the Quality Payment Program's revenue-based nominal amount
-#: standard (8% of revenue) capped at one percentage point above its expenditure-based
-#: nominal amount standard (3% + 1 = 4% of the benchmark).  vbcsim has no participant
-#: revenue, so the presets use the benchmark-based limit: exact for ACOs whose
-#: revenue-based limit is the larger (typically ACOs that include hospitals), an upper
-#: bound on repayment for low-revenue ACOs.
+#: BASIC track levels (42 CFR 425.605(d)(1)(i)-(v); glide path 425.600(a)(4)): maximum
+#: sharing rate, performance payment limit (fraction of the updated benchmark), shared loss
+#: rate (whatever the quality), and the loss limit: the lesser of a share of the ACO
+#: participants' total Medicare Parts A and B FFS revenue (``revenue_loss_cap``) and of the
+#: updated benchmark (``loss_cap``).  C: 2% of revenue, at most 1% of the benchmark; D: 4%,
+#: at most 2%; E: the QPP revenue-based nominal amount standard, 8% (42 CFR 414.1415(c)(3)),
+#: at most 1 point above its expenditure-based standard (3% + 1 = 4%).  A, B: one-sided.
 MSSP_BASIC_LEVELS = {
     "A": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
     "B": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
@@ -109,6 +110,9 @@ MSSP_BASIC_LEVELS = {
     "D": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.02},
     "E": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.04},
 }
+for _level, _rate in zip("ABCDE", (None, None, 0.02, 0.04, 0.08), strict=True):
+    MSSP_BASIC_LEVELS[_level]["revenue_loss_cap"] = _rate  # 425.605(d)(1)(iii)-(v); None: one-sided
+del _level, _rate
 
 #: ENHANCED track (42 CFR 425.610): sharing rate up to 75% based on quality
 #: performance; shared savings limited to 20% of the updated benchmark; shared loss
@@ -122,6 +126,27 @@ MSSP_ENHANCED = {
     "loss_cap": 0.15,
 }
 
+#: The quality performance standard and the alternative one as thresholds on the scenario
+#: quality score q in [0, 1]: a *mapping* of q to the ACO's percentile among MIPS Quality
+#: performance category scores, not the regulation's measure.  42 CFR 425.512(a): failing
+#: the standard, no savings; the standard is the 40th percentile from performance year 2024
+#: (30th in 2021-2023).  The alternative standard (from 2023; CY 2023 PFS final rule,
+#: 87 FR 69777), the 10th percentile on one of the four outcome measures (and the 40th on
+#: one other), maps to q ≥ 0.10; it earns the sharing rate × the quality score (q here).
+MSSP_QUALITY_STANDARD = 0.40
+MSSP_ALTERNATIVE_QUALITY_STANDARD = 0.10
+
+#: Mandatory Medicare sequestration, 2% (Budget Control Act of 2011, Pub. L. 112-25;
+#: section 251A of the Balanced Budget and Emergency Deficit Control Act of 1985,
+#: 2 U.S.C. 901a), applied by CMS to MSSP shared savings payments and not to shared loss
+#: repayments (CMS, MSSP "Shared Savings and Losses and Assignment Methodology
+#: Specifications"; suspended May 2020-March 2022 by the COVID-19 relief acts).
+MSSP_SEQUESTRATION = 0.02
+
+#: the choices of ``SharedSavings.quality_rule`` and ``SharedSavings.benchmark_update``
+QUALITY_RULES = ("linear", "mssp")
+BENCHMARK_UPDATES = ("prospective", "retrospective")
+
 
 def mssp_minimum_savings_rate(beneficiaries) -> float:
     """The MSSP one-sided minimum savings rate for an ACO's number of assigned beneficiaries.
@@ -133,27 +158,11 @@ def mssp_minimum_savings_rate(beneficiaries) -> float:
     60,000 and stays at 2.0% above.  The value is not rounded (CMS's example
     quotes the 7,500-beneficiary MSR as 3.3%; the interpolation gives 3.2999%).
 
-    Parameters
-    ----------
-    beneficiaries : int
-        the number of assigned beneficiaries, at least 5,000.
-
-    Returns
-    -------
-    float
-        the MSR as a fraction of the benchmark (0.039 for 3.9%).
-
-    Raises
-    ------
-    ValueError
-        below 5,000 beneficiaries: the MSSP requires an ACO to have at least
-        5,000 assigned beneficiaries (42 CFR 425.110(a)(1)) and the table
-        starts there.  (CMS applies its own variable MSR/MLR to an ACO whose
-        population falls below 5,000 during an agreement period, 42 CFR
-        425.110(b); that schedule is not extrapolated here.)  Give an explicit
-        ``minimum_savings_rate`` to :class:`SharedSavings` for smaller groups.
-    TypeError
-        for a non-integer count.
+    ``beneficiaries`` is the number of assigned beneficiaries, an integer of at least
+    5,000 (else a TypeError or ValueError): an MSSP ACO needs 5,000 (42 CFR
+    425.110(a)(1)) and the table starts there.  For a smaller panel give an explicit
+    ``minimum_savings_rate``, or derive one from the table's principle on the panel's
+    own cost (:meth:`vbcsim.partnerships.ValueProgram.msr` does that).
 
     Examples
     --------
@@ -223,11 +232,11 @@ class SharedSavings(Contract):
         425.605(d)(1)(v)), the highest-risk level of the track most MSSP ACOs
         are in (the ENHANCED track's is 15%).
     quality_gate : float, optional
-        a quality threshold g in [0, 1].  None (default): no quality
-        adjustment.  Given: nothing is shared in a scenario whose quality
-        score q is below g, and at or above g the sharing rate is multiplied
-        by q (the final sharing rate ``sharing_rate × q``).  Needs the scenario
-        quality score.
+        ``quality_rule="linear"`` only: a quality threshold g in [0, 1].  None
+        (default): no quality adjustment.  Given: nothing is shared in a
+        scenario whose quality score q is below g, and at or above g the
+        sharing rate is multiplied by q (the final sharing rate
+        ``sharing_rate × q``).  Needs the scenario quality score.
     outlier_attachment : float, optional
         a per-member annual cost a > 0 at which each member's cost is
         truncated before comparison with the benchmark:
@@ -255,20 +264,54 @@ class SharedSavings(Contract):
         the payer of shared savings and the party that earns them (default
         payer -> provider; an enabler that takes the ACO's savings would be
         ``target="enabler"``).
+    quality_rule : {"linear", "mssp"}
+        "linear" (default): the pre-2021 rule of ``quality_gate``.  "mssp":
+        the rule since 2021 (42 CFR 425.512(a), 425.605(d), 425.610(d)):
+        q ≥ ``quality_standard`` earns the full ``sharing_rate``,
+        ``alternative_standard`` ≤ q < ``quality_standard`` earns
+        ``sharing_rate × q``, below nothing (and under
+        ``quality_scales_losses`` the maximum shared loss rate).
+    quality_standard, alternative_standard : float, optional
+        "mssp" only: thresholds on q in [0, 1], alternative ≤ standard; None:
+        :data:`MSSP_QUALITY_STANDARD` (0.40), :data:`MSSP_ALTERNATIVE_QUALITY_STANDARD`
+        (0.10), a mapping of q to MIPS percentiles.  Equal thresholds: no
+        alternative standard (as in 2021-2022).
+    participant_revenue, revenue_loss_cap : float, optional
+        two-sided, both or neither: the ACO participants' total Medicare Parts
+        A and B FFS revenue as a ratio to the (updated) benchmark, in
+        (0, 1000] (low for a physician-led ACO, high for one with
+        hospitals), and the revenue-based loss limit as a fraction of it, in
+        [0, 1]: repayments are at most the lesser of ``loss_cap × B`` and
+        ``revenue_loss_cap × participant_revenue × B`` (42 CFR 425.605(d)).
+    sequestration : float
+        the share withheld from savings payments (after the cap; not from
+        loss repayments), in [0, 1); 2% in the MSSP presets.
+    benchmark_update : {"prospective", "retrospective"}
+        "prospective" (default): fixed in advance, as a commercial PMPM
+        target.  "retrospective": ``B × ctx.market_factor``, the benchmark
+        updated by the market-wide part of the year's systematic multiplier,
+        as MSSP updates it by actual national-regional growth (42 CFR 425.601,
+        425.652; the prospective trend CMS blends in from 2024 is not
+        modelled): a market-wide shock is neither savings nor loss.
+        ``benchmark_pmpm`` is then the benchmark before the update (price it
+        without systematic risk: the multiplier's mean is in the update); the
+        MSR, MLR and caps apply to the updated benchmark.
 
     Notes
     -----
     Per scenario, with C the covered segments' medical cost at allowed rates,
-    ``A = C`` (or ``C − Σ (X − a)+``), ``S = B − A``, q the quality score and
-    ``r = sharing_rate × f(q)`` the final sharing rate (``f = 1`` without a
-    gate, else ``f(q) = q·1[q ≥ g]``):
+    B the (updated) benchmark, ``A = C`` (or ``C − Σ (X − a)+``), ``S = B − A``,
+    q the quality score and ``r = sharing_rate × f(q)`` the final sharing rate
+    (linear rule: ``f = 1`` without a gate, else ``f(q) = q·1[q ≥ g]``; MSSP
+    rule: 1, q or 0 by standard, alternative standard or neither):
 
     - savings, ``S > 0`` and ``S ≥ MSR × B``:
-      ``amount = min(r × S', savings_cap × B)`` with ``S' = S`` (first dollar)
-      or ``S − MSR × B``;
+      ``amount = (1 − sequestration) × min(r × S', savings_cap × B)`` with
+      ``S' = S`` (first dollar) or ``S − MSR × B``;
     - losses (two-sided), ``S < 0`` and ``−S ≥ MLR × B``:
-      ``amount = −min(ℓ × L', loss_cap × B)`` with ``L' = −S`` (first dollar)
-      or ``−S − MLR × B`` and ``ℓ = loss_sharing_rate``, or under
+      ``amount = −min(ℓ × L', λ × B)`` with ``L' = −S`` (first dollar)
+      or ``−S − MLR × B``, ``λ = min(loss_cap, revenue_loss_cap ×
+      participant_revenue)`` and ``ℓ = loss_sharing_rate``, or under
       ``quality_scales_losses`` ``ℓ = clip(1 − r, loss_sharing_floor,
       loss_sharing_rate)``;
     - otherwise 0.
@@ -278,13 +321,8 @@ class SharedSavings(Contract):
     ``sharing_rate`` rises.
 
     Simplifications against the MSSP: the benchmark is given (no risk
-    adjustment, regional blend or trend); the quality adjustment is the
-    pre-2021 MSSP formula (final sharing rate = maximum rate × quality score)
-    behind a minimum-attainment gate — since 2021 an ACO meeting the quality
-    performance standard earns the maximum rate and, since 2024, one missing
-    it but meeting an alternative standard earns the rate scaled by its
-    quality score; the BASIC loss limit is the benchmark-based one (see
-    :data:`MSSP_BASIC_LEVELS`).
+    adjustment or regional blend; its update, if any, is the market factor);
+    the quality score is one number mapped to the standards.
 
     Examples
     --------
@@ -295,7 +333,9 @@ class SharedSavings(Contract):
     >>> basic_e = SharedSavings.mssp_basic(900.0, beneficiaries=12_000, level="E")
     >>> round(basic_e.minimum_savings_rate, 4)
     0.0288
-    >>> enhanced = SharedSavings.mssp_enhanced(900.0, minimum_savings_rate=0.0, quality_gate=0.4)
+    >>> enhanced = SharedSavings.mssp_enhanced(900.0, minimum_savings_rate=0.0)
+    >>> enhanced.quality_rule, enhanced.sequestration, enhanced.benchmark_update
+    ('mssp', 0.02, 'retrospective')
     """
 
     benchmark_pmpm: float
@@ -313,63 +353,42 @@ class SharedSavings(Contract):
     loss_sharing_floor: float | None = None
     source: str = "payer"
     target: str = "provider"
+    quality_rule: str = "linear"
+    quality_standard: float | None = None
+    alternative_standard: float | None = None
+    participant_revenue: float | None = None
+    revenue_loss_cap: float | None = None
+    sequestration: float = 0.0
+    benchmark_update: str = "prospective"
 
     def __post_init__(self):
         owner = "SharedSavings"
-        object.__setattr__(
-            self, "benchmark_pmpm", _pmpm_positive("benchmark_pmpm", self.benchmark_pmpm, owner=owner)
-        )
-        object.__setattr__(
-            self, "sharing_rate", check_probability("sharing_rate", self.sharing_rate, owner=owner)
-        )
-        object.__setattr__(
-            self,
-            "minimum_savings_rate",
-            check_probability("minimum_savings_rate", self.minimum_savings_rate, owner=owner, open_high=True),
-        )
+
+        def put(name, check, *args, **kw):  # check the field ``name`` and store the checked value
+            object.__setattr__(self, name, check(name, getattr(self, name), *args, owner=owner, **kw))
+
+        put("benchmark_pmpm", _pmpm_positive)
+        put("sharing_rate", check_probability)
+        put("minimum_savings_rate", check_probability, open_high=True)
         if (self.minimum_loss_rate is None) != (self.loss_sharing_rate is None):
-            if self.minimum_loss_rate is None:
-                raise ValueError(
-                    f"{owner}: loss_sharing_rate={self.loss_sharing_rate!r} needs minimum_loss_rate "
-                    "(a two-sided arrangement gives both; a one-sided one neither)"
-                )
+            given, missing = ("loss_sharing_rate", "minimum_loss_rate")
+            if self.loss_sharing_rate is None:
+                given, missing = missing, given
             raise ValueError(
-                f"{owner}: minimum_loss_rate={self.minimum_loss_rate!r} needs loss_sharing_rate "
+                f"{owner}: {given}={getattr(self, given)!r} needs {missing} "
                 "(a two-sided arrangement gives both; a one-sided one neither)"
             )
         if self.minimum_loss_rate is not None:
-            object.__setattr__(
-                self,
-                "minimum_loss_rate",
-                check_probability("minimum_loss_rate", self.minimum_loss_rate, owner=owner, open_high=True),
-            )
-            object.__setattr__(
-                self,
-                "loss_sharing_rate",
-                check_probability("loss_sharing_rate", self.loss_sharing_rate, owner=owner),
-            )
-        object.__setattr__(
-            self,
-            "savings_cap",
-            _check_optional_real("savings_cap", self.savings_cap, check_nonnegative, owner=owner),
-        )
-        object.__setattr__(
-            self, "loss_cap", _check_optional_real("loss_cap", self.loss_cap, check_nonnegative, owner=owner)
-        )
-        object.__setattr__(
-            self,
-            "quality_gate",
-            _check_optional_real("quality_gate", self.quality_gate, check_probability, owner=owner),
-        )
-        object.__setattr__(
-            self,
-            "outlier_attachment",
-            _check_optional_real("outlier_attachment", self.outlier_attachment, check_positive, owner=owner),
-        )
-        object.__setattr__(self, "first_dollar", _check_bool("first_dollar", self.first_dollar, owner=owner))
+            put("minimum_loss_rate", check_probability, open_high=True)
+            put("loss_sharing_rate", check_probability)
+        put("savings_cap", _check_optional_real, check_nonnegative)
+        put("loss_cap", _check_optional_real, check_nonnegative)
+        put("quality_gate", _check_optional_real, check_probability)
+        put("outlier_attachment", _check_optional_real, check_positive)
+        put("first_dollar", _check_bool)
         object.__setattr__(self, "segments", _check_segments(self.segments, owner=owner))
-        scales = _check_bool("quality_scales_losses", self.quality_scales_losses, owner=owner)
-        object.__setattr__(self, "quality_scales_losses", scales)
+        put("quality_scales_losses", _check_bool)
+        scales = self.quality_scales_losses
         if scales and self.minimum_loss_rate is None:
             raise ValueError(
                 f"{owner}: quality_scales_losses=True needs a two-sided arrangement "
@@ -381,28 +400,70 @@ class SharedSavings(Contract):
                     f"{owner}: loss_sharing_floor={self.loss_sharing_floor!r} applies only with "
                     "quality_scales_losses=True"
                 )
-            floor = check_probability("loss_sharing_floor", self.loss_sharing_floor, owner=owner)
-            if floor > self.loss_sharing_rate:
+            put("loss_sharing_floor", check_probability)
+            if self.loss_sharing_floor > self.loss_sharing_rate:
                 raise ValueError(
                     f"{owner}: loss_sharing_floor must not exceed loss_sharing_rate={self.loss_sharing_rate!r}, "
-                    f"got {floor!r}"
+                    f"got {self.loss_sharing_floor!r}"
                 )
-            object.__setattr__(self, "loss_sharing_floor", floor)
         _check_parties(self.source, self.target, owner=owner)
+        # the MSSP rules of today: quality standards, revenue-based loss limit, sequestration, update
+        if _choice("quality_rule", self.quality_rule, QUALITY_RULES, owner) == "linear":
+            for name in ("quality_standard", "alternative_standard"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{owner}: {name}={getattr(self, name)!r} applies only with quality_rule='mssp'"
+                    )
+        else:
+            if self.quality_gate is not None:
+                raise ValueError(
+                    f"{owner}: quality_gate={self.quality_gate!r} belongs to quality_rule='linear'; the 'mssp' "
+                    "rule uses quality_standard and alternative_standard"
+                )
+            for name, default in (
+                ("quality_standard", MSSP_QUALITY_STANDARD),
+                ("alternative_standard", MSSP_ALTERNATIVE_QUALITY_STANDARD),
+            ):
+                if getattr(self, name) is None:
+                    object.__setattr__(self, name, default)
+                put(name, check_probability)
+            if self.alternative_standard > self.quality_standard:
+                raise ValueError(
+                    f"{owner}: alternative_standard={self.alternative_standard!r} must not exceed "
+                    f"quality_standard={self.quality_standard!r}"
+                )
+        if (self.participant_revenue is None) != (self.revenue_loss_cap is None):
+            given, missing = ("participant_revenue", "revenue_loss_cap")
+            if self.participant_revenue is None:
+                given, missing = missing, given
+            raise ValueError(f"{owner}: {given} needs {missing} (the revenue-based loss limit takes both)")
+        if self.participant_revenue is not None:
+            if not self.two_sided:
+                raise ValueError(
+                    f"{owner}: participant_revenue and revenue_loss_cap limit shared losses, which a one-sided "
+                    "arrangement does not share"
+                )
+            put("participant_revenue", _check_bounded, check_positive, MAX_RATIO)
+            put("revenue_loss_cap", check_probability)
+        put("sequestration", check_probability, open_high=True)
+        _choice("benchmark_update", self.benchmark_update, BENCHMARK_UPDATES, owner)
         self._check_thresholds_against_caps(owner)
 
-    def _check_thresholds_against_caps(self, owner: str) -> None:
-        """Refuse an MSR that leaves only the cap to pay; warn of an MLR that leaves only the loss cap.
+    @property
+    def loss_limit(self) -> float | None:
+        """The loss sharing limit as a fraction of the benchmark: the lesser of the two limits (None: none)."""
+        limits = [self.loss_cap] if self.loss_cap is not None else []
+        if self.revenue_loss_cap is not None:
+            limits.append(self.revenue_loss_cap * self.participant_revenue)
+        return min(limits) if limits else None
 
-        From the first dollar, savings that meet the MSR earn at least
-        ``sharing_rate × MSR × B``: when that reaches ``savings_cap × B`` every
-        payment is exactly the cap and the sharing rate never matters, terms
-        that contradict each other (no MSSP track does that: at most 75% × 3.9%
-        against caps of 10-20%), so a ValueError names both.  The loss side's
-        twin, ``loss_sharing_rate × MLR ≥ loss_cap``, does occur in the MSSP
-        itself (BASIC level C, 30% of losses capped at 1% of the benchmark, with
-        the size-based MLR of 3.9% for 5,000 beneficiaries), so it is accepted
-        with a UserWarning; the MSSP presets raise no warning.
+    def _check_thresholds_against_caps(self, owner: str) -> None:
+        """Refuse an MSR that leaves only the cap to pay; warn of an MLR that leaves only the loss limit.
+
+        From the first dollar, savings that meet the MSR earn at least ``sharing_rate × MSR × B``:
+        at or above ``savings_cap × B`` every payment is the cap and the sharing rate never
+        matters (no MSSP track does that), a ValueError.  The loss side's twin occurs in the MSSP
+        itself (BASIC level C with the 3.9% size-based MLR), a UserWarning; the presets raise none.
         """
         r, msr, cap = self.sharing_rate, self.minimum_savings_rate, self.savings_cap
         if self.first_dollar and cap is not None and cap > 0.0 and r > 0.0 and r * msr >= cap:
@@ -415,7 +476,7 @@ class SharedSavings(Contract):
             )
         if not self.two_sided:
             return
-        rate, mlr, loss_cap = self.loss_sharing_rate, self.minimum_loss_rate, self.loss_cap
+        rate, mlr, loss_cap = self.loss_sharing_rate, self.minimum_loss_rate, self.loss_limit
         if (
             self.first_dollar
             and loss_cap is not None
@@ -447,32 +508,47 @@ class SharedSavings(Contract):
         outlier_attachment: float | None = None,
         segments=None,
         target: str = "provider",
+        quality_rule: str | None = None,
+        quality_standard: float | None = None,
+        alternative_standard: float | None = None,
+        participant_revenue: float | None = None,
+        sequestration: float = MSSP_SEQUESTRATION,
+        benchmark_update: str = "retrospective",
     ) -> SharedSavings:
         """The MSSP BASIC track at glide-path level A-E (42 CFR 425.605, :data:`MSSP_BASIC_LEVELS`).
 
         Levels A and B are one-sided: up to 40% of savings, MSR from the
-        number of assigned beneficiaries (42 CFR 425.605(b), the table of
-        425.604(b)).  Levels C, D and E are two-sided: up to 50% of savings,
-        30% of losses, loss limit 1%, 2% and 4% of the benchmark, with a
-        symmetric MSR/MLR that the ACO elects: 0%, 0.5%, 1.0%, 1.5% or 2.0%
-        (``minimum_savings_rate``), or the size-based MSR (give
-        ``beneficiaries`` and leave ``minimum_savings_rate`` None)
-        (425.605(b)).  Savings are capped at 10% of the benchmark and
-        shared from the first dollar.
+        number of assigned beneficiaries (425.605(b), the table of 425.604(b)).
+        Levels C, D and E are two-sided: up to 50% of savings, 30% of losses,
+        loss limit 1%, 2% and 4% of the benchmark (given ``participant_revenue``,
+        the lesser of that and 2%, 4% and 8% of revenue), and a symmetric MSR/MLR
+        elected from :data:`MSSP_SYMMETRIC_MSR_ELECTIONS` or size-based from
+        ``beneficiaries`` (425.605(b)).  Savings are capped at 10% of the
+        benchmark and shared from the first dollar.  By default today's rules:
+        the MSSP quality rule, 2% sequestration, a retrospective benchmark update.
 
         Parameters
         ----------
         benchmark_pmpm : float
-            the benchmark per member per month.
+            the benchmark per member per month (before the retrospective
+            update: see :class:`SharedSavings` ``benchmark_update``).
         beneficiaries : int, optional
             the number of assigned beneficiaries (≥ 5,000) for the size-based
             MSR; required at levels A and B.
         level : {"A", "B", "C", "D", "E"}
             the glide-path level (default E, the highest risk).
         minimum_savings_rate : float, optional
-            the elected symmetric MSR/MLR at levels C-E, one of
-            :data:`MSSP_SYMMETRIC_MSR_ELECTIONS`.
-        quality_gate, outlier_attachment, segments, target
+            the elected symmetric MSR/MLR at levels C-E.
+        quality_rule : {"mssp", "linear"}, optional
+            None (default): "mssp", or "linear" when ``quality_gate`` is given
+            (the pre-2021 rule: rate × quality score behind the gate).
+        participant_revenue : float, optional
+            levels C-E: participants' Parts A and B FFS revenue as a ratio to
+            the benchmark, for the revenue-based loss limit; None: the
+            benchmark-based limit alone.
+        sequestration, benchmark_update
+            default 2% (:data:`MSSP_SEQUESTRATION`) and "retrospective".
+        quality_gate, quality_standard, alternative_standard, outlier_attachment, segments, target
             as for :class:`SharedSavings` (the MSSP truncates beneficiaries'
             expenditure at the 99th percentile of national Medicare FFS
             expenditure: pass that amount as ``outlier_attachment``).
@@ -487,8 +563,26 @@ class SharedSavings(Contract):
         p = MSSP_BASIC_LEVELS[level]
         two_sided = p["loss_sharing_rate"] is not None
         msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=two_sided, owner=owner)
+        if participant_revenue is not None and not two_sided:
+            raise ValueError(
+                f"{owner}: participant_revenue limits losses, which level {level} does not share"
+            )
         return cls._mssp(
-            benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target
+            benchmark_pmpm,
+            p,
+            msr,
+            two_sided,
+            quality_gate=quality_gate,
+            outlier_attachment=outlier_attachment,
+            segments=segments,
+            target=target,
+            quality_rule=quality_rule,
+            quality_standard=quality_standard,
+            alternative_standard=alternative_standard,
+            participant_revenue=participant_revenue,
+            revenue_loss_cap=None if participant_revenue is None else p["revenue_loss_cap"],
+            sequestration=sequestration,
+            benchmark_update=benchmark_update,
         )
 
     @classmethod
@@ -502,65 +596,69 @@ class SharedSavings(Contract):
         outlier_attachment: float | None = None,
         segments=None,
         target: str = "provider",
+        quality_rule: str | None = None,
+        quality_standard: float | None = None,
+        alternative_standard: float | None = None,
+        sequestration: float = MSSP_SEQUESTRATION,
+        benchmark_update: str = "retrospective",
     ) -> SharedSavings:
         """The MSSP ENHANCED track (42 CFR 425.610, :data:`MSSP_ENHANCED`).
 
-        Up to 75% of savings (final sharing rate 75% × quality score behind
-        ``quality_gate``; 75% without a gate), capped at 20% of the benchmark;
-        shared loss rate 1 − the final sharing rate, at least 40% and at most
-        75% (40% without a gate; 75% when the gate is failed), losses capped at
-        15% of the benchmark.  Symmetric MSR/MLR elected as at BASIC levels C-E
-        (425.610(b)): ``minimum_savings_rate`` from
-        :data:`MSSP_SYMMETRIC_MSR_ELECTIONS`, or size-based from
-        ``beneficiaries``.  Other parameters as for :meth:`mssp_basic`.
+        Up to 75% of savings, capped at 20% of the benchmark; shared loss rate
+        1 − the final sharing rate, at least 40% and at most 75%, losses capped
+        at 15% of the benchmark.  Under the MSSP quality rule (default): 75% of
+        savings and 40% of losses when the quality standard is met, 75% × q and
+        1 − 75% × q (at most 75%) under the alternative standard, no savings
+        and 75% of losses when both fail.  Under the linear rule (given a
+        ``quality_gate``): 75% × q behind the gate, 75% of losses below it.
+        Symmetric MSR/MLR elected as at BASIC levels C-E (425.610(b)):
+        ``minimum_savings_rate`` from :data:`MSSP_SYMMETRIC_MSR_ELECTIONS`, or
+        size-based from ``beneficiaries``.  Other parameters as for
+        :meth:`mssp_basic`.
         """
         owner = "SharedSavings.mssp_enhanced"
         msr = _mssp_msr(beneficiaries, minimum_savings_rate, two_sided=True, owner=owner)
-        p = MSSP_ENHANCED
         return cls._mssp(
             benchmark_pmpm,
-            p,
+            MSSP_ENHANCED,
             msr,
             True,
-            quality_gate,
-            outlier_attachment,
-            segments,
-            target,
+            quality_gate=quality_gate,
+            outlier_attachment=outlier_attachment,
+            segments=segments,
+            target=target,
+            quality_rule=quality_rule,
+            quality_standard=quality_standard,
+            alternative_standard=alternative_standard,
+            sequestration=sequestration,
+            benchmark_update=benchmark_update,
             quality_scales_losses=True,
-            loss_sharing_floor=p["loss_sharing_floor"],
+            loss_sharing_floor=MSSP_ENHANCED["loss_sharing_floor"],
         )
 
     @classmethod
     def _mssp(
-        cls, benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
+        cls, benchmark_pmpm, p, msr, two_sided, *, quality_gate, quality_rule, **terms
     ) -> SharedSavings:
         # an MSSP track's parameter table p as a contract: first-dollar sharing, symmetric MSR/MLR;
         # a repayment always at the loss cap is the regulation's own outcome here, not a warning
+        if quality_rule is None:
+            quality_rule = "mssp" if quality_gate is None else "linear"
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*reaches loss_cap", category=UserWarning)
-            return cls._mssp_contract(
-                benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
+            return cls(
+                benchmark_pmpm,
+                sharing_rate=p["sharing_rate"],
+                minimum_savings_rate=msr,
+                minimum_loss_rate=msr if two_sided else None,
+                loss_sharing_rate=p["loss_sharing_rate"],
+                savings_cap=p["savings_cap"],
+                loss_cap=p["loss_cap"],
+                quality_gate=quality_gate,
+                first_dollar=True,
+                quality_rule=quality_rule,
+                **terms,
             )
-
-    @classmethod
-    def _mssp_contract(
-        cls, benchmark_pmpm, p, msr, two_sided, quality_gate, outlier_attachment, segments, target, **extra
-    ) -> SharedSavings:
-        return cls(
-            benchmark_pmpm,
-            sharing_rate=p["sharing_rate"],
-            minimum_savings_rate=msr,
-            minimum_loss_rate=msr if two_sided else None,
-            loss_sharing_rate=p["loss_sharing_rate"],
-            savings_cap=p["savings_cap"],
-            loss_cap=p["loss_cap"],
-            quality_gate=quality_gate,
-            outlier_attachment=outlier_attachment,
-            first_dollar=True,
-            segments=segments,
-            target=target,
-            **extra,
-        )
 
     # -- the settlement --------------------------------------------------------------------------
 
@@ -571,11 +669,27 @@ class SharedSavings(Contract):
 
     def needs(self) -> Needs:
         atts = () if self.outlier_attachment is None else (self.outlier_attachment,)
-        return Needs(attachments=atts, quality=self.quality_gate is not None)
+        return Needs(attachments=atts, quality=self.quality_gate is not None or self.quality_rule == "mssp")
 
     def benchmark(self, ctx: SettlementContext) -> float:
-        """The annual benchmark B = benchmark_pmpm × 12 × members covered."""
+        """The annual benchmark B = benchmark_pmpm × 12 × members covered (before any update)."""
         return _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
+
+    def updated_benchmark(self, ctx: SettlementContext):
+        """The benchmark settled against: B, or B × ctx.market_factor (S,) when updated retrospectively.
+
+        A retrospective update without a market factor in the context (no scenario risk) is B.
+        """
+        b = self.benchmark(ctx)
+        if self.benchmark_update == "prospective" or ctx.market_factor is None:
+            return b
+        m = np.asarray(ctx.market_factor, dtype=float)
+        if m.shape != (ctx.n_scenarios,) or not (np.isfinite(m).all() and (m > 0.0).all()):
+            raise ValueError(
+                f"SharedSavings: ctx.market_factor must hold {ctx.n_scenarios} finite positive factors, "
+                f"got shape {m.shape}"
+            )
+        return b * m
 
     def actual(self, ctx: SettlementContext) -> np.ndarray:
         """The actual spend A per scenario: C, or C − Σ (X − a)+ with outlier truncation."""
@@ -590,11 +704,17 @@ class SharedSavings(Contract):
         return cost - ctx.excess(self.outlier_attachment, self.segments)
 
     def savings(self, ctx: SettlementContext) -> np.ndarray:
-        """Gross savings S = B − A per scenario (negative: losses)."""
-        return self.benchmark(ctx) - self.actual(ctx)
+        """Gross savings S = B − A per scenario against the (updated) benchmark (negative: losses)."""
+        return self.updated_benchmark(ctx) - self.actual(ctx)
 
     def final_sharing_rate(self, ctx: SettlementContext) -> np.ndarray:
-        """The quality-adjusted sharing rate per scenario: sharing_rate × q·1[q ≥ gate] (or sharing_rate)."""
+        """The quality-adjusted sharing rate per scenario (see ``quality_rule``)."""
+        if self.quality_rule == "mssp":
+            q = _scenario_quality(ctx, owner="SharedSavings")
+            scale = np.where(
+                q >= self.quality_standard, 1.0, np.where(q >= self.alternative_standard, q, 0.0)
+            )
+            return self.sharing_rate * scale
         if self.quality_gate is None:
             return np.full(ctx.n_scenarios, self.sharing_rate)
         q = _scenario_quality(ctx, owner="SharedSavings")
@@ -610,7 +730,7 @@ class SharedSavings(Contract):
         return np.clip(1.0 - self.final_sharing_rate(ctx), floor, self.loss_sharing_rate)
 
     def _parts(self, ctx: SettlementContext):
-        b = self.benchmark(ctx)
+        b = self.updated_benchmark(ctx)  # B itself (a float) unless updated retrospectively
         s = b - self.actual(ctx)
         rate = s / b  # compared as a ratio so that savings of exactly MSR × B qualify
         msr = self.minimum_savings_rate
@@ -618,12 +738,15 @@ class SharedSavings(Contract):
         base = s if self.first_dollar else s - msr * b
         cap = math.inf if self.savings_cap is None else self.savings_cap * b
         paid = np.where(earned, np.minimum(self.final_sharing_rate(ctx) * np.maximum(base, 0.0), cap), 0.0)
+        if self.sequestration > 0.0:
+            paid = paid * (1.0 - self.sequestration)  # savings payments only, after the cap
         if not self.two_sided:
             return paid, np.zeros_like(paid)
         mlr = self.minimum_loss_rate
         owed = (s < 0.0) & (-rate >= mlr)
         loss_base = -s if self.first_dollar else -s - mlr * b
-        loss_cap = math.inf if self.loss_cap is None else self.loss_cap * b
+        limit = self.loss_limit
+        loss_cap = math.inf if limit is None else limit * b
         repaid = np.where(
             owed, np.minimum(self.shared_loss_rate(ctx) * np.maximum(loss_base, 0.0), loss_cap), 0.0
         )
@@ -641,6 +764,15 @@ class SharedSavings(Contract):
         """Source -> target: shared savings minus shared losses."""
         paid, repaid = self._parts(ctx)
         return transfer(paid - repaid, self.source, self.target)
+
+
+def _choice(name: str, value, allowed: tuple, owner: str) -> str:
+    """``value`` if it is one of the strings ``allowed``: else a TypeError or ValueError naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{owner}: {name} must be one of {allowed}, got {type(value).__name__} {value!r}")
+    if value not in allowed:
+        raise ValueError(f"{owner}: {name} must be one of {allowed}, got {value!r}")
+    return value
 
 
 def _mssp_msr(beneficiaries, elected, *, two_sided: bool, owner: str) -> float:

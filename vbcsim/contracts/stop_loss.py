@@ -11,14 +11,25 @@ under global capitation — can cede the tail of that cost to the
   ``limit_ratio × expected cost``.
 
 Both charge a premium: a fixed ``premium_pmpm`` when given, else the exact
-expected recovery on the *baseline* population (before any efficiency
-effect, as a reinsurer would price from historical experience) times
-``1 + loading``.  Each settles as one net transfer
-``recovery − premium`` from the reinsurer to the insured.
+expected recovery times ``1 + loading``.  The expected recovery is that of the
+population before any efficiency effect (as a reinsurer prices from the
+book's experience, not from a programme's promised savings) under the run's
+systematic risk: the mixture over the scenario factor of trend and shocks
+(:mod:`vbcsim.contracts.pricing`), so excess layers carry leveraged trend.
+Each settles as one net transfer ``recovery − premium`` from the reinsurer to
+the insured.
+
+When the insured also buys specific stop-loss, the aggregate layer applies to
+claims net of specific recoveries, ``C − Σ (X − a)+`` (the retained claims
+Σ min(X, a)), as aggregate stop-loss contracts are written: claims above the
+specific attachment are the specific layer's and do not count towards the
+aggregate attachment, so no dollar is recovered twice.  Its attachment and
+default premium use the same net claims.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +44,7 @@ from vbcsim.contracts.capitation import (
     _check_segments,
     _pmpm_nonnegative,
 )
+from vbcsim.contracts.pricing import expected_factor, mixed_aggregate_stop_loss, net_aggregate_stop_loss
 
 __all__ = ["SpecificStopLoss", "AggregateStopLoss"]
 
@@ -99,8 +111,9 @@ class SpecificStopLoss(_StopLoss):
         the insured's share of the cost above the attachment, in [0, 1).
     premium_pmpm : float, optional
         premium per member per month (× 12 × members covered), in [0, 1e7].  By default
-        the exact expected recovery of the baseline population,
-        ``(1 − coinsurance) × ctx.expected_excess[attachment]``, times
+        the exact expected recovery of the population under the run's
+        systematic risk, ``(1 − coinsurance) × ctx.expected_excess[attachment]``
+        (E[Σ (f X − a)+], see :mod:`vbcsim.contracts.pricing`), times
         ``1 + loading``.
     loading : float
         the reinsurer's loading on the expected recovery, in [0, 100]
@@ -175,10 +188,12 @@ class AggregateStopLoss(_StopLoss):
     Parameters
     ----------
     attachment_ratio : float
-        the aggregate attachment as a multiple of the population's exact
-        expected baseline cost (``ctx.expected_cost``), in (0, 1000].  Self-funded
-        employer aggregate stop-loss typically attaches at 125% of expected
-        claims (the default).
+        the aggregate attachment as a multiple of the exact expected claims
+        subject to the layer, in (0, 1000]: the population's expected cost
+        under the run's systematic risk (E[f] × ``ctx.expected_cost``), or,
+        with a specific cover of the same insured, its expected claims net of
+        specific recoveries.  Self-funded employer aggregate stop-loss
+        typically attaches at 125% of expected claims (the default).
     limit_ratio : float, optional
         the upper limit of the layer as a multiple of expected cost, above
         ``attachment_ratio`` and at most 1000; None (default) for an
@@ -196,11 +211,13 @@ class AggregateStopLoss(_StopLoss):
 
     Notes
     -----
-    With att = attachment_ratio × E[C] and limit = limit_ratio × E[C]:
-    ``recovery = (1 − coinsurance) × min(max(C − att, 0), limit − att)``
+    With claims N = C (or C − Σ (X − a)+ when the insured has a specific
+    cover at a, see :meth:`specific_attachment`), att = attachment_ratio × E[N]
+    and limit = limit_ratio × E[N]:
+    ``recovery = (1 − coinsurance) × min(max(N − att, 0), limit − att)``
     and the settlement, reinsurer -> insured, is ``recovery − premium``.
-    C is the model's medical cost (after efficiency); attachment, limit and
-    the exact premium use the baseline expectation.
+    N is the model's claims (after efficiency); E[N] and the exact premium are
+    the population's before efficiency, under the systematic risk.
 
     Examples
     --------
@@ -231,25 +248,63 @@ class AggregateStopLoss(_StopLoss):
             object.__setattr__(self, "limit_ratio", limit)
         self._check_cover_terms(owner)
 
+    def specific_attachment(self, ctx: SettlementContext) -> float | None:
+        """The attachment of the insured's specific cover of the whole book, or None.
+
+        Among the arrangement's :class:`SpecificStopLoss` contracts that protect the same party
+        and cover every segment, the lowest attachment (the one that retains least).
+        """
+        insured = self.insured_party(ctx)
+        found = [
+            c.attachment
+            for c in ctx.contracts
+            if isinstance(c, SpecificStopLoss) and c.segments is None and c.insured_party(ctx) == insured
+        ]
+        return min(found) if found else None
+
+    def claims(self, ctx: SettlementContext) -> np.ndarray:
+        """Claims subject to the layer per scenario: C, net of specific recoveries Σ (X − a)+ if any."""
+        a = self.specific_attachment(ctx)
+        if a is None:
+            return ctx.medical_cost
+        return ctx.medical_cost - ctx.excess(a)
+
+    def _pricing(self, ctx: SettlementContext):
+        """(d -> exact E[(N − d)+], E[N]) of the population's claims under the systematic risk."""
+        a = self.specific_attachment(ctx)
+        if a is not None:
+            if ctx.population is None:
+                raise ValueError(
+                    "AggregateStopLoss: pricing the layer net of specific recoveries needs the population "
+                    "(ctx.population is None); give premium_pmpm"
+                )
+            return _net_pricing(ctx.population, float(a), ctx.scenario_risk)
+        oracle = ctx.aggregate_stop_loss
+        if oracle is not None:
+            oracle = mixed_aggregate_stop_loss(oracle, ctx.scenario_risk)
+        return oracle, expected_factor(ctx.scenario_risk) * float(ctx.expected_cost)
+
+    def expected_claims(self, ctx: SettlementContext) -> float:
+        """E[N]: the expected claims subject to the layer (before efficiency, under systematic risk)."""
+        return self._pricing(ctx)[1]
+
     def attachment(self, ctx: SettlementContext) -> float:
-        """The aggregate attachment point in money: attachment_ratio × expected cost."""
-        return self.attachment_ratio * float(ctx.expected_cost)
+        """The aggregate attachment point in money: attachment_ratio × expected claims."""
+        return self.attachment_ratio * self.expected_claims(ctx)
 
     def limit(self, ctx: SettlementContext) -> float:
         """The upper limit of the layer in money (inf when unlimited)."""
-        return np.inf if self.limit_ratio is None else self.limit_ratio * float(ctx.expected_cost)
+        return np.inf if self.limit_ratio is None else self.limit_ratio * self.expected_claims(ctx)
 
     def recovery(self, ctx: SettlementContext) -> np.ndarray:
-        """(1 − coinsurance) × min(max(C − att, 0), limit − att) per scenario."""
+        """(1 − coinsurance) × min(max(N − att, 0), limit − att) per scenario."""
         att, lim = self.attachment(ctx), self.limit(ctx)
-        layer = np.minimum(np.maximum(ctx.medical_cost - att, 0.0), lim - att)
+        layer = np.minimum(np.maximum(self.claims(ctx) - att, 0.0), lim - att)
         return (1.0 - self.coinsurance) * layer
 
-    def premium(self, ctx: SettlementContext) -> float:
-        """The annual aggregate stop-loss premium."""
-        if self.premium_pmpm is not None:
-            return self.premium_pmpm * 12.0 * ctx.n_members()
-        oracle = ctx.aggregate_stop_loss
+    def expected_recovery(self, ctx: SettlementContext) -> float:
+        """The exact expected recovery (before efficiency, under systematic risk)."""
+        oracle, _ = self._pricing(ctx)
         if oracle is None:
             raise ValueError(
                 "AggregateStopLoss: no exact aggregate stop-loss function in the context "
@@ -258,4 +313,17 @@ class AggregateStopLoss(_StopLoss):
         expected = float(oracle(self.attachment(ctx)))
         if self.limit_ratio is not None:
             expected -= float(oracle(self.limit(ctx)))
-        return (1.0 - self.coinsurance) * max(expected, 0.0) * (1.0 + self.loading)
+        return (1.0 - self.coinsurance) * max(expected, 0.0)
+
+    def premium(self, ctx: SettlementContext) -> float:
+        """The annual aggregate stop-loss premium: premium_pmpm, else (1 + loading) × expected recovery."""
+        if self.premium_pmpm is not None:
+            return self.premium_pmpm * 12.0 * ctx.n_members()
+        return self.expected_recovery(ctx) * (1.0 + self.loading)
+
+
+@functools.lru_cache(maxsize=16)
+def _net_pricing(population, attachment: float, scenario_risk):
+    # one set of FFTs per (population, specific attachment, systematic risk), shared by every model
+    # and every chunk of a streamed run
+    return net_aggregate_stop_loss(population, attachment, scenario_risk)

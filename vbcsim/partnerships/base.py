@@ -37,6 +37,21 @@ from vbcsim.population.segments import Population, Segment
 #: year (a pandemic-like surge or a new high-cost therapy class) with probability 5% that
 #: raises all costs by 8%.  Illustrative: systematic risk does not diversify with panel size,
 #: so it is what a large risk-bearing party mostly carries.
+#: share of its members' allowed cost that a health system (hospitals and employed physicians)
+#: delivers itself: "approximately one-third of spending was for care occurring outside of the
+#: ACO" in three commercial ACO contracts of a large health system, 453,573 members, 2015-2019
+#: (Benson et al., "Population Turnover and Leakage in Commercial ACOs", Am J Manag Care
+#: 2023;29(4):e104-e110).  Rounded to two thirds.
+DELIVERED_SHARE_SYSTEM = 0.67
+
+#: share that independent primary care practices deliver themselves: primary care is "just under
+#: 6 percent of total health care spending for non-elderly adults with employer-sponsored
+#: insurance" (Commonwealth Fund scorecard; 4.7% in 2019 by the narrow definition of the Primary
+#: Care Collaborative; Reiff et al., JAMA 2019;322(22):2244 for 2013-2017 HCCI data).  The
+#: practices' own visits and in-office services; every referral, admission and prescription is
+#: outside care.
+DELIVERED_SHARE_PRIMARY_CARE = 0.06
+
 DEFAULT_SCENARIO_RISK = ScenarioRisk(trend_cv=0.02, shock_probability=0.05, shock_size=0.08)
 
 
@@ -63,6 +78,12 @@ class PartnershipModel:
         the provider's cost of delivering care per dollar of allowed cost.
     premium_pmpm : float, optional
         an explicit premium per member per month instead of the priced one.
+    delivered_share : float
+        the share, in [0, 1], of the panel's allowed cost that the contracting
+        provider organisation delivers itself (:class:`vbcsim.Arrangement`); the
+        rest is bought from outside providers at allowed rates by whoever bears
+        those claims.  Each model sets a documented default from
+        :data:`DELIVERED_SHARE_SYSTEM` or :data:`DELIVERED_SHARE_PRIMARY_CARE`.
     """
 
     key = ""
@@ -76,6 +97,7 @@ class PartnershipModel:
     target_loss_ratio: float = 0.85
     delivery_ratio: float = 0.85
     premium_pmpm: float | None = None
+    delivered_share: float = 1.0
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -161,6 +183,7 @@ class PartnershipModel:
             care_management_pmpm=self.care_management_pmpm,
             efficiency=Efficiency(self.efficiency, self.efficiency_sd),
             delivery_ratio=self.delivery_ratio,
+            delivered_share=self.delivered_share,
             care_management_party=self.care_management_party,
             pool=self.pool(population),
         )
@@ -198,6 +221,7 @@ class PartnershipModel:
 _POSITIVE = {"outlier_attachment", "benchmark_ratio", "stop_loss_attachment", "practice_size"}
 _PROBABILITIES = {
     "admin_ratio",
+    "delivered_share",
     "target_loss_ratio",
     "sharing_rate",
     "loss_sharing_rate",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vbcsim.contracts import FeeForService
-from vbcsim.partnerships.base import PartnershipModel
+from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,12 @@ class CustomContract(PartnershipModel):
       up to $200k, a common catastrophic-claim truncation in commercial
       contracts (MSSP truncates at the 99th percentile of expenditure);
     - efficiency 4% ± 2% at $6 PMPM of care management paid by the provider.
+    - a prospective benchmark: the negotiated PMPM target is fixed in advance (the
+      panel's expected cost with trend) and not updated by the year's market trend, as
+      in commercial contracts, unlike the MSSP's retrospective update; the linear
+      quality rule, no sequestration (a Medicare rule).
+    - ``delivered_share`` 0.67: a health system negotiating its own risk contract delivers about
+      two thirds of its members' care (one third leaks to other providers, Benson et al. 2023).
     """
 
     key = "custom_contract"
@@ -46,6 +52,7 @@ class CustomContract(PartnershipModel):
     efficiency: float = 0.04
     efficiency_sd: float = 0.02
     care_management_pmpm: float = 6.0
+    delivered_share: float = DELIVERED_SHARE_SYSTEM
     benchmark_ratio: float = 1.0
     sharing_rate: float = 0.5
     loss_sharing_rate: float = 0.5
@@ -57,4 +64,7 @@ class CustomContract(PartnershipModel):
     outlier_attachment: float | None = 200_000.0
 
     def contracts(self, population, scenario_risk):
-        return [FeeForService(), self._shared_savings(population, scenario_risk)]
+        return [
+            FeeForService(),
+            self._shared_savings(population, scenario_risk, benchmark_update="prospective"),
+        ]

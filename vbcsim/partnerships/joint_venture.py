@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from vbcsim.contracts import FeeForService
 from vbcsim.contracts import JointVenture as JointVentureContract
-from vbcsim.partnerships.base import PartnershipModel
+from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,29 @@ class JointVenture(PartnershipModel):
     - ``minimum_loss_ratio`` 85%: the large-group MLR floor (45 CFR
       158.210(a)); the venture's product is its own book, so the floor binds
       on it directly (in models 1-4 the contract is a small part of the
-      payer's book and the floor applies across that book);
+      payer's book and the floor applies across that book).  The MLR is the
+      regulation's (:class:`vbcsim.contracts.mlr.MLRRebate`): the venture's
+      incurred claims (its fee-for-service payments, outside care included)
+      plus ``quality_improvement_pmpm`` over premium less
+      ``taxes_and_fees_ratio`` of premium;
+    - ``credibility`` True: the credibility rules of 45 CFR 158.230-158.232 on
+      the venture's members as life-years — no rebate below 1,000 life-years
+      (non-credible, 158.230(d)), the base credibility factor of Table 1 to
+      158.232 added to the MLR from 1,000 to 75,000 (1.93% for the default
+      panel's 20,000 members), none from 75,000;
+    - ``taxes_and_fees_ratio`` 0 and ``quality_improvement_pmpm`` 0: no
+      deduction of taxes and fees from premium (45 CFR 158.161, 158.162) and
+      no quality-improvement expenses (45 CFR 158.150) unless given; the
+      venture's care management may qualify as quality improvement (set
+      ``quality_improvement_pmpm`` to the part that does);
     - ``admin_ratio`` 12%: a new plan runs at higher administrative cost than
       an established payer's 10% until it reaches scale;
     - ``price_efficiency`` True: the venture prices its premium on its
       expected cost after the efficiency it expects, to win members on price;
     - efficiency 5% ± 3% at $6 PMPM of care management paid by the venture
       (the payer party carries the plan's books).
+    - ``delivered_share`` 0.67: the provider partner, a health system, delivers about two thirds
+      of the plan members' care; the plan pays other providers for the rest.
     """
 
     key = "joint_venture"
@@ -45,10 +61,21 @@ class JointVenture(PartnershipModel):
     efficiency: float = 0.05
     efficiency_sd: float = 0.03
     care_management_pmpm: float = 6.0
+    delivered_share: float = DELIVERED_SHARE_SYSTEM
     admin_ratio: float = 0.12
     partner_equity: float = 0.5
     minimum_loss_ratio: float | None = 0.85
     price_efficiency: bool = True
+    taxes_and_fees_ratio: float = 0.0
+    quality_improvement_pmpm: float = 0.0
+    credibility: bool = True
+
+    def _check_terms(self) -> None:
+        if self.taxes_and_fees_ratio >= 1.0:
+            raise ValueError(
+                f"JointVenture: taxes_and_fees_ratio must be a share of premium in [0, 1), "
+                f"got {self.taxes_and_fees_ratio!r}"
+            )
 
     def premium(self, population, scenario_risk):
         factor = 1.0 - self.efficiency if self.price_efficiency else 1.0
@@ -58,6 +85,10 @@ class JointVenture(PartnershipModel):
         return [
             FeeForService(),
             JointVentureContract(
-                partner_equity=self.partner_equity, minimum_loss_ratio=self.minimum_loss_ratio
+                partner_equity=self.partner_equity,
+                minimum_loss_ratio=self.minimum_loss_ratio,
+                taxes_and_fees_ratio=self.taxes_and_fees_ratio,
+                quality_improvement_pmpm=self.quality_improvement_pmpm,
+                credibility=self.credibility,
             ),
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vbcsim.contracts import Capitation, SpecificStopLoss
-from vbcsim.partnerships.base import PartnershipModel
+from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class RiskNetwork(PartnershipModel):
       $100k and $250k for a network of this size;
     - efficiency 6% ± 3% at $8 PMPM: full risk gives the strongest incentive
       and funds the most care management.
+    - ``delivered_share`` 0.67: a network built around a health system delivers about two thirds
+      of the care it is capitated for and pays outside providers for the rest (Benson et al.
+      2023).
     """
 
     key = "risk_network"
@@ -38,6 +41,7 @@ class RiskNetwork(PartnershipModel):
     efficiency: float = 0.06
     efficiency_sd: float = 0.03
     care_management_pmpm: float = 8.0
+    delivered_share: float = DELIVERED_SHARE_SYSTEM
     percent_of_premium: float = 0.85
     stop_loss_attachment: float = 200_000.0
     coinsurance: float = 0.10

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vbcsim.contracts import FeeForService, ManagementFee, PooledSavings, SavingsPassThrough
-from vbcsim.partnerships.base import PartnershipModel, scaled_segments
+from vbcsim.partnerships.base import DELIVERED_SHARE_PRIMARY_CARE, PartnershipModel, scaled_segments
 
 #: most practices an enabler may pool besides the provider's: each is simulated as segments of
 #: its own, so the pool's size is work the engine does.  A thousand practices of a 20,000-member
@@ -42,6 +42,11 @@ class ThirdParty(PartnershipModel):
     - ``pass_through`` 60% of the provider's part of savings goes to the
       provider; the enabler keeps the rest for its risk and investment;
     - efficiency 5% ± 2.5%: the enabler's analytics and care teams.
+    - a prospective benchmark: the enabler's commercial contract with the payer fixes the
+      pool's PMPM target in advance, not updated by the year's market trend (the MSSP's
+      retrospective update is a Medicare rule); the linear quality rule, no sequestration.
+    - ``delivered_share`` 0.06: the enabler's independent primary care practices deliver about
+      6% of their members' allowed cost themselves.
     """
 
     key = "third_party"
@@ -51,6 +56,7 @@ class ThirdParty(PartnershipModel):
     efficiency: float = 0.05
     efficiency_sd: float = 0.025
     care_management_pmpm: float = 5.0
+    delivered_share: float = DELIVERED_SHARE_PRIMARY_CARE
     benchmark_ratio: float = 1.0
     other_practices: int = 4
     practice_size: float = 1.0
@@ -80,7 +86,9 @@ class ThirdParty(PartnershipModel):
     def contracts(self, population, scenario_risk):
         segments = tuple(population.names) + tuple(s.name for s in self.pool(population))
         pooled = PooledSavings(
-            self._shared_savings(population, scenario_risk, segments=segments, target="enabler")
+            self._shared_savings(
+                population, scenario_risk, segments=segments, target="enabler", benchmark_update="prospective"
+            )
         )
         return [
             FeeForService(),

@@ -5,6 +5,15 @@ the year itself: cost trend that turns out higher or lower than priced, and the
 occasional shock year (an epidemic, a new high-cost therapy).  Systematic risk
 does not diversify away with panel size, which is why it matters for who bears
 the risk of a large population.
+
+Part of it is market-wide: shared with every population of the market, including the
+reference population a benchmark is trended with.  A benchmark that is updated
+retrospectively by the market's actual trend (the Medicare Shared Savings Program
+updates the historical benchmark by the performance year's actual growth in national and
+regional fee-for-service expenditure, 42 CFR 425.601 and, for agreement periods from 2024,
+425.652) follows that part, so it turns into neither savings nor losses; only the local
+part does.  :meth:`ScenarioRisk.sample_market` gives the
+market-wide part of the multipliers that :meth:`ScenarioRisk.sample` draws.
 """
 
 from __future__ import annotations
@@ -38,6 +47,23 @@ class ScenarioRisk:
     (``shock_probability``) shock year that raises (or, with a negative
     ``shock_size``, lowers) all costs by ``shock_size``.
 
+    The multiplier splits into a market-wide part M and a local part (the
+    multiplier divided by M):
+
+    - the trend L = L_m × L_l, with L_m and L_l independent lognormals of mean 1
+      whose log-variances are ``market_share_of_variance`` and
+      1 − ``market_share_of_variance`` of L's log-variance
+      σ² = log(1 + trend_cv²) (for a few percent of CV, nearly the same
+      proportions of the variance of L itself);
+    - the shock year is market-wide: an epidemic or a new high-cost therapy
+      hits the whole market, the benchmark's reference population included;
+    - so M = L_m × (1 + shock_size × B), and the local part is L_l.
+
+    The split leaves the multiplier's distribution and, for a given seed, its
+    bits unchanged whatever ``market_share_of_variance``: :meth:`sample` draws
+    L exactly as before, and :meth:`sample_market` draws L_m given L with one
+    more standard normal (see there).
+
     Parameters
     ----------
     trend_cv : float
@@ -49,11 +75,20 @@ class ScenarioRisk:
     shock_size : float
         Proportional cost change in a shock year, greater than -1 and at most
         ``MAX_SHOCK_SIZE`` (10.0, an 11-fold year).
+    market_share_of_variance : float
+        The market-wide share of the trend's log-variance, in [0, 1].  0
+        (default): the whole trend uncertainty is local (the market-wide part
+        is the shock alone), as before; 1: the whole trend is market-wide.
+        An assumption about the book, not a regulatory figure: how much of a
+        year's miss against priced trend the whole market shares (unit prices,
+        an epidemic season) rather than the local panel (its case mix, its
+        providers' practice).
     """
 
     trend_cv: float = 0.0
     shock_probability: float = 0.0
     shock_size: float = 0.0
+    market_share_of_variance: float = 0.0
 
     def __post_init__(self):
         cv = check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk")
@@ -81,6 +116,11 @@ class ScenarioRisk:
             why="a shock year at most 11 times a normal year's cost; raise scenario.MAX_SHOCK_SIZE for more",
         )
         object.__setattr__(self, "shock_size", size)
+        object.__setattr__(
+            self,
+            "market_share_of_variance",
+            check_probability("market_share_of_variance", self.market_share_of_variance, owner="ScenarioRisk"),
+        )
 
     @property
     def _sigma(self) -> float:
@@ -105,6 +145,48 @@ class ScenarioRisk:
             shock = shock_rng.random(n) < self.shock_probability
             trend = trend * np.where(shock, 1.0 + self.shock_size, 1.0)
         return trend
+
+    def sample_market(
+        self,
+        n: int,
+        trend_rng: np.random.Generator,
+        shock_rng: np.random.Generator,
+        market_rng: np.random.Generator,
+    ) -> np.ndarray:
+        """The market-wide part M of the ``n`` multipliers that :meth:`sample` draws from the same generators.
+
+        ``trend_rng`` and ``shock_rng`` must be in the state :meth:`sample` was
+        given (fresh generators from the same seeds): they are drawn again, the
+        same way.  With Z the trend's standard normal and Y one more from
+        ``market_rng``, w = ``market_share_of_variance`` and σ the trend's log
+        standard deviation, the market trend's normal is
+        Z_m = √w Z + √(1 − w) Y and the local one Z_l = √(1 − w) Z − √w Y:
+        independent standard normals with √w Z_m + √(1 − w) Z_l = Z, so
+        L_m = exp(√w σ Z_m − w σ²/2) and L_l = exp(√(1 − w) σ Z_l − (1 − w) σ²/2)
+        multiply to the trend L that :meth:`sample` returned.  The shock year
+        multiplies M in full.  ``market_rng`` is not drawn when w is 0 or 1.
+
+        Returns
+        -------
+        numpy.ndarray
+            M per scenario, shape (n,): ones without a shock or a market-wide
+            trend; the multiplier itself when w = 1.
+        """
+        s = self._sigma
+        w = self.market_share_of_variance
+        market = np.ones(n)
+        if s > 0:
+            z = trend_rng.standard_normal(n)
+            if w == 1.0:
+                market = np.exp(s * z - 0.5 * s * s)
+            elif w > 0.0:
+                s_m = math.sqrt(w) * s
+                z_m = math.sqrt(w) * z + math.sqrt(1.0 - w) * market_rng.standard_normal(n)
+                market = np.exp(s_m * z_m - 0.5 * s_m * s_m)
+        if self.shock_probability > 0:
+            shock = shock_rng.random(n) < self.shock_probability
+            market = market * np.where(shock, 1.0 + self.shock_size, 1.0)
+        return market
 
 
 def check_scenario_risk(scenario_risk):
