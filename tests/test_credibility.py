@@ -459,3 +459,33 @@ def test_auto_method_follows_the_named_contract():
         minimum_panel_size(
             pop, 0.05, "value_program", contract="pay_for_performance", lo=5_000, hi=6_000, n_scenarios=200
         )
+
+
+def test_exact_follows_the_mssp_quality_rule_and_refuses_a_retrospective_benchmark():
+    """Under the MSSP rule savings are shared whenever quality meets the alternative standard."""
+    pmpm = PANEL.expected_cost() / PANEL.members / 12
+    terms = dict(sharing_rate=0.5, minimum_savings_rate=0.02, quality_rule="mssp")
+    arr = vbcsim.Arrangement(
+        [FeeForService(), SharedSavings(pmpm, quality_standard=0.85, alternative_standard=0.8, **terms)]
+    )
+    sizes, n_scen = [3_000, 12_000], 3_000
+    exact = credibility.chance_settlement(PANEL, arr, sizes=sizes, method="exact")
+    sim = credibility.chance_settlement(
+        PANEL, arr, sizes=sizes, method="simulate", n_scenarios=n_scen, seed=2
+    )
+    _within_se(
+        sim.prob_payment.sel(contract="shared_savings").values, exact.prob_payment.values[:, 0], n_scen
+    )
+    ungated = credibility.chance_settlement(PANEL, sizes=sizes, minimum_savings_rate=0.02, method="exact")
+    np.testing.assert_allclose(
+        exact.prob_payment.values[:, 0],
+        stats.beta.sf(0.8, 8, 2) * ungated.prob_payment.values[:, 0],
+        rtol=1e-12,
+    )
+    retro = vbcsim.Arrangement(
+        [FeeForService(), SharedSavings(pmpm, benchmark_update="retrospective", **terms)]
+    )
+    with pytest.raises(ValueError, match="retrospectively.*method='simulate'"):
+        credibility.chance_settlement(
+            PANEL, retro, sizes=sizes, method="exact", scenario_risk=DEFAULT_SCENARIO_RISK
+        )

@@ -76,8 +76,14 @@ def test_benchmark_and_premium_are_priced_on_the_panel(panel):
     jv = models[NAMES[4]]
     assert jv.premium_pmpm == pytest.approx(expected_pmpm * 0.95 / 0.85, rel=1e-12)
     assert jv.admin_pmpm == pytest.approx(0.12 * jv.premium_pmpm, rel=1e-12)
-    # the value program's MSR follows the MSSP table by panel size, floored at 5,000 members
-    assert models[NAMES[1]].contracts[2].minimum_savings_rate == pytest.approx(0.039)
+    # the value program's MSR follows the MSSP table from 5,000 members; below, the table's own
+    # principle (90% one-sided confidence on the panel's own cost, 42 CFR 425.604(b)) with a warning
+    from vbcsim.partnerships.value_program import panel_minimum_savings_rate
+
+    with pytest.warns(UserWarning, match="5,000"):
+        msr = panel_minimum_savings_rate(panel)
+    assert models[NAMES[1]].contracts[2].minimum_savings_rate == pytest.approx(msr, rel=1e-12)
+    assert msr > 0.039  # above the table's 3.9% at 5,000: a smaller panel needs a wider margin
     big = vbcsim.partnership_models(vbcsim.defaults.provider_panel(60_000))
     assert big[NAMES[1]].contracts[2].minimum_savings_rate == pytest.approx(0.02)
 
@@ -257,8 +263,16 @@ def test_model_mechanics(default_run):
         - ds.rebate.values[:, 4]
     )
     np.testing.assert_allclose(st.sel(model=NAMES[4], contract="joint_venture").values, 0.5 * u, rtol=1e-9)
-    # the MLR floor: claims plus rebate are at least 85% of premium
-    assert (c + ds.rebate.values[:, 4] >= 0.85 * premium_of(ds, 4) * (1 - 1e-12)).all()
+    # the MLR floor (45 CFR 158.232): claims plus rebate are at least 85% of premium less the
+    # credibility adjustment of a 20,000 life-year block (1.6% at 25,000, 2.6% at 10,000,
+    # interpolated), with equality wherever a rebate is paid
+    from vbcsim.contracts.mlr import credibility_adjustment
+
+    floor = (0.85 - credibility_adjustment(20_000)) * premium_of(ds, 4)
+    assert (c + ds.rebate.values[:, 4] >= floor * (1 - 1e-12)).all()
+    paid = ds.rebate.values[:, 4] > 0
+    assert paid.any()
+    np.testing.assert_allclose((c + ds.rebate.values[:, 4])[paid], floor, rtol=1e-9)
     # each model's efficiency is drawn with its documented mean (Beta, 2,000 draws, 4 standard errors)
     for name, mean, sd in zip(
         NAMES, (0.04, 0.02, 0.05, 0.06, 0.05), (0.02, 0.015, 0.025, 0.03, 0.03), strict=True

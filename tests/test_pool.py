@@ -199,7 +199,7 @@ def test_arrangement_pool_validation():
 def test_conservation_per_scenario_with_a_pool():
     risk = v.ScenarioRisk(shock_probability=0.1, shock_size=0.2)
     jv = v.Arrangement(
-        [FeeForService(), JointVenture(0.5, minimum_loss_ratio=0.85)],
+        [FeeForService(), JointVenture(0.5, minimum_loss_ratio=0.85, credibility=False)],
         admin_pmpm=30.0,
         care_management_pmpm=6.0,
         care_management_party="payer",

@@ -56,3 +56,96 @@ def test_bad_values(kwargs, name):
 def test_bad_types():
     with pytest.raises(TypeError, match="trend_cv"):
         ScenarioRisk(trend_cv="high")
+
+
+# ---------------------------------------------------------------------------------------------
+# the market-wide part of the multiplier (what a retrospectively updated benchmark follows)
+
+
+def _draw(risk, n=6, seed=(1, 2, 3)):
+    rngs = [np.random.default_rng(s) for s in seed]
+    total = risk.sample(n, rngs[0], rngs[1])
+    rngs = [np.random.default_rng(s) for s in seed]
+    return total, risk.sample_market(n, *rngs)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
+def test_market_split_leaves_the_multiplier_bits_unchanged(share):
+    before = ScenarioRisk(trend_cv=0.05, shock_probability=0.3, shock_size=0.2)
+    split = ScenarioRisk(trend_cv=0.05, shock_probability=0.3, shock_size=0.2, market_share_of_variance=share)
+    assert before.market_share_of_variance == 0.0
+    a = before.sample(50, np.random.default_rng(1), np.random.default_rng(2))
+    b = split.sample(50, np.random.default_rng(1), np.random.default_rng(2))
+    np.testing.assert_array_equal(a, b)
+    assert (split.mean(), split.var()) == (before.mean(), before.var())
+
+
+def test_market_part_at_the_ends():
+    # share 0: the market-wide part is the shock alone; share 1: the whole multiplier
+    risk = ScenarioRisk(trend_cv=0.05, shock_probability=0.5, shock_size=0.2)
+    total, market = _draw(risk, n=200)
+    assert set(np.unique(market)) == {1.0, 1.2}
+    shock = np.random.default_rng(2).random(200) < 0.5
+    np.testing.assert_array_equal(market, np.where(shock, 1.2, 1.0))
+    total, market = _draw(ScenarioRisk(0.05, 0.5, 0.2, market_share_of_variance=1.0), n=200)
+    np.testing.assert_array_equal(market, total)
+    total, market = _draw(ScenarioRisk(0.05), n=50)
+    np.testing.assert_array_equal(market, np.ones(50))
+    # the extra normal is drawn only for a split trend
+    rng = np.random.default_rng(3)
+    ScenarioRisk(0.05, market_share_of_variance=1.0).sample_market(
+        10, np.random.default_rng(1), np.random.default_rng(2), rng
+    )
+    assert rng.random() == np.random.default_rng(3).random()
+
+
+def test_market_and_local_parts_split_the_log_variance():
+    cv, share, n = 0.1, 0.3, 400_000
+    risk = ScenarioRisk(trend_cv=cv, shock_probability=0.1, shock_size=0.25, market_share_of_variance=share)
+    total, market = _draw(risk, n=n, seed=(11, 12, 13))
+    local = total / market
+    sigma2 = math.log1p(cv * cv)
+    shock = np.random.default_rng(12).random(n) < 0.1
+    log_market_trend = np.log(market / np.where(shock, 1.25, 1.0))
+    log_local = np.log(local)
+    # variances of the logs: share and 1 − share of sigma², each within 4.5 standard errors
+    # (the SE of a normal sample variance is sigma² √(2 / n))
+    for x, var in ((log_market_trend, share * sigma2), (log_local, (1 - share) * sigma2)):
+        assert abs(x.var() - var) <= 4.5 * var * math.sqrt(2 / n)
+        assert abs(x.mean() + 0.5 * var) <= 4.5 * math.sqrt(var / n)  # each part has mean 1
+    # independent parts: correlation within 4.5 / √n of 0
+    assert abs(np.corrcoef(log_market_trend, log_local)[0, 1]) <= 4.5 / math.sqrt(n)
+    # the local part is the trend alone: the shock year is market-wide
+    assert abs(market.mean() - risk.mean()) <= 4.5 * market.std() / math.sqrt(n)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_bad_market_share(bad):
+    with pytest.raises(ValueError, match="market_share_of_variance"):
+        ScenarioRisk(trend_cv=0.02, market_share_of_variance=bad)
+    with pytest.raises(TypeError, match="market_share_of_variance"):
+        ScenarioRisk(market_share_of_variance="half")
+
+
+def test_plan_carries_the_market_factor():
+    from vbcsim import Lognormal, Population, Segment
+    from vbcsim.engine import driver
+    from vbcsim.results.plan import _STREAM_MARKET, make_plan
+
+    pop = Population([Segment("a", 10, Lognormal(7.0, 1.0))])
+    att = np.zeros(0)
+    plan = make_plan(pop, {}, 40, 9, att, None, None)
+    assert plan.market_factor is None
+    risk = ScenarioRisk(trend_cv=0.04, shock_probability=0.2, shock_size=0.1, market_share_of_variance=0.5)
+    plan = make_plan(pop, {}, 40, 9, att, risk, None)
+    expected = risk.sample_market(
+        40,
+        driver.scenario_rng(9, driver.STREAM_TREND),
+        driver.scenario_rng(9, driver.STREAM_SHOCK),
+        driver.scenario_rng(9, _STREAM_MARKET),
+    )
+    np.testing.assert_array_equal(plan.market_factor, expected)
+    # the total multiplier is the one drawn without the split, bit for bit
+    unsplit = make_plan(pop, {}, 40, 9, att, ScenarioRisk(0.04, 0.2, 0.1), None)
+    np.testing.assert_array_equal(plan.factor, unsplit.factor)
+    assert not np.array_equal(plan.market_factor, unsplit.market_factor)

@@ -12,6 +12,7 @@ from numba import njit
 import vbcsim as v
 from vbcsim.contracts.bundled import (
     BPCI_ADVANCED_DISCOUNT,
+    BPCI_ADVANCED_DISCOUNTS,
     BPCI_ADVANCED_STOP_GAIN,
     BPCI_ADVANCED_STOP_LOSS,
     BundledPayment,
@@ -131,6 +132,50 @@ def test_bundled_payment_presets():
     py5 = BundledPayment.cjr(10_000.0, "knee", performance_year=5, quality="below_acceptable")
     assert (py5.stop_loss, py5.stop_gain) == (0.20, 0.0)
     assert BundledPayment.cjr(10_000.0, "knee", performance_year=8).stop_loss == 0.20
+
+
+def test_bpci_advanced_discount_by_episode_type_and_model_year():
+    # Model Years 1-5: 3% for every episode; from Model Year 6: 2% medical, 3% surgical
+    assert set(BPCI_ADVANCED_DISCOUNTS) == set(range(1, 9))
+    for year in range(1, 6):
+        assert BPCI_ADVANCED_DISCOUNTS[year] == {"medical": 0.03, "surgical": 0.03}
+    for year in (6, 7, 8):
+        assert BPCI_ADVANCED_DISCOUNTS[year] == {"medical": 0.02, "surgical": 0.03}
+    medical = BundledPayment.bpci_advanced(10_000.0, "knee", episode_type="medical", model_year=6)
+    assert (medical.discount, medical.stop_loss, medical.stop_gain) == (0.02, 0.20, 0.20)
+    # target 10,000 × 0.98 × 4 = 39,200; raw 9,200, 1,200, −800, −20,800; caps ±7,840
+    assert medical.target(knee_ctx()) == 10_000.0 * 0.98 * 4
+    check_transfer(medical.settle(knee_ctx()), "payer", "provider", [7_840.0, 1_200.0, -800.0, -7_840.0])
+    np.testing.assert_allclose(
+        medical.settle(knee_ctx()).amount, ref_bundled(medical, knee_ctx()), rtol=1e-15
+    )
+    # surgical episodes keep 3% (target 38,800, as the preset without arguments)
+    surgical = BundledPayment.bpci_advanced(10_000.0, "knee", episode_type="surgical", model_year=6)
+    assert surgical == BundledPayment.bpci_advanced(10_000.0, "knee")
+    check_transfer(surgical.settle(knee_ctx()), "payer", "provider", [7_760.0, 800.0, -1_200.0, -7_760.0])
+    assert (
+        BundledPayment.bpci_advanced(10_000.0, "knee", episode_type="medical", model_year=5).discount == 0.03
+    )
+    assert BundledPayment.bpci_advanced(10_000.0, "knee", model_year=4).discount == 0.03
+    assert BundledPayment.bpci_advanced(10_000.0, "knee", episode_type="surgical").discount == 0.03
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"episode_type": "medical"}, ValueError, "model_year"),  # 3% or 2% depends on the year
+        ({"model_year": 6}, ValueError, "episode_type"),
+        ({"episode_type": "outpatient", "model_year": 6}, ValueError, "episode_type"),
+        ({"episode_type": 1, "model_year": 6}, TypeError, "episode_type"),
+        ({"episode_type": "medical", "model_year": 9}, ValueError, "model_year"),
+        ({"episode_type": "medical", "model_year": 0}, ValueError, "model_year"),
+        ({"episode_type": "medical", "model_year": 6.0}, TypeError, "model_year"),
+        ({"episode_type": "medical", "model_year": True}, TypeError, "model_year"),
+    ],
+)
+def test_bpci_advanced_bad_input(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        BundledPayment.bpci_advanced(10_000.0, "knee", **kwargs)
 
 
 def test_bundled_payment_unknown_segment_is_named():

@@ -40,6 +40,10 @@ program = st.fixed_dictionaries(
         "bonus_pmpm": st.floats(0.0, 20.0),
         "minimum_savings_rate": st.one_of(st.none(), small),
     }
+).filter(
+    # on this small panel the MSR derived from its own cost (about 14.4%) times a high sharing
+    # rate reaches the 10% savings cap, terms the contract refuses as contradictory
+    lambda p: p["minimum_savings_rate"] is not None or p["sharing_rate"] * 0.145 < 0.10
 )
 third = st.fixed_dictionaries(
     {

@@ -51,18 +51,22 @@ Not modelled (documented simplifications):
 - aggregation by State and market (158.220(a)): the MLR is that of the
   arrangement's book; when the book is part of a larger block of the
   issuer's business, give the block's size as ``life_years``;
-- the deductible factor of Table 2 to 158.232 (which rises with the
-  block's average per-person deductible): its values could not be verified
-  from the sources at hand, so it is the parameter ``deductible_factor``
-  (default 1, no deductible effect); give Table 2's value for a
-  high-deductible block;
-- reinsurance: the regulation's report is of *direct* claims paid to or
-  received by providers (158.140(a), as the CMS MLR Annual Reporting Form
-  filing instructions, Part 2, section 2, repeat it), reinsurance entering
-  only through 100% assumption (novation) and pre-2010 100% indemnity
-  agreements, which move the whole block to the assuming issuer.  So by
-  default (``reinsurance="direct"``) stop-loss premiums and recoveries do not
-  enter the MLR.  ``reinsurance="net"`` puts the ratio on a net-of-reinsurance
+- the deductible factor of Table 2 to 158.232, a function of the block's
+  average per-person deductible (158.232(c)(1)): Table 2's values could not
+  be retrieved from the sources at hand, so it is the parameter
+  ``deductible_factor`` (default 1, no deductible effect); give Table 2's
+  value for the block's average deductible;
+- reinsurance: claims are reported as *direct* claims paid to or received
+  by providers, including under capitation contracts (45 CFR 158.140(a), in
+  the wording the CMS MLR Annual Reporting Form Filing Instructions repeat
+  for the claims section, Part 2 section 2, 2015 MLR reporting year; the
+  section's own text could not be retrieved here).  Those instructions bring
+  reinsurance in only through 100% assumption reinsurance (with a novation)
+  and 100% indemnity reinsurance agreements entered into and effective before
+  March 23, 2010, which move a whole block to the assuming issuer; partial
+  reinsurance such as stop-loss does not enter.  So by default
+  (``reinsurance="direct"``) stop-loss premiums and recoveries do not enter
+  the MLR.  ``reinsurance="net"`` puts the ratio on a net-of-reinsurance
   basis instead (recoveries the insurer receives reduce its claims, the
   stop-loss premium it pays reduces its premium), for comparison with a
   net-basis loss ratio.
@@ -282,8 +286,10 @@ def _reinsurance(ctx: SettlementContext, insurer: str) -> tuple[np.ndarray, np.n
         if flow is None:
             continue
         if isinstance(contract, _REINSURANCE):
-            recovered = recovered + np.asarray(contract.recovery(ctx), dtype=float)
-            ceded = ceded + float(contract.premium(ctx))
+            # the settlement moved recovery − premium to the insured: split it by the premium
+            premium = float(contract.premium(ctx))
+            recovered = recovered + flow + premium
+            ceded = ceded + premium
         else:  # premium and recovery cannot be told apart: the net receipt counts as a recovery
             recovered = recovered + flow
     return recovered, ceded

@@ -138,9 +138,9 @@ MSSP_ALTERNATIVE_QUALITY_STANDARD = 0.10
 
 #: Mandatory Medicare sequestration, 2% (Budget Control Act of 2011, Pub. L. 112-25;
 #: section 251A of the Balanced Budget and Emergency Deficit Control Act of 1985,
-#: 2 U.S.C. 901a), applied by CMS to MSSP shared savings payments and not to shared loss
+#: 2 U.S.C. 901a), applied by CMS to MSSP shared savings payments, not to shared loss
 #: repayments (CMS, MSSP "Shared Savings and Losses and Assignment Methodology
-#: Specifications"; suspended May 2020-March 2022 by the COVID-19 relief acts).
+#: Specifications"); Congress suspended it for part of the COVID-19 emergency.
 MSSP_SEQUESTRATION = 0.02
 
 #: the choices of ``SharedSavings.quality_rule`` and ``SharedSavings.benchmark_update``
@@ -162,7 +162,7 @@ def mssp_minimum_savings_rate(beneficiaries) -> float:
     5,000 (else a TypeError or ValueError): an MSSP ACO needs 5,000 (42 CFR
     425.110(a)(1)) and the table starts there.  For a smaller panel give an explicit
     ``minimum_savings_rate``, or derive one from the table's principle on the panel's
-    own cost (:meth:`vbcsim.partnerships.ValueProgram.msr` does that).
+    own cost (:func:`vbcsim.partnerships.value_program.panel_minimum_savings_rate`).
 
     Examples
     --------

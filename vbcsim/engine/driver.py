@@ -52,6 +52,7 @@ MAX_BLOCK_SCENARIOS = 1024
 STREAM_TREND = 101
 STREAM_SHOCK = 102
 STREAM_QUALITY = 103
+STREAM_MARKET = 104  # the market-wide part of the trend (ScenarioRisk.market_share_of_variance)
 STREAM_EFFICIENCY = 1 << 32  # + a hash of the model's name
 
 

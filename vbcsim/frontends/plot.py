@@ -414,8 +414,9 @@ def risk_shares(
 
     The risk share of a party is ``-Cov(net, medical_cost) / Var(medical_cost)``: how much of
     each extra dollar of medical cost it bears.  Across all parties the shares add up to the
-    delivery ratio (the provider's cost of care per allowed dollar) less what MLR rebates
-    absorb; that total is written above each group.
+    cost of each allowed dollar to the parties (``delivery_ratio × delivered_share`` for the care
+    the provider delivers plus ``1 − delivered_share`` bought from outside providers) less what
+    MLR rebates absorb; that total is written above each group.
 
     Parameters
     ----------
@@ -472,7 +473,7 @@ def risk_shares(
     ax.legend(title="party", fontsize=8, title_fontsize=8, loc="best")
     ax.set_title(
         "Who bears the medical-cost risk\n"
-        "(\N{N-ARY SUMMATION} over parties = delivery ratio less what MLR rebates absorb)",
+        "(\N{N-ARY SUMMATION} over parties = cost of care per allowed $ less what MLR rebates absorb)",
         fontsize=10,
     )
     return fig

@@ -97,7 +97,8 @@ class PartnershipModel:
     target_loss_ratio: float = 0.85
     delivery_ratio: float = 0.85
     premium_pmpm: float | None = None
-    delivered_share: float = 1.0
+    # keyword-only, so that the models' own terms keep their positions
+    delivered_share: float = dataclasses.field(default=1.0, kw_only=True)
 
     def __post_init__(self):
         owner = type(self).__name__

@@ -8,7 +8,7 @@ default term and where it comes from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vbcsim.contracts import FeeForService
 from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
@@ -52,7 +52,7 @@ class CustomContract(PartnershipModel):
     efficiency: float = 0.04
     efficiency_sd: float = 0.02
     care_management_pmpm: float = 6.0
-    delivered_share: float = DELIVERED_SHARE_SYSTEM
+    delivered_share: float = field(default=DELIVERED_SHARE_SYSTEM, kw_only=True)
     benchmark_ratio: float = 1.0
     sharing_rate: float = 0.5
     loss_sharing_rate: float = 0.5

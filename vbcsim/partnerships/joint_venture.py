@@ -7,7 +7,7 @@ MLR rebate floor (Advisory Board, "Deep dive: 5 partnership models in commercial
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vbcsim.contracts import FeeForService
 from vbcsim.contracts import JointVenture as JointVentureContract
@@ -61,7 +61,7 @@ class JointVenture(PartnershipModel):
     efficiency: float = 0.05
     efficiency_sd: float = 0.03
     care_management_pmpm: float = 6.0
-    delivered_share: float = DELIVERED_SHARE_SYSTEM
+    delivered_share: float = field(default=DELIVERED_SHARE_SYSTEM, kw_only=True)
     admin_ratio: float = 0.12
     partner_equity: float = 0.5
     minimum_loss_ratio: float | None = 0.85

@@ -7,7 +7,7 @@ specific stop-loss (Advisory Board, "Deep dive: 5 partnership models in commerci
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vbcsim.contracts import Capitation, SpecificStopLoss
 from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
@@ -41,7 +41,7 @@ class RiskNetwork(PartnershipModel):
     efficiency: float = 0.06
     efficiency_sd: float = 0.03
     care_management_pmpm: float = 8.0
-    delivered_share: float = DELIVERED_SHARE_SYSTEM
+    delivered_share: float = field(default=DELIVERED_SHARE_SYSTEM, kw_only=True)
     percent_of_premium: float = 0.85
     stop_loss_attachment: float = 200_000.0
     coinsurance: float = 0.10

@@ -8,7 +8,7 @@ default term and where it comes from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vbcsim.contracts import FeeForService, ManagementFee, PooledSavings, SavingsPassThrough
 from vbcsim.partnerships.base import DELIVERED_SHARE_PRIMARY_CARE, PartnershipModel, scaled_segments
@@ -56,7 +56,7 @@ class ThirdParty(PartnershipModel):
     efficiency: float = 0.05
     efficiency_sd: float = 0.025
     care_management_pmpm: float = 5.0
-    delivered_share: float = DELIVERED_SHARE_PRIMARY_CARE
+    delivered_share: float = field(default=DELIVERED_SHARE_PRIMARY_CARE, kw_only=True)
     benchmark_ratio: float = 1.0
     other_practices: int = 4
     practice_size: float = 1.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vbcsim._validation import check_probability
 from vbcsim.contracts import FeeForService, PayForPerformance, mssp_minimum_savings_rate
@@ -107,7 +107,7 @@ class ValueProgram(PartnershipModel):
     efficiency: float = 0.02
     efficiency_sd: float = 0.015
     care_management_pmpm: float = 2.0
-    delivered_share: float = DELIVERED_SHARE_PRIMARY_CARE
+    delivered_share: float = field(default=DELIVERED_SHARE_PRIMARY_CARE, kw_only=True)
     benchmark_ratio: float = 1.0
     bonus_pmpm: float = 4.0
     quality_low: float = 0.5

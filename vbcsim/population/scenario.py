@@ -119,7 +119,9 @@ class ScenarioRisk:
         object.__setattr__(
             self,
             "market_share_of_variance",
-            check_probability("market_share_of_variance", self.market_share_of_variance, owner="ScenarioRisk"),
+            check_probability(
+                "market_share_of_variance", self.market_share_of_variance, owner="ScenarioRisk"
+            ),
         )
 
     @property

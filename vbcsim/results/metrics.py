@@ -16,10 +16,12 @@ Definitions (n scenarios, empirical distribution of L):
 - ``prob_loss``: P(net < 0);
 - ``risk_share``: −Cov(net, C) / Var(C) with C the model's medical cost: the
   part of each extra dollar of medical cost the party bears (the slope of its
-  result on cost).  Across parties the shares sum to the delivery ratio less
-  what MLR rebates absorb, because per scenario Σ net = premium − delivery
-  ratio × C − fixed costs − rebates; plain fee for service gives the provider
-  a negative share (delivery ratio − 1: its margin grows with volume).  A
+  result on cost).  Across parties the shares sum to ``delivery_ratio ×
+  delivered_share + 1 − delivered_share`` less what MLR rebates absorb,
+  because per scenario Σ net = premium − delivery ratio × delivered share × C
+  − outside care − fixed costs − rebates; plain fee for service gives the
+  provider a negative share ((delivery ratio − 1) × delivered share: its
+  margin grows with the volume it delivers).  A
   slope says nothing about the size of the tail, so read it beside the
   downside measures;
 - ``capital``: TVaR at ``capital_level`` (99%) of L minus E[L] (≥ 0): the

@@ -218,13 +218,6 @@ def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
     )
 
 
-#: stream of the one extra standard normal per scenario that splits the trend into its market-wide
-#: and local parts (:meth:`vbcsim.ScenarioRisk.sample_market`); beside the engine's scenario-level
-#: streams (``driver.STREAM_TREND`` 101, ``STREAM_SHOCK`` 102, ``STREAM_QUALITY`` 103), distinct from
-#: them and from the models' efficiency streams (from ``driver.STREAM_EFFICIENCY`` = 2**32 up)
-_STREAM_MARKET = 104
-
-
 def _scenario_market_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray | None:
     """The market-wide part of each scenario's systematic multiplier (None without scenario risk).
 
@@ -238,7 +231,7 @@ def _scenario_market_factors(scenario_risk, n_scenarios: int, seed: int) -> np.n
         n_scenarios,
         driver.scenario_rng(seed, driver.STREAM_TREND),
         driver.scenario_rng(seed, driver.STREAM_SHOCK),
-        driver.scenario_rng(seed, _STREAM_MARKET),
+        driver.scenario_rng(seed, driver.STREAM_MARKET),
     )
 
 

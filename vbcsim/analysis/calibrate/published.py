@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from vbcsim._validation import check_real
-from vbcsim.population.distributions import Compound, Distribution, Hurdle, Severity
+from vbcsim.population.distributions import Compound, Distribution, Hurdle, Severity, Spliced
 
 
 def _safe(f):
@@ -64,11 +64,13 @@ def describe(dist: Distribution) -> dict:
         members with no cost), ``top1_share`` and ``top1_threshold`` (the 99%
         quantile: the cost that puts a member in the top 1%).  What
         :func:`from_summary` takes, so ``describe(from_summary(...))`` returns its
-        inputs.
+        inputs.  For a spliced severity (plain or in a hurdle, as
+        :func:`from_summary` builds with a ``top1_share``) also ``tail_threshold``,
+        the cost where the tail starts (the one ``tail_threshold="auto"`` chose).
     """
     _check_dist("dist", dist)
     mean = dist.mean()
-    return {
+    out = {
         "pmpm": mean / 12.0,
         "mean": mean,
         "cv": _safe(dist.cv),
@@ -76,6 +78,10 @@ def describe(dist: Distribution) -> dict:
         "top1_share": _safe(lambda: top_share(dist)),
         "top1_threshold": float(dist.ppf(0.99)),
     }
+    severity = dist.severity if isinstance(dist, Hurdle) else dist
+    if isinstance(severity, Spliced):
+        out["tail_threshold"] = float(severity.threshold)
+    return out
 
 
 def _p_zero(dist) -> float:

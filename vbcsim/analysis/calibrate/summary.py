@@ -125,7 +125,7 @@ class _Range:
         self.tops = np.array([np.nan if v is None else v for v in tops])
         self.ok = np.flatnonzero(np.isfinite(self.tops))
         self.feasible = self.ok.size > 0
-        self._refined = False
+        self._refined = self._edged = False
         if self.feasible:
             ok = self.ok
             self.j_max = int(ok[np.argmax(self.tops[ok])])
@@ -152,6 +152,41 @@ class _Range:
             )
             if -res.fun > self.t_max:
                 self.s_max, self.t_max = float(res.x), float(-res.fun)
+        return self.t_max
+
+    def edge(self) -> float:
+        """The largest share at this threshold over all feasible sigmas, not the grid's only.
+
+        When the grid's largest share is at its last feasible sigma the feasible sigmas end before
+        the next grid point (where the CV needs alpha above ALPHA_HI): that end is found by bisection
+        (to 1e-7) and the share maximised up to it by Brent's method.  For ``"auto"`` only (an
+        explicit threshold keeps the grid's refined peak, as before).
+        """
+        if not self._edged:
+            self._edged = True
+            self.refine()
+            j = int(self.ok[-1])
+            if self.j_max == j and j + 1 < self.sigmas.size:
+                top1 = self.solver.top1
+                a, b, share = float(self.sigmas[j]), float(self.sigmas[j + 1]), float(self.tops[j])
+                while b - a > 1e-7:
+                    mid = 0.5 * (a + b)
+                    v = top1(mid)
+                    if v is None:
+                        b = mid
+                    else:
+                        a, share = mid, v
+                best = (share, a)
+                if a > self.sigmas[j]:
+                    res = optimize.minimize_scalar(
+                        lambda s: -(top1(s) or 0.0),
+                        bounds=(float(self.sigmas[j]), a),
+                        method="bounded",
+                        options={"xatol": 1e-7},
+                    )
+                    best = max(best, (float(-res.fun), float(res.x)))
+                if best[0] > self.t_max:
+                    self.t_max, self.s_max = best
         return self.t_max
 
     def reaches(self, top1: float) -> bool:
@@ -184,15 +219,15 @@ class _Range:
 #: where ``tail_threshold="auto"`` starts: the splice point of :mod:`vbcsim.defaults`
 AUTO_START = 100_000.0
 #: the thresholds ``"auto"`` searches, in multiples of the mean cost of members with cost
-AUTO_RANGE = (1.0, 1.0e4)
+AUTO_RANGE = (3.0, 1.0e4)
 #: ``"auto"`` keeps the target this far (in share) inside the range reached at the chosen threshold
 AUTO_MARGIN = 1e-4
 _STEP_UP = math.log(1.25)  # steps in log-threshold of the search for a larger share
-_STEP_DOWN = math.log(1.1)  # ... and for a smaller one (on the grid r = 1.1^k: the floor is a function of the CV)
+_STEP_DOWN = math.log(1.1)  # the grid r = 1.1^k of the search for a smaller one
 
 
 class _NotReached(ValueError):
-    """No threshold reaches the target: ``side`` "high" or "low", ``bound`` the share reached, at ``threshold``."""
+    """No threshold reaches the target: ``side`` "high" or "low", ``bound`` the share reached, in ``rng``."""
 
     def __init__(self, side: str, bound: float, rng: _Range):
         super().__init__(side)
@@ -202,30 +237,50 @@ class _NotReached(ValueError):
 class _Search:
     """``tail_threshold="auto"``: the threshold nearest :data:`AUTO_START` (in log) that reaches the target.
 
-    The shares reached at a threshold ``t`` form the interval ``[_Range.t_min, _Range.refine()]``; the
-    search works on ``x = log t`` within :data:`AUTO_RANGE` times the mean ``ms`` of the cost of members
-    with cost (the shares and the CV depend on ``t / ms`` only).
+    At a threshold ``t`` the splice reaches the shares from :attr:`_Range.t_min` (:meth:`floor`) to
+    its largest (:meth:`peak`).  The search runs over ``x = log t`` within :data:`AUTO_RANGE` times the
+    mean ``ms`` of the cost of members with cost (the shares and the CV depend on ``t / ms`` only).
     """
 
     def __init__(self, ms: float, cvs: float, p: float):
         self.ms, self.cvs, self.p = ms, cvs, p
         self.x_lo, self.x_hi = math.log(ms * AUTO_RANGE[0]), math.log(ms * AUTO_RANGE[1])
-        self._cache: dict[float, _Range] = {}
+        self._exact: dict[float, float] = {}  # log-threshold -> threshold, where exp(log t) != t
+        self._ranges: dict[float, _Range] = {}
         self._floors: dict[float, float | None] = {}
 
+    def _t(self, x: float) -> float:
+        return self._exact.get(x) or math.exp(x)
+
     def at(self, t: float) -> _Range:
-        rng = self._cache.get(t)
+        rng = self._ranges.get(t)
         if rng is None:
-            rng = self._cache[t] = _Range(_Solver(self.ms, self.cvs, self.p, t))
+            rng = self._ranges[t] = _Range(_Solver(self.ms, self.cvs, self.p, t))
         return rng
 
     def peak(self, x: float) -> float:
-        """The largest share reached at threshold ``exp(x)`` (-1 where no splice has this mean and CV)."""
-        rng = self.at(math.exp(x))
-        return rng.refine() if rng.feasible else -1.0
+        """The largest share at threshold ``exp(x)``, to the end of the feasible sigmas (-1 if none)."""
+        rng = self.at(self._t(x))
+        return rng.edge() if rng.feasible else -1.0
+
+    def floor(self, x: float) -> float | None:
+        """The least share at threshold ``exp(x)`` (None where no splice has this mean and CV).
+
+        :attr:`_Range.t_min`, the share at the first feasible sigma of the grid, without the rest of
+        the grid.
+        """
+        t = self._t(x)
+        if t in self._ranges:
+            rng = self._ranges[t]
+            return rng.t_min if rng.feasible else None
+        if t not in self._floors:
+            solver = _Solver(self.ms, self.cvs, self.p, t)
+            self._floors[t] = next((v for v in map(solver.top1, solver.SIGMAS) if v is not None), None)
+        return self._floors[t]
 
     def start(self) -> float:
-        """``log`` of the first threshold tried: AUTO_START if feasible, else the nearest feasible on a walk."""
+        """The first threshold tried: AUTO_START if the splice has this mean and CV there, else the
+        nearest one that does on a walk towards 20 times the mean."""
         t0 = min(max(AUTO_START, math.exp(self.x_lo)), math.exp(self.x_hi))
         if self.at(t0).feasible:
             return t0
@@ -233,8 +288,8 @@ class _Search:
         d = 1.0 if x0 < math.log(20.0 * self.ms) else -1.0
         x = x0 + d * _STEP_UP
         while self.x_lo <= x <= self.x_hi:
-            if self.at(math.exp(x)).feasible:
-                return math.exp(x)
+            if self.at(self._t(x)).feasible:
+                return self._t(x)
             x += d * _STEP_UP
         return t0  # pragma: no cover  (no threshold gives this mean and CV: reported by the caller)
 
@@ -242,112 +297,112 @@ class _Search:
         """The range at the chosen threshold (it reaches ``top1``), or raise :class:`_NotReached`."""
         t0 = self.start()
         rng = self.at(t0)
-        if rng.reaches(top1) or not rng.feasible:
+        if not rng.feasible or rng.reaches(top1):
             return rng
-        if top1 > rng.t_max:
-            return self._above(math.log(t0), top1)
-        return self._below(math.log(t0), top1)
+        x0 = math.log(t0)
+        self._exact[x0] = t0
+        if top1 > rng.t_max and top1 > self.peak(x0):
+            return self._above(x0, top1)
+        if rng.reaches(top1):  # pragma: no cover  (reached once the peak runs to the end of the sigmas)
+            return rng
+        return self._below(x0, top1)
 
     def _above(self, x0: float, top1: float) -> _Range:
-        """A larger share: walk in log-threshold towards the peak, then solve ``peak(x) = top1 + margin``."""
+        """A larger share: walk in log-threshold towards the peak, locate it if the walk falls short,
+        and solve ``peak(x) = top1 + AUTO_MARGIN`` next to the first threshold that reaches it."""
         target = top1 + AUTO_MARGIN
-        xs, hs = [x0], [self.peak(x0)]
+        seen: dict[float, float] = {}
+
+        def peak(x):
+            if x not in seen:
+                seen[x] = self.peak(x)
+            return seen[x]
+
+        # which way the peak rises: the higher of the two neighbours
+        xs, hs = [x0], [peak(x0)]
+        probes = [(peak(x), x) for x in (x0 - _STEP_UP, x0 + _STEP_UP) if self.x_lo <= x <= self.x_hi]
         d = 0.0
-        for s in (1.0, -1.0):  # which way the peak share rises
-            x = x0 + s * _STEP_UP
-            if self.x_lo <= x <= self.x_hi:
-                h = self.peak(x)
-                if h > hs[0]:
-                    d = s
-                    xs.append(x)
-                    hs.append(h)
-                    break
+        if probes and max(probes)[0] > hs[0]:
+            h, x = max(probes)
+            d = 1.0 if x > x0 else -1.0
+            xs.append(x)
+            hs.append(h)
         while d and hs[-1] < target and hs[-1] > hs[-2]:
             x = xs[-1] + d * _STEP_UP
             if not self.x_lo <= x <= self.x_hi:
                 break
             xs.append(x)
-            hs.append(self.peak(x))
-        if hs[-1] >= target:
-            return self._crossing(xs[-2], xs[-1], target, top1)
-        # the walk passed the peak (or met the end of the range) short of the target: refine the peak
-        k = int(np.argmax(hs))
-        if d:
-            lo, hi = xs[max(k - 1, 0)], xs[min(k + 1, len(xs) - 1)]
-        else:
-            lo, hi = x0 - _STEP_UP, x0 + _STEP_UP
-        lo, hi = max(min(lo, hi), self.x_lo), min(max(lo, hi), self.x_hi)
-        seen = [(hs[k], xs[k])]
-
-        def minus_peak(x):
-            h = self.peak(x)
-            seen.append((h, x))
-            return -h
-
-        if hi > lo:
-            optimize.minimize_scalar(minus_peak, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
-        u, x_u = max(seen)
-        if u >= target:  # between the last walk point short of the target and the peak
-            x_short = xs[k - 1] if d and k > 0 else x0
-            return self._crossing(x_short, x_u, target, top1)
-        rng = self.at(math.exp(x_u))
-        if u >= top1 and rng.reaches(top1):
+            hs.append(peak(x))
+        if hs[-1] < target:
+            # short of the target: locate the local peak (Brent's method), and try the lowest
+            # threshold, where a second, larger peak may lie when the CV of the members with cost is
+            # about 1 or less
+            k = int(np.argmax(hs))
+            if d:
+                lo, hi = xs[max(k - 1, 0)], xs[min(k + 1, len(xs) - 1)]
+            else:
+                lo, hi = x0 - _STEP_UP, x0 + _STEP_UP
+            lo, hi = max(min(lo, hi), self.x_lo), min(max(lo, hi), self.x_hi)
+            if hi > lo:
+                optimize.minimize_scalar(
+                    lambda x: -peak(x), bounds=(lo, hi), method="bounded", options={"xatol": 1e-3}
+                )
+            peak(self.x_lo)
+        h_u, x_u = max((h, x) for x, h in seen.items())
+        if h_u >= target:
+            # the nearest threshold short of the target between the start and the one past it
+            x_short = min(
+                (x for x, h in seen.items() if h < target and (x - x0) * (x - x_u) <= 0),
+                key=lambda x: abs(x - x_u),
+            )
+            beyond = [x for x, h in seen.items() if h >= target and (x - x_short) * (x_u - x0) > 0]
+            return self._crossing(x_short, min(beyond, key=lambda x: abs(x - x_short)), target, top1)
+        rng = self.at(self._t(x_u))
+        if rng.reaches(top1):  # within the margin of the largest share
             return rng
-        raise _NotReached("high", u, rng)
+        raise _NotReached("high", h_u, rng)
 
     def _crossing(self, x_short: float, x_over: float, target: float, top1: float) -> _Range:
-        """The threshold between the two where the peak share equals ``target`` (Brent's method)."""
-        try:
-            x = optimize.brentq(lambda x: self.peak(x) - target, x_short, x_over, xtol=1e-6)
-        except ValueError:  # pragma: no cover  (the peak share jumps over the target: keep the end past it)
-            x = x_over
-        rng = self.at(math.exp(x))
-        if rng.reaches(top1):
+        """The threshold between the two where the peak share is ``target`` (Brent's method)."""
+        x = optimize.brentq(lambda x: self.peak(x) - target, x_short, x_over, xtol=1e-6)
+        rng = self.at(self._t(x))
+        if rng.feasible and rng.reaches(top1):
             return rng
-        return self.at(math.exp(x_over))  # pragma: no cover  (a jump at the root)
-
-    def floor(self, x: float) -> float | None:
-        """The least share at threshold ``exp(x)``: :attr:`_Range.t_min`, the share at the first feasible
-        sigma of the grid, without the rest of the grid (None where no splice has this mean and CV)."""
-        t = math.exp(x)
-        if t in self._cache:
-            rng = self._cache[t]
-            return rng.t_min if rng.feasible else None
-        if t not in self._floors:
-            solver = _Solver(self.ms, self.cvs, self.p, t)
-            self._floors[t] = next((v for v in map(solver.top1, solver.SIGMAS) if v is not None), None)
-        return self._floors[t]
+        return self.at(self._t(x_over))  # pragma: no cover  (the root a hair short of the target)
 
     def _below(self, x0: float, top1: float) -> _Range:
-        """A smaller share: walk down the thresholds ``ms 1.1^k``, then bisect to the one nearest the start."""
+        """A smaller share: the thresholds ``ms 1.1^k`` within AUTO_RANGE in order of distance from the
+        start, the first whose least share is ``top1 - AUTO_MARGIN`` or less, then bisection towards
+        the start."""
         target = top1 - AUTO_MARGIN
         base = math.log(self.ms)
-        k = math.ceil((x0 - base) / _STEP_DOWN - 1e-9) - 1
-        x_prev, lowest = x0, None
-        while k >= 0:
-            x = base + k * _STEP_DOWN
+        n = int(math.floor((self.x_hi - base) / _STEP_DOWN + 1e-9))
+        grid = [
+            base + k * _STEP_DOWN
+            for k in range(int(math.ceil((self.x_lo - base) / _STEP_DOWN - 1e-9)), n + 1)
+        ]
+        lowest = (self.floor(x0), x0)  # the start's, above top1: the floor reported may be the start's
+        for x in sorted(grid, key=lambda x: abs(x - x0)):
             v = self.floor(x)
             if v is None:
-                break
-            if lowest is None or v < lowest[0]:
+                continue
+            if v < lowest[0]:
                 lowest = (v, x)
             if v <= target:
-                x_good = self._bisect(x_prev, x, target)
-                for x_try in (x_good, x):
-                    rng = self.at(math.exp(x_try))
+                toward = x + _STEP_DOWN if x < x0 else x - _STEP_DOWN
+                x_bad = x0 if (toward - x0) * (x - x0) <= 0 else toward
+                for x_try in (self._bisect(x_bad, x, target), x):
+                    rng = self.at(self._t(x_try))
                     if rng.reaches(top1):
                         return rng
-            x_prev, k = x, k - 1
-        if lowest is None:  # pragma: no cover  (no feasible threshold below the start)
-            lowest = (self.floor(x0), x0)
-        rng = self.at(math.exp(lowest[1]))
-        if rng.reaches(top1):  # within the margin of the floor
+        rng = self.at(self._t(lowest[1]))
+        if rng.reaches(top1):  # within the margin of the least share
             return rng
         raise _NotReached("low", lowest[0], rng)
 
     def _bisect(self, x_bad: float, x_good: float, target: float) -> float:
-        """Bisect in log-threshold for the floor to reach ``target`` (it jumps with the grid of sigma),
-        keeping the end that reaches it; to 1e-4 in log-threshold."""
+        """Bisection in log-threshold for the least share to reach ``target`` (it jumps with the grid of
+        sigma), keeping the end that reaches it; to 1e-4."""
         while abs(x_good - x_bad) > 1e-4:
             mid = 0.5 * (x_bad + x_good)
             v = self.floor(mid)
@@ -373,7 +428,9 @@ def _check_threshold(value, owner: str) -> float | None:
     return check_positive("tail_threshold", value, owner=owner)
 
 
-def _not_reached_message(err: _NotReached, top1: float, cv: float, p_zero: float, ms: float, cvs: float, p: float):
+def _not_reached_message(
+    err: _NotReached, top1: float, cv: float, p_zero: float, ms: float, cvs: float, p: float
+):
     """One line: why no threshold reaches ``top1`` with this CV, and the bound."""
     t = err.rng.threshold
     where = f"tail from {t:.6g}, {t / ms:.3g} times the mean cost of members with cost"

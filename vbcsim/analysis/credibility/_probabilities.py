@@ -106,8 +106,19 @@ def _exact_contracts(panel: Population, arr: Arrangement, scenario_risk, quality
             cache[key] = _ExactPanel(covered, scenario_risk)
         dist = cache[key]
         benchmark = ss.benchmark_pmpm * 12.0 * sum(s.members for s in covered)
+        if ss.benchmark_update == "retrospective" and scenario_risk is not None:
+            raise ValueError(
+                f"method='exact': contract {name!r} updates its benchmark retrospectively by the market "
+                "part of the systematic risk, which the exact oracle does not model jointly with the "
+                "panel's cost; use method='simulate'"
+            )
         gate = 1.0
-        if ss.quality_gate is not None:
+        if ss.quality_rule == "mssp":
+            # savings are shared at some rate when the score meets the alternative standard, or the
+            # quality standard where there is none (42 CFR 425.512, 425.605(d), 425.610(d))
+            floor = ss.alternative_standard if ss.alternative_standard is not None else ss.quality_standard
+            gate = float(stats.beta.sf(floor, quality.alpha, quality.beta))
+        elif ss.quality_gate is not None:
             gate = float(stats.beta.sf(ss.quality_gate, quality.alpha, quality.beta))
         pays = ss.sharing_rate > 0 and (ss.savings_cap is None or ss.savings_cap > 0)
         pay = gate * dist.cdf(benchmark * (1.0 - ss.minimum_savings_rate)) if pays else 0.0
