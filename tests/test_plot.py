@@ -279,7 +279,7 @@ def test_risk_shares_bar_heights(cube, summary):
     assert any(np.all(np.asarray(line.get_ydata()) == 0) for line in ax.lines)
     totals = summary.risk_share.sum("party").values
     assert [t.get_text() for t in ax.texts] == [f"\N{N-ARY SUMMATION} {t:.2f}" for t in totals]
-    assert "delivery ratio less what MLR rebates absorb" in ax.get_title()
+    assert "cost of care per allowed $ less what MLR rebates absorb" in ax.get_title()
     assert [t.get_text() for t in ax.get_xticklabels()][0].startswith("1 custom")
 
 

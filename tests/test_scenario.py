@@ -130,7 +130,7 @@ def test_bad_market_share(bad):
 def test_plan_carries_the_market_factor():
     from vbcsim import Lognormal, Population, Segment
     from vbcsim.engine import driver
-    from vbcsim.results.plan import _STREAM_MARKET, make_plan
+    from vbcsim.results.plan import make_plan
 
     pop = Population([Segment("a", 10, Lognormal(7.0, 1.0))])
     att = np.zeros(0)
@@ -142,7 +142,7 @@ def test_plan_carries_the_market_factor():
         40,
         driver.scenario_rng(9, driver.STREAM_TREND),
         driver.scenario_rng(9, driver.STREAM_SHOCK),
-        driver.scenario_rng(9, _STREAM_MARKET),
+        driver.scenario_rng(9, driver.STREAM_MARKET),
     )
     np.testing.assert_array_equal(plan.market_factor, expected)
     # the total multiplier is the one drawn without the split, bit for bit

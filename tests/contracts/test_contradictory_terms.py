@@ -28,6 +28,8 @@ from vbcsim.contracts import (
     UserContract,
 )
 
+from .helpers import make_ctx
+
 BOOK = v.Population([v.Segment("book", 40, v.Lognormal(7.0, 1.0))])
 
 
@@ -38,9 +40,14 @@ def _zero(medical_cost, excess, quality, premium, members, params):
 # -- shared savings: a minimum rate that leaves only the cap ----------------------------------------
 
 
-def test_msr_whose_first_dollar_share_reaches_the_savings_cap_is_refused_naming_both():
-    with pytest.raises(ValueError, match="minimum_savings_rate=0.2 contradicts savings_cap=0.1"):
-        SharedSavings(500, sharing_rate=0.5, minimum_savings_rate=0.2, savings_cap=0.1)
+def test_msr_whose_first_dollar_share_reaches_the_savings_cap_warns_naming_both():
+    # all or nothing: the terms settle coherently (the cap whenever savings meet the MSR), and a
+    # preset's MSR derived from a tiny panel's own cost reaches them without a user's choice
+    with pytest.warns(UserWarning, match="minimum_savings_rate=0.2 reaches savings_cap=0.1"):
+        ss = SharedSavings(500, sharing_rate=0.5, minimum_savings_rate=0.2, savings_cap=0.1)
+    ctx = make_ctx([[5_000.0], [4_700.0], [4_000.0]], [1], expected_cost=6_000.0)
+    # benchmark 6,000: savings 1,000 (16.7%, below the MSR), 1,300 (21.7%), 2,000 (33%) -> cap 600
+    np.testing.assert_allclose(ss.settle(ctx).amount, [0.0, 600.0, 600.0])
 
 
 @pytest.mark.parametrize(

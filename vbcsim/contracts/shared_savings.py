@@ -458,21 +458,27 @@ class SharedSavings(Contract):
         return min(limits) if limits else None
 
     def _check_thresholds_against_caps(self, owner: str) -> None:
-        """Refuse an MSR that leaves only the cap to pay; warn of an MLR that leaves only the loss limit.
+        """Warn of an MSR that leaves only the cap to pay, and of an MLR that leaves only the loss limit.
 
         From the first dollar, savings that meet the MSR earn at least ``sharing_rate × MSR × B``:
         at or above ``savings_cap × B`` every payment is the cap and the sharing rate never
-        matters (no MSSP track does that), a ValueError.  The loss side's twin occurs in the MSSP
-        itself (BASIC level C with the 3.9% size-based MLR), a UserWarning; the presets raise none.
+        matters.  The terms still settle coherently (all or nothing: the cap when savings meet the
+        MSR), and they arise without a user's choice when an MSR derived from a very small panel's
+        own cost (the value program below 5,000 members) is large, so this is a UserWarning naming
+        both terms, as its loss-side twin is (which occurs in the MSSP itself: BASIC level C with
+        the 3.9% size-based MLR).  The presets raise neither at their documented panel sizes.
         """
         r, msr, cap = self.sharing_rate, self.minimum_savings_rate, self.savings_cap
         if self.first_dollar and cap is not None and cap > 0.0 and r > 0.0 and r * msr >= cap:
-            raise ValueError(
-                f"{owner}: minimum_savings_rate={msr!r} contradicts savings_cap={cap!r}: from the first "
+            warnings.warn(
+                f"{owner}: minimum_savings_rate={msr!r} reaches savings_cap={cap!r}: from the first "
                 f"dollar, savings that meet the MSR earn at least sharing_rate × minimum_savings_rate = "
-                f"{r * msr:.4g} of the benchmark, at or above the cap, so every payment would be the cap "
-                f"and sharing_rate={r!r} would not matter; lower minimum_savings_rate below "
-                f"savings_cap / sharing_rate = {cap / r:.4g}, raise savings_cap, or set first_dollar=False"
+                f"{r * msr:.4g} of the benchmark, at or above the cap, so every payment is the cap and "
+                f"sharing_rate={r!r} does not matter; lower minimum_savings_rate below "
+                f"savings_cap / sharing_rate = {cap / r:.4g}, raise savings_cap, or set first_dollar=False "
+                "if that is not intended",
+                UserWarning,
+                stacklevel=4,
             )
         if not self.two_sided:
             return

@@ -223,7 +223,7 @@ AUTO_RANGE = (3.0, 1.0e4)
 #: ``"auto"`` keeps the target this far (in share) inside the range reached at the chosen threshold
 AUTO_MARGIN = 1e-4
 _STEP_UP = math.log(1.25)  # steps in log-threshold of the search for a larger share
-_STEP_DOWN = math.log(1.1)  # the grid r = 1.1^k of the search for a smaller one
+_STEP_DOWN = math.log(1.1)  # the grid r = 3 x 1.1^k of the search for a smaller one
 
 
 class _NotReached(ValueError):
@@ -371,16 +371,12 @@ class _Search:
         return self.at(self._t(x_over))  # pragma: no cover  (the root a hair short of the target)
 
     def _below(self, x0: float, top1: float) -> _Range:
-        """A smaller share: the thresholds ``ms 1.1^k`` within AUTO_RANGE in order of distance from the
-        start, the first whose least share is ``top1 - AUTO_MARGIN`` or less, then bisection towards
+        """A smaller share: the thresholds ``3 ms 1.1^k`` up to ``1e4 ms`` (AUTO_RANGE) in order of
+        distance from the start, the first whose least share is ``top1 - AUTO_MARGIN`` or less, then bisection towards
         the start."""
         target = top1 - AUTO_MARGIN
-        base = math.log(self.ms)
-        n = int(math.floor((self.x_hi - base) / _STEP_DOWN + 1e-9))
-        grid = [
-            base + k * _STEP_DOWN
-            for k in range(int(math.ceil((self.x_lo - base) / _STEP_DOWN - 1e-9)), n + 1)
-        ]
+        n = int(math.floor((self.x_hi - self.x_lo) / _STEP_DOWN + 1e-9))
+        grid = [self.x_lo + k * _STEP_DOWN for k in range(n + 1)]
         lowest = (self.floor(x0), x0)  # the start's, above top1: the floor reported may be the start's
         for x in sorted(grid, key=lambda x: abs(x - x0)):
             v = self.floor(x)
