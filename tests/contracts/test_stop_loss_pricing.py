@@ -154,7 +154,8 @@ def test_premiums_are_loaded_expected_recoveries_under_the_mixture():
 def simulated():
     pop = v.Population([v.Segment("a", 1_500, v.Hurdle(0.8, v.Lognormal(7.5, 1.5)))])
     models = {
-        "m": v.Arrangement([c.FeeForService(), c.SpecificStopLoss(40_000.0), c.AggregateStopLoss(1.05)])
+        "m": v.Arrangement([c.FeeForService(), c.SpecificStopLoss(40_000.0), c.AggregateStopLoss(1.05)]),
+        "agg": v.Arrangement([c.FeeForService(), c.AggregateStopLoss(1.05)]),
     }
     ds = v.simulate(pop, models, n_scenarios=20_000, seed=11, scenario_risk=RISK, attachments=[40_000.0])
     return pop, ds
@@ -183,3 +184,15 @@ def test_realised_specific_loading_is_the_contract_loading(simulated):
     # delta method: sd of premium / mean(rec) is premium * se(mean) / mean^2
     se = premium[0] * rec.std() / math.sqrt(rec.size) / rec.mean() ** 2
     assert abs(realised - 0.25) < 3 * se
+
+
+def test_exact_mixed_aggregate_recovery_agrees_with_monte_carlo(simulated):
+    pop, ds = simulated
+    oracle = pricing.mixed_aggregate_stop_loss(aggregate_stop_loss_oracle(pop), RISK)
+    att = 1.05 * RISK.mean() * pop.expected_cost()
+    cost = ds.medical_cost.sel(model="agg").values
+    rec = np.maximum(cost - att, 0.0)
+    se = rec.std() / math.sqrt(rec.size)
+    assert abs(rec.mean() - oracle(att)) < 3 * se
+    premium = rec - ds.settlement.sel(model="agg", contract="aggregate_stop_loss").values
+    np.testing.assert_allclose(premium, 1.25 * oracle(att), rtol=1e-9)
