@@ -9,6 +9,7 @@ deterministic; the bounds say why they pass for any seed with high probability.
 
 import io
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -422,7 +423,7 @@ def test_from_summary_reproduces_its_inputs_exactly(pmpm, cv, p_zero, top1):
 def test_from_summary_tail_threshold():
     # a top-1% share out of reach with the tail at $100,000 is reached with the tail further out
     with pytest.raises(ValueError, match="raise cv or tail_threshold"):
-        from_summary(550.0, 8.0, 0.156, 0.4)
+        from_summary(550.0, 8.0, 0.156, 0.4, tail_threshold=100_000.0)
     d = from_summary(550.0, 8.0, 0.156, 0.4, tail_threshold=200_000.0)
     assert d.severity.threshold == d.severity.tail.scale == 200_000.0
     assert describe(d)["top1_share"] == pytest.approx(0.4, rel=1e-9)
@@ -562,8 +563,18 @@ def test_from_summary_by_simulation_spliced():
         ((550.0, 3.0, 0.15, 1.2), {}, ValueError, "infeasible for any distribution"),
         ((550.0, 30.0, 0.995, 0.5), {}, ValueError, "p_zero < 0.99"),
         # within those bounds, but not with this family: the message gives the range it reaches
-        ((550.0, 3.245, 0.156, 0.24), {}, ValueError, r"not reachable.*to at most 0\.22\d\d"),
-        ((550.0, 3.245, 0.156, 0.03), {}, ValueError, r"not reachable.*from 0\.0\d+"),
+        (
+            (550.0, 3.245, 0.156, 0.24),
+            {"tail_threshold": 100_000.0},
+            ValueError,
+            r"not reachable.*to at most 0\.22\d\d",
+        ),
+        (
+            (550.0, 3.245, 0.156, 0.03),
+            {"tail_threshold": 100_000.0},
+            ValueError,
+            r"not reachable.*from 0\.0\d+",
+        ),
         ((550.0, 3.245, 0.156, 0.2), {"tail_threshold": 0.0}, ValueError, "tail_threshold must be positive"),
         ((550.0, 3.245, 0.156, 0.2), {"tail_threshold": 2_000.0}, ValueError, "raise tail_threshold"),
     ],
@@ -601,3 +612,127 @@ def test_claims_of_the_wrong_kind_are_rejected(claims, match):
 def test_from_summary_checks_the_threshold_without_a_top_share():
     with pytest.raises(ValueError, match="tail_threshold"):
         from_summary(550.0, 3.0, 0.15, tail_threshold=-5.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# from_summary: tail_threshold="auto"
+# ----------------------------------------------------------------------------------------------
+
+
+def _assert_reproduces(d, pmpm, cv, p_zero, top1):
+    """The inputs back from describe (to 1e-9 relative) and the shape of a spliced from_summary."""
+    got = describe(d)
+    assert got["pmpm"] == pytest.approx(pmpm, rel=1e-9)
+    assert got["cv"] == pytest.approx(cv, rel=1e-9)
+    assert got["p_zero"] == pytest.approx(p_zero, rel=1e-9, abs=1e-12)
+    assert got["top1_share"] == pytest.approx(top1, rel=1e-9)
+    s = d.severity
+    assert isinstance(s, Spliced) and s.tail.scale == s.threshold == got["tail_threshold"]
+    assert s.tail.alpha > 2.0
+    assert s.tail_weight == pytest.approx(Spliced(s.body, s.tail, s.threshold).tail_weight)
+    return got
+
+
+def test_from_summary_auto_reaches_the_issue_reproducer():
+    # at $100,000 the splice reaches a top-1% share of at most 0.2165 with this mean and CV ...
+    with pytest.raises(ValueError, match=r"not reachable.*at most 0\.2165"):
+        from_summary(pmpm=500, cv=3.0, p_zero=0.15, top1_share=0.22, tail_threshold=100_000)
+    # ... "auto", the default, moves the tail out, just far enough
+    d = from_summary(pmpm=500, cv=3.0, p_zero=0.15, top1_share=0.22)
+    t = _assert_reproduces(d, 500, 3.0, 0.15, 0.22)["tail_threshold"]
+    assert 100_000 < t < 115_000
+    with pytest.raises(ValueError, match="not reachable"):
+        from_summary(500, 3.0, 0.15, 0.22, tail_threshold=t / 1.01)
+    # the threshold chosen, passed explicitly, gives the same distribution, bit for bit
+    assert from_summary(500, 3.0, 0.15, 0.22, tail_threshold=t) == d
+
+
+# p_zero = 0.15: between the bounds of docs/calibration.md, the least share L = 0.0195 (cv 1.5) or
+# 0.0247 and the largest U = 0.1057 (cv 1.5), 0.2427 (3), 0.4327 (5), 0.7092 (8); the first of each
+# CV needs a threshold below $100,000, the last one above it
+AUTO_GRID = [
+    (1.5, 0.03),
+    (1.5, 0.07),
+    (1.5, 0.105),
+    (3.0, 0.03),
+    (3.0, 0.15),
+    (3.0, 0.24),
+    (5.0, 0.03),
+    (5.0, 0.3),
+    (5.0, 0.43),
+    (8.0, 0.03),
+    (8.0, 0.45),
+    (8.0, 0.7),
+]
+
+
+@pytest.mark.parametrize(("cv", "top1"), AUTO_GRID)
+def test_from_summary_auto_meets_feasible_pairs_exactly(cv, top1):
+    d = from_summary(500.0, cv, 0.15, top1)
+    t = _assert_reproduces(d, 500.0, cv, 0.15, top1)["tail_threshold"]
+    ms = 12 * 500.0 / 0.85  # mean cost of the members with cost: thresholds from 3 to 1e4 times it
+    assert 3 * ms * (1 - 1e-12) <= t <= 1e4 * ms
+    # $100,000 where it reaches the pair, else further in for a smaller share, further out for a larger
+    try:
+        at_default = from_summary(500.0, cv, 0.15, top1, tail_threshold=100_000.0)
+    except ValueError as err:
+        least = float(re.search(r"shares from (0\.\d+) to", str(err)).group(1))
+        assert (t < 100_000.0) if top1 < least else (t > 100_000.0)
+    else:
+        assert d == at_default
+
+
+@pytest.mark.parametrize(
+    ("cv", "outside", "inside", "match"),
+    [
+        # the bounds of the table in docs/calibration.md (p_zero = 0.15), to 4 decimals
+        (3.0, 0.2430, 0.2424, r"top1_share=0\.243 is infeasible with cv=3\.0 .*at most 0\.2427 "),
+        (3.0, 0.0244, 0.0250, r"top1_share=0\.0244 is infeasible with cv=3\.0 .*at least 0\.0247 "),
+    ],
+)
+def test_from_summary_auto_refuses_pairs_beyond_the_bound(cv, outside, inside, match):
+    with pytest.raises(ValueError, match=match) as info:
+        from_summary(500.0, cv, 0.15, outside)
+    assert "\n" not in str(info.value)
+    # and just inside the bound the pair is met
+    _assert_reproduces(from_summary(500.0, cv, 0.15, inside), 500.0, cv, 0.15, inside)
+
+
+def test_from_summary_auto_keeps_100000_where_it_reaches():
+    # the built-in targets and every pair reached at $100,000: what the explicit $100,000 gives, bit for bit
+    for pmpm, cv, p_zero, top1 in CASES:
+        d = from_summary(pmpm, cv, p_zero, top1)
+        assert d == from_summary(pmpm, cv, p_zero, top1, tail_threshold=100_000.0)
+        assert d == from_summary(pmpm, cv, p_zero, top1, tail_threshold=None)
+    # as before "auto" (computed with the former default tail_threshold=100_000.0)
+    s = from_summary(550.0, 3.245, 0.156, 0.215).severity
+    assert s.threshold == 100_000.0
+    assert s.body.mu == pytest.approx(7.614967555212048, rel=1e-12)
+    assert s.body.sigma == pytest.approx(1.7637777189153363, rel=1e-12)
+    assert s.tail.alpha == pytest.approx(2.495189633407158, rel=1e-12)
+    # an explicit threshold is used as given
+    s = from_summary(550.0, 8.0, 0.156, 0.4, tail_threshold=200_000.0).severity
+    assert s.body.mu == pytest.approx(5.910369895885505, rel=1e-12)
+    assert s.body.sigma == pytest.approx(2.8631006216488375, rel=1e-12)
+    assert s.tail.alpha == pytest.approx(2.168372168692766, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (float("nan"), ValueError, "tail_threshold must be finite"),
+        (float("inf"), ValueError, "tail_threshold must be finite"),
+        (-100_000.0, ValueError, "tail_threshold must be positive"),
+        (0, ValueError, "tail_threshold must be positive"),
+        ("Auto", ValueError, "tail_threshold must be a positive number or 'auto', got 'Auto'"),
+        ("100000", ValueError, "tail_threshold must be a positive number or 'auto'"),
+        (b"auto", ValueError, "tail_threshold must be a positive number or 'auto'"),
+        (True, TypeError, "tail_threshold must be a real number"),
+        ([100_000.0], TypeError, "tail_threshold must be a real number"),
+    ],
+)
+def test_from_summary_rejects_bad_tail_thresholds(value, error, match):
+    with pytest.raises(error, match=match):
+        from_summary(550.0, 3.245, 0.156, 0.215, tail_threshold=value)
+    with pytest.raises(error, match=match):  # checked without a top-1% share too
+        from_summary(550.0, 3.245, 0.156, tail_threshold=value)

@@ -458,15 +458,10 @@ class SharedSavings(Contract):
         return min(limits) if limits else None
 
     def _check_thresholds_against_caps(self, owner: str) -> None:
-        """Warn of an MSR that leaves only the cap to pay, and of an MLR that leaves only the loss limit.
+        """Warn (naming both terms) of an MSR or MLR that leaves only the cap to pay, from the first dollar.
 
-        From the first dollar, savings that meet the MSR earn at least ``sharing_rate × MSR × B``:
-        at or above ``savings_cap × B`` every payment is the cap and the sharing rate never
-        matters.  The terms still settle coherently (all or nothing: the cap when savings meet the
-        MSR), and they arise without a user's choice when an MSR derived from a very small panel's
-        own cost (the value program below 5,000 members) is large, so this is a UserWarning naming
-        both terms, as its loss-side twin is (which occurs in the MSSP itself: BASIC level C with
-        the 3.9% size-based MLR).  The presets raise neither at their documented panel sizes.
+        Such terms settle coherently, all or nothing, and arise unchosen: an MSR derived from a
+        tiny panel's own cost, or MSSP BASIC level C with the 3.9% size-based MLR.
         """
         r, msr, cap = self.sharing_rate, self.minimum_savings_rate, self.savings_cap
         if self.first_dollar and cap is not None and cap > 0.0 and r > 0.0 and r * msr >= cap:

@@ -99,8 +99,22 @@ The top-1% share is computed exactly:
 distribution (``E[X; X > q] / E[X]`` when ``X`` has no atom at ``q``).  Any
 distribution obeys ``0.01 / (1 - p_zero) <= share <= sqrt(0.01 (1 + cv^2))``
 (equal costs; Cauchy-Schwarz); targets outside are rejected with that
-explanation, targets inside that the splice cannot reach with the rest of the
-inputs with the range it can reach.
+explanation.
+
+*The threshold.*  With an explicit ``tail_threshold`` a target inside those
+bounds that the splice cannot reach there is rejected with the range it can
+reach.  ``tail_threshold="auto"`` (the default) keeps $100,000 when it reaches
+the target and otherwise searches ``log t`` for the threshold nearest to it that
+does, among 3 to 10,000 times the mean cost of members with cost: the shares
+and the CV depend on the threshold only through ``r = t / E[S]``; at each ``r``
+the splice reaches the shares ``[s_lo(r), s_hi(r)]`` along the curve of equal
+mean and CV; so with a given CV it reaches exactly the shares from
+``L = min_r s_lo(r)`` to ``U = max_r s_hi(r)``, the bounds the CV implies for
+this family (derivation, search and values: :func:`from_summary`, *Notes*, and
+``docs/calibration.md``).  ``U`` lies between the lognormal's top-1% share
+(the limit ``r -> inf``) and the Cauchy-Schwarz bound, e.g. 0.2427 at
+``cv = 3``, ``p_zero = 0.15``; targets beyond ``L`` or ``U`` are rejected with
+the bound.
 
 Sources of the built-in commercial defaults (:mod:`vbcsim.defaults`): about 15%
 of people with no health care expenditure in a year, the top 1% of people

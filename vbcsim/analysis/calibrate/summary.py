@@ -301,11 +301,11 @@ class _Search:
             return rng
         x0 = math.log(t0)
         self._exact[x0] = t0
-        if top1 > rng.t_max and top1 > self.peak(x0):
-            return self._above(x0, top1)
-        if rng.reaches(top1):  # pragma: no cover  (reached once the peak runs to the end of the sigmas)
+        if top1 < rng.t_min:
+            return self._below(x0, top1)
+        if self.peak(x0) >= top1:  # reached beyond the grid's last feasible sigma
             return rng
-        return self._below(x0, top1)
+        return self._above(x0, top1)
 
     def _above(self, x0: float, top1: float) -> _Range:
         """A larger share: walk in log-threshold towards the peak, locate it if the walk falls short,
@@ -371,9 +371,9 @@ class _Search:
         return self.at(self._t(x_over))  # pragma: no cover  (the root a hair short of the target)
 
     def _below(self, x0: float, top1: float) -> _Range:
-        """A smaller share: the thresholds ``3 ms 1.1^k`` up to ``1e4 ms`` (AUTO_RANGE) in order of
-        distance from the start, the first whose least share is ``top1 - AUTO_MARGIN`` or less, then bisection towards
-        the start."""
+        """A smaller share: of the thresholds ``3 ms 1.1^k`` up to ``1e4 ms`` (AUTO_RANGE), in order of
+        distance from the start, the first whose least share is ``top1 - AUTO_MARGIN`` or less, then
+        bisection towards the start."""
         target = top1 - AUTO_MARGIN
         n = int(math.floor((self.x_hi - self.x_lo) / _STEP_DOWN + 1e-9))
         grid = [self.x_lo + k * _STEP_DOWN for k in range(n + 1)]
@@ -437,13 +437,14 @@ def _not_reached_message(
     if err.side == "high":
         return (
             f"{head}: with this CV its top-1% share is at most {err.bound:.4f} ({where}, body sigma "
-            f"{err.rng.s_max:.2f}; lower thresholds leave less room to the tail and higher ones tend to the "
-            f"lognormal's {_lognormal_top1(cvs, p):.4f}): lower top1_share or raise cv"
+            f"{err.rng.s_max:.2f}; at thresholds from {AUTO_RANGE[0]:g} to {AUTO_RANGE[1]:g} times that mean, "
+            f"tending to the lognormal's {_lognormal_top1(cvs, p):.4f} as the tail moves out): lower top1_share "
+            "or raise cv"
         )
     return (
         f"{head}: its top-1% share is at least {err.bound:.4f} ({where}, body sigma "
-        f"{err.rng.sigmas[err.rng.rising[0]]:.1f}: the least spread of the body the solver admits, the CV carried "
-        f"by the tail; any distribution needs more than 0.01 / (1 - p_zero) = {0.01 / p:.4f}): raise top1_share"
+        f"{err.rng.sigmas[err.rng.rising[0]]:.1f}, the least feasible there, the CV carried by a tail of index "
+        f"near 2; any distribution needs more than 0.01 / (1 - p_zero) = {0.01 / p:.4f}): raise top1_share"
     )
 
 
@@ -472,9 +473,15 @@ def from_summary(
         Without it the severity is a lognormal; with it a lognormal body
         spliced at ``tail_threshold`` to a Pareto type I tail whose index is
         solved for (see the module documentation).
-    tail_threshold : float
-        Where the Pareto tail starts (annual cost per member; default $100,000,
-        as in :mod:`vbcsim.defaults`).  Used only with ``top1_share``.
+    tail_threshold : float or "auto"
+        Where the Pareto tail starts (annual cost per member).  ``"auto"``, the
+        default (None means the same): $100,000, as in :mod:`vbcsim.defaults`,
+        when the splice reaches ``top1_share`` there, with exactly the result of
+        ``tail_threshold=100_000``; otherwise the threshold nearest to $100,000
+        (on a log scale) that reaches it, among 3 to 10,000 times the mean cost
+        of the members with cost (see the notes).  ``describe(d)["tail_threshold"]``
+        (or ``d.severity.threshold``) gives the one used.  Used only with
+        ``top1_share``.
 
     Returns
     -------
@@ -482,21 +489,76 @@ def from_summary(
         ``Hurdle(1 - p_zero, Lognormal(mu, sigma))``, or with ``top1_share``
         ``Hurdle(1 - p_zero, Spliced(Lognormal(mu, sigma), Pareto(alpha, t), t))``
         with the continuous splice weight and ``alpha > 2``.  :func:`describe`
-        of it returns the inputs (to about 1e-9 relative).
+        of it returns the inputs (to about 1e-9 relative; in practice 1e-12) and
+        the threshold.  Passing the threshold chosen by ``"auto"`` explicitly
+        gives the same distribution, unless the share is reached only by a body
+        sigma past the last feasible point of the grid (up to where the CV would
+        need ``alpha > 1002``): ``"auto"`` looks there, an explicit threshold
+        keeps the grid's peak and refuses, as before.
 
     Raises
     ------
     ValueError
-        Non-positive ``pmpm``, ``cv`` or ``tail_threshold``; ``p_zero`` outside
-        [0, 1); a ``cv`` too small for ``p_zero``; a ``top1_share`` outside the
-        bounds every distribution obeys, or outside the range the splice reaches
-        with the other inputs (the message gives the range).
+        Non-positive ``pmpm`` or ``cv``; a ``tail_threshold`` that is not positive,
+        is NaN or infinite, or is a string other than ``"auto"``; ``p_zero``
+        outside [0, 1); a ``cv`` too small for ``p_zero``; a ``top1_share``
+        outside the bounds every distribution obeys; with a numeric threshold, a
+        ``top1_share`` outside the range the splice reaches there (the message
+        gives the range); with ``"auto"``, one beyond the bounds ``L(cv, p_zero)``
+        and ``U(cv, p_zero)`` of the notes (the message gives the bound).
+    TypeError
+        An input that is not a real number (``tail_threshold``: nor a string).
+
+    Notes
+    -----
+    *Which top-1% shares the splice reaches with a given CV.*  The top 1% of
+    members are the costliest ``f = 0.01 / (1 - p_zero)`` of the members with
+    cost, so the share is that of the severity ``S``'s top ``f``, and ``S`` has
+    CV ``cv_s``, ``cv_s^2 = (1 + cv^2)(1 - p_zero) - 1``.  Scaling ``S`` by ``c``
+    (``mu + log c``, ``c t``) changes neither the CV nor the share, so both
+    depend on ``sigma``, ``alpha`` and ``r = t / E[S]`` only.  At a given ``r``
+    the mean fixes ``mu`` and the CV fixes ``alpha``, leaving a curve in
+    ``sigma``; along it the share runs from ``s_lo(r)`` (the least feasible
+    ``sigma`` of the grid) up to ``s_hi(r)`` (its largest).  A share is therefore
+    reached at some threshold if and only if ``L <= share <= U`` with::
+
+        U(cv, p_zero) = max over r of s_hi(r),    L(cv, p_zero) = min over r of s_lo(r).
+
+    As ``r -> inf`` the continuous splice weight, ``w / (1 - w) = phi(z) /
+    (sigma alpha Phi(z))`` with ``z = (log t - mu) / sigma``, vanishes and ``S``
+    becomes the lognormal with CV ``cv_s``, whose share is ``Phi(sigma_s -
+    z_(1-f))``, ``sigma_s^2 = log(1 + cv_s^2)``.  Bringing the tail in lets it
+    carry part of the variance: ``s_hi`` rises above the lognormal's share to a
+    single peak, at ``r`` of about 20 to 150 (larger for larger CVs), and falls
+    for lower thresholds (when ``cv_s`` is about 1 or less it rises again towards
+    the lowest ones).  So ``U`` exceeds the lognormal's share and stays below the
+    Cauchy-Schwarz bound ``sqrt(0.01 (1 + cv^2))``.  At the other end a tail of
+    index close to 2 carries any CV with almost no mass, so ``L`` is set by the
+    least body spread the solver admits: about 1.6 to 2.1 times
+    ``0.01 / (1 - p_zero)``, nearly independent of ``cv`` (fits near it have
+    ``alpha`` within 1e-5 of 2).  Both are computed, not closed forms: ``U`` by
+    walking ``log t`` in steps of 1.25x towards the peak and Brent's method on
+    ``s_hi`` (and ``s_hi`` at the lowest threshold), ``L`` over the thresholds
+    ``3 E[S] 1.1^k``; the threshold range is ``3 <= r <= 10^4``.  Examples (``p_zero = 0.15``): ``cv = 1.5``: ``0.0195 <=
+    share <= 0.1057``; ``cv = 3``: 0.0247 to 0.2427; ``cv = 5``: 0.0247 to 0.4327;
+    ``cv = 8``: 0.0247 to 0.7092.
+
+    *Choosing the threshold.*  $100,000 when it reaches the share.  A larger
+    share: the walk above, then Brent's method for the threshold nearest
+    $100,000 where ``s_hi = top1_share + 1e-4`` (the margin keeps the final solve
+    for ``sigma`` a clean root); a smaller one: the nearest of the thresholds
+    ``3 E[S] 1.1^k`` where ``s_lo <= top1_share - 1e-4``, then bisection towards
+    $100,000.  At the threshold chosen ``(mu, sigma, alpha)`` are solved as for
+    an explicit one, so the figures are as exact.
 
     Examples
     --------
     >>> d = from_summary(550.0, 3.25, 0.156, 0.215)       # the built-in defaults' targets
-    >>> round(describe(d)["top1_share"], 3)
-    0.215
+    >>> round(describe(d)["top1_share"], 3), describe(d)["tail_threshold"]
+    (0.215, 100000.0)
+    >>> d = from_summary(500.0, 3.0, 0.15, 0.22)          # beyond what $100,000 reaches (0.2165)
+    >>> round(describe(d)["tail_threshold"], -3)
+    109000.0
     """
     owner = "from_summary"
     pmpm = check_positive("pmpm", pmpm, owner=owner)
