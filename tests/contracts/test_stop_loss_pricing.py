@@ -64,13 +64,11 @@ def test_no_dollar_is_recovered_twice():
     assert (agg.recovery(alone) >= agg.recovery(ctx)).all()
 
 
-def test_specific_of_another_insured_or_segment_is_not_netted():
+def test_specific_of_another_insured_is_not_netted():
     agg = c.AggregateStopLoss(1.25, premium_pmpm=0.0)
     other = c.SpecificStopLoss(20_000.0, insured="provider")
-    carve = c.SpecificStopLoss(20_000.0, premium_pmpm=1.0, segments=["a"])
-    for contracts in ([other, agg], [carve, agg]):
-        ctx = _ctx(contracts, [[1e6]], {20_000.0: [[1e5]]})
-        assert agg.specific_attachment(ctx) is None
+    ctx = _ctx([other, agg], [[1e6]], {20_000.0: [[1e5]]})
+    assert agg.specific_attachment(ctx) is None
     low, high = c.SpecificStopLoss(20_000.0), c.SpecificStopLoss(50_000.0)
     ctx = _ctx([high, low, agg], [[1e6]], {20_000.0: [[1e5]], 50_000.0: [[1e4]]})
     assert agg.specific_attachment(ctx) == 20_000.0
@@ -196,3 +194,24 @@ def test_exact_mixed_aggregate_recovery_agrees_with_monte_carlo(simulated):
     assert abs(rec.mean() - oracle(att)) < 3 * se
     premium = rec - ds.settlement.sel(model="agg", contract="aggregate_stop_loss").values
     np.testing.assert_allclose(premium, 1.25 * oracle(att), rtol=1e-9)
+
+
+def test_a_specific_cover_of_some_segments_nets_only_theirs():
+    pop = v.Population([v.Segment("a", 400, GAMMA), v.Segment("b", 100, v.Gamma(2.0, 5_000.0))])
+    agg = c.AggregateStopLoss(1.0, premium_pmpm=0.0)
+    cost = [[2.0e6, 1.0e6]]
+    excess = {20_000.0: [[150_000.0, 80_000.0]]}
+
+    def ctx(spec):
+        return dataclasses.replace(
+            make_ctx(cost, [400, 100], excess=excess), contracts=(spec, agg), population=pop
+        )
+
+    only_a = ctx(c.SpecificStopLoss(20_000.0, premium_pmpm=1.0, segments=["a"]))
+    np.testing.assert_array_equal(agg.claims(only_a), [3.0e6 - 150_000.0])
+    e_n = 400 * float(GAMMA.limited_mean(20_000.0)) + 100 * 10_000.0
+    assert agg.expected_claims(only_a) == pytest.approx(e_n, rel=1e-12)
+    # a cover that names every segment of the book is the whole book's
+    both = ctx(c.SpecificStopLoss(20_000.0, premium_pmpm=1.0, segments=["b", "a"]))
+    np.testing.assert_array_equal(agg.claims(both), [3.0e6 - 230_000.0])
+    assert agg.specific_attachment(both) == 20_000.0

@@ -146,22 +146,25 @@ def _limited(dist, cap: float):
     return Limited(dist, cap)
 
 
-def net_aggregate_stop_loss(population, specific_attachment: float, scenario_risk):
+def net_aggregate_stop_loss(population, specific_attachment: float, scenario_risk, segments=None):
     """d -> E[(N − d)+] and E[N] for N = Σ min(f X, a), claims net of specific recoveries at a.
 
-    One FFT of the limited population per quadrature node (cached per node).
+    ``segments`` (None: all) are the segments the specific cover protects; the others' members
+    count in full.  One FFT of the limited population per quadrature node (cached per node).
     """
     from vbcsim.population import exact
 
     f, w = systematic_nodes(scenario_risk, TREND_NODES_FFT)
     a = float(specific_attachment)
+    covered = None if segments is None else set(segments)
     cache: dict[int, object] = {}
+
+    def _member(seg, i: int):
+        return _limited(seg.cost, a / f[i]) if covered is None or seg.name in covered else seg.cost
 
     def _agg(i: int):
         if i not in cache:
-            cache[i] = exact.aggregate_population(
-                [(_limited(s.cost, a / f[i]), s.members) for s in population]
-            )
+            cache[i] = exact.aggregate_population([(_member(s, i), s.members) for s in population])
         return cache[i]
 
     def stop_loss(d: float) -> float:
@@ -169,7 +172,7 @@ def net_aggregate_stop_loss(population, specific_attachment: float, scenario_ris
 
     mean = float(
         sum(
-            w[i] * f[i] * sum(s.members * float(_limited(s.cost, a / f[i]).mean()) for s in population)
+            w[i] * f[i] * sum(s.members * float(_member(s, i).mean()) for s in population)
             for i in range(len(f))
         )
     )

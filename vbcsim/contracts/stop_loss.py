@@ -248,37 +248,58 @@ class AggregateStopLoss(_StopLoss):
             object.__setattr__(self, "limit_ratio", limit)
         self._check_cover_terms(owner)
 
-    def specific_attachment(self, ctx: SettlementContext) -> float | None:
-        """The attachment of the insured's specific cover of the whole book, or None.
+    def _specific(self, ctx: SettlementContext):
+        """(attachment, covered book segments or None for all) of the insured's specific cover, or None.
 
-        Among the arrangement's :class:`SpecificStopLoss` contracts that protect the same party
-        and cover every segment, the lowest attachment (the one that retains least).
+        Among the arrangement's :class:`SpecificStopLoss` contracts that protect the same party,
+        the lowest attachment (the one that retains least); a cover naming every segment of the
+        book is the whole book's.
         """
         insured = self.insured_party(ctx)
-        found = [
-            c.attachment
-            for c in ctx.contracts
-            if isinstance(c, SpecificStopLoss) and c.segments is None and c.insured_party(ctx) == insured
-        ]
-        return min(found) if found else None
+        book = tuple(ctx.book if ctx.book is not None else ctx.segments)
+        found = []
+        for c in ctx.contracts:
+            if isinstance(c, SpecificStopLoss) and c.insured_party(ctx) == insured:
+                segments = c.segments
+                if segments is not None and set(segments) >= set(book):
+                    segments = None
+                found.append((c.attachment, segments))
+        return min(found, key=lambda f: f[0]) if found else None
+
+    def specific_attachment(self, ctx: SettlementContext) -> float | None:
+        """The attachment of the insured's specific cover (see :meth:`claims`), or None."""
+        found = self._specific(ctx)
+        return None if found is None else found[0]
 
     def claims(self, ctx: SettlementContext) -> np.ndarray:
-        """Claims subject to the layer per scenario: C, net of specific recoveries Σ (X − a)+ if any."""
-        a = self.specific_attachment(ctx)
-        if a is None:
+        """Claims subject to the layer per scenario: C, net of specific recoveries Σ (X − a)+ if any.
+
+        With a specific cover of some segments only, the recoveries of those segments; claims
+        above the specific attachment count towards neither the aggregate attachment nor its
+        recoveries, also the insured's coinsurance share of them (claims count up to the
+        specific deductible, as aggregate contracts are written).
+        """
+        found = self._specific(ctx)
+        if found is None:
             return ctx.medical_cost
-        return ctx.medical_cost - ctx.excess(a)
+        a, segments = found
+        return ctx.medical_cost - ctx.excess(a, segments)
 
     def _pricing(self, ctx: SettlementContext):
         """(d -> exact E[(N − d)+], E[N]) of the population's claims under the systematic risk."""
-        a = self.specific_attachment(ctx)
-        if a is not None:
+        found = self._specific(ctx)
+        if found is not None:
             if ctx.population is None:
                 raise ValueError(
                     "AggregateStopLoss: pricing the layer net of specific recoveries needs the population "
                     "(ctx.population is None); give premium_pmpm"
                 )
-            return _net_pricing(ctx.population, float(a), ctx.scenario_risk)
+            a, segments = found
+            key = (ctx.population, float(a), ctx.scenario_risk, segments)
+            try:
+                return _net_pricing(*key)
+            except TypeError:  # a user's unhashable distribution: price without the cache
+                return net_aggregate_stop_loss(*key)
         oracle = ctx.aggregate_stop_loss
         if oracle is not None:
             oracle = mixed_aggregate_stop_loss(oracle, ctx.scenario_risk)
@@ -323,7 +344,7 @@ class AggregateStopLoss(_StopLoss):
 
 
 @functools.lru_cache(maxsize=16)
-def _net_pricing(population, attachment: float, scenario_risk):
-    # one set of FFTs per (population, specific attachment, systematic risk), shared by every model
-    # and every chunk of a streamed run
-    return net_aggregate_stop_loss(population, attachment, scenario_risk)
+def _net_pricing(population, attachment: float, scenario_risk, segments):
+    # one set of FFTs per (population, specific attachment, systematic risk, covered segments),
+    # shared by every model and every chunk of a streamed run
+    return net_aggregate_stop_loss(population, attachment, scenario_risk, segments)
