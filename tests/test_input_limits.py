@@ -44,7 +44,7 @@ def test_a_run_too_large_to_finish_is_refused_with_the_estimate_before_any_work(
     def no_work(*args, **kwargs):
         raise AssertionError("the engine ran")
 
-    monkeypatch.setattr(plan, "scenario_factors", no_work)
+    monkeypatch.setattr(plan, "_scenario_draws", no_work)
     with pytest.raises(ValueError, match=r"simulate: 1\.1e\+13 member draws \(about .* s at") as err:
         v.simulate(_one(2**40), n_scenarios=10, seed=1)
     assert "MAX_MEMBER_DRAWS" in str(err.value) and "n_scenarios" in str(err.value)

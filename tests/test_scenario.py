@@ -66,7 +66,12 @@ def _draw(risk, n=6, seed=(1, 2, 3)):
     rngs = [np.random.default_rng(s) for s in seed]
     total = risk.sample(n, rngs[0], rngs[1])
     rngs = [np.random.default_rng(s) for s in seed]
-    return total, risk.sample_market(n, *rngs)
+    market = risk.sample_market(n, *rngs)
+    # drawing both at once gives the same bits as the two separate calls
+    both = risk.sample_with_market(n, *[np.random.default_rng(s) for s in seed])
+    np.testing.assert_array_equal(both[0], total)
+    np.testing.assert_array_equal(both[1], market)
+    return total, market
 
 
 @pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
@@ -148,4 +153,7 @@ def test_plan_carries_the_market_factor():
     # the total multiplier is the one drawn without the split, bit for bit
     unsplit = make_plan(pop, {}, 40, 9, att, ScenarioRisk(0.04, 0.2, 0.1), None)
     np.testing.assert_array_equal(plan.factor, unsplit.factor)
+    from vbcsim.results.plan import scenario_factors
+
+    np.testing.assert_array_equal(plan.factor, scenario_factors(risk, 40, 9))
     assert not np.array_equal(plan.market_factor, unsplit.market_factor)

@@ -21,7 +21,7 @@ from vbcsim.contracts.shared_savings import (
     mssp_minimum_savings_rate,
 )
 from vbcsim.partnerships.value_program import MSR_CONFIDENCE, ValueProgram, panel_minimum_savings_rate
-from vbcsim.results.plan import _scenario_market_factors
+from vbcsim.results.plan import _scenario_draws
 
 from .helpers import assert_conserved, make_ctx
 
@@ -204,7 +204,7 @@ def test_retrospective_update_in_the_engine():
                           benchmark_update="retrospective")  # fmt: skip
     n, seed = 64, 5
     ds = v.simulate(pop, {"m": [FeeForService(), retro]}, n_scenarios=n, seed=seed, scenario_risk=risk)
-    market = _scenario_market_factors(risk, n, seed)
+    market = _scenario_draws(risk, n, seed)[1]
     assert market is not None and market.shape == (n,)
     assert not np.allclose(market, 1.0)
     ctx = make_ctx(ds.medical_cost.sel(model="m").values[:, None], [pop.members])

@@ -141,12 +141,7 @@ class ScenarioRisk:
 
     def sample(self, n: int, trend_rng: np.random.Generator, shock_rng: np.random.Generator) -> np.ndarray:
         """``n`` multipliers, trend and shock from their own streams (so each is prefix-stable)."""
-        s = self._sigma
-        trend = np.exp(s * trend_rng.standard_normal(n) - 0.5 * s * s) if s > 0 else np.ones(n)
-        if self.shock_probability > 0:
-            shock = shock_rng.random(n) < self.shock_probability
-            trend = trend * np.where(shock, 1.0 + self.shock_size, 1.0)
-        return trend
+        return self._multiplier(n, *self._draw(n, trend_rng, shock_rng))
 
     def sample_market(
         self,
@@ -159,14 +154,15 @@ class ScenarioRisk:
 
         ``trend_rng`` and ``shock_rng`` must be in the state :meth:`sample` was
         given (fresh generators from the same seeds): they are drawn again, the
-        same way.  With Z the trend's standard normal and Y one more from
-        ``market_rng``, w = ``market_share_of_variance`` and σ the trend's log
-        standard deviation, the market trend's normal is
-        Z_m = √w Z + √(1 − w) Y and the local one Z_l = √(1 − w) Z − √w Y:
-        independent standard normals with √w Z_m + √(1 − w) Z_l = Z, so
-        L_m = exp(√w σ Z_m − w σ²/2) and L_l = exp(√(1 − w) σ Z_l − (1 − w) σ²/2)
-        multiply to the trend L that :meth:`sample` returned.  The shock year
-        multiplies M in full.  ``market_rng`` is not drawn when w is 0 or 1.
+        same way (:meth:`sample_with_market` draws once for both).  With Z the
+        trend's standard normal and Y one more from ``market_rng``,
+        w = ``market_share_of_variance`` and σ the trend's log standard
+        deviation, the market trend's normal is Z_m = √w Z + √(1 − w) Y and the
+        local one Z_l = √(1 − w) Z − √w Y: independent standard normals with
+        √w Z_m + √(1 − w) Z_l = Z, so L_m = exp(√w σ Z_m − w σ²/2) and
+        L_l = exp(√(1 − w) σ Z_l − (1 − w) σ²/2) multiply to the trend L that
+        :meth:`sample` returned.  The shock year multiplies M in full.
+        ``market_rng`` is not drawn when w is 0 or 1.
 
         Returns
         -------
@@ -174,19 +170,43 @@ class ScenarioRisk:
             M per scenario, shape (n,): ones without a shock or a market-wide
             trend; the multiplier itself when w = 1.
         """
+        return self._market(n, *self._draw(n, trend_rng, shock_rng), market_rng)
+
+    def sample_with_market(
+        self,
+        n: int,
+        trend_rng: np.random.Generator,
+        shock_rng: np.random.Generator,
+        market_rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`sample`, :meth:`sample_market`) of the same generators, drawing the trend and shock once."""
+        z, shock = self._draw(n, trend_rng, shock_rng)
+        return self._multiplier(n, z, shock), self._market(n, z, shock, market_rng)
+
+    def _draw(self, n, trend_rng, shock_rng):
+        """The trend's standard normals (None without trend) and the shock years (None without shocks)."""
+        z = trend_rng.standard_normal(n) if self._sigma > 0 else None
+        shock = shock_rng.random(n) < self.shock_probability if self.shock_probability > 0 else None
+        return z, shock
+
+    def _multiplier(self, n, z, shock) -> np.ndarray:
         s = self._sigma
-        w = self.market_share_of_variance
+        trend = np.exp(s * z - 0.5 * s * s) if z is not None else np.ones(n)
+        if shock is not None:
+            trend = trend * np.where(shock, 1.0 + self.shock_size, 1.0)
+        return trend
+
+    def _market(self, n, z, shock, market_rng) -> np.ndarray:
+        s, w = self._sigma, self.market_share_of_variance
         market = np.ones(n)
-        if s > 0:
-            z = trend_rng.standard_normal(n)
+        if z is not None:
             if w == 1.0:
                 market = np.exp(s * z - 0.5 * s * s)
             elif w > 0.0:
                 s_m = math.sqrt(w) * s
                 z_m = math.sqrt(w) * z + math.sqrt(1.0 - w) * market_rng.standard_normal(n)
                 market = np.exp(s_m * z_m - 0.5 * s_m * s_m)
-        if self.shock_probability > 0:
-            shock = shock_rng.random(n) < self.shock_probability
+        if shock is not None:
             market = market * np.where(shock, 1.0 + self.shock_size, 1.0)
         return market
 

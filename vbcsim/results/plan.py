@@ -218,16 +218,16 @@ def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
     )
 
 
-def _scenario_market_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray | None:
-    """The market-wide part of each scenario's systematic multiplier (None without scenario risk).
+def _scenario_draws(scenario_risk, n_scenarios: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each scenario's systematic multiplier (:func:`scenario_factors`) and its market-wide part.
 
-    The same trend and shock draws as :func:`scenario_factors` (fresh generators from the same
-    streams), split by :meth:`vbcsim.ScenarioRisk.sample_market`: a retrospectively updated
-    benchmark follows this part, the shock year included.
+    The market part (None without scenario risk) comes from the same trend and shock draws,
+    split by :meth:`vbcsim.ScenarioRisk.sample_with_market`: a retrospectively updated
+    benchmark follows it, the shock year included.
     """
     if scenario_risk is None:
-        return None
-    return scenario_risk.sample_market(
+        return np.ones(n_scenarios), None
+    return scenario_risk.sample_with_market(
         n_scenarios,
         driver.scenario_rng(seed, driver.STREAM_TREND),
         driver.scenario_rng(seed, driver.STREAM_SHOCK),
@@ -288,7 +288,7 @@ def make_plan(
     """
     simulated = _with_pools(population, arrangements)
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
-    factor = scenario_factors(scenario_risk, n_scenarios, seed)
+    factor, market = _scenario_draws(scenario_risk, n_scenarios, seed)
     efficiency = {
         name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
         for name, arr in arrangements.items()
@@ -323,7 +323,7 @@ def make_plan(
         attachment_table=att_table,
         params=[driver.encode(s.cost) for s in simulated],
         members=[s.members for s in simulated],
-        market_factor=_scenario_market_factors(scenario_risk, n_scenarios, seed),
+        market_factor=market,
     )
 
 
