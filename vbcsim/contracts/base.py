@@ -150,14 +150,6 @@ class SettlementContext:
         """Medical cost per scenario of the book of business (all segments when there is no pool)."""
         return self.cost()
 
-    def delivered(self, segments=None) -> np.ndarray:
-        """Allowed cost per scenario of the care the contracting provider delivers itself."""
-        return self.delivered_share * self.cost(segments)
-
-    def outside(self, segments=None) -> np.ndarray:
-        """Allowed cost per scenario of the care bought from providers outside the organisation."""
-        return (1.0 - self.delivered_share) * self.cost(segments)
-
     def excess(self, attachment: float, segments=None) -> np.ndarray:
         """Σ over members of (X − attachment)+ per scenario."""
         return self.excess_by_attachment[float(attachment)][:, self._columns(segments)].sum(axis=1)

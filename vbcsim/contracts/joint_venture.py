@@ -153,6 +153,10 @@ class JointVenture(Contract):
 
     def underwriting_result(self, ctx: SettlementContext) -> np.ndarray:
         """``U = P − A − M − I + F − rebate`` per scenario (see the class notes)."""
+        return self._before_rebate(ctx) - self.rebate(ctx)
+
+    def _before_rebate(self, ctx: SettlementContext) -> np.ndarray:
+        """``P − A − M − I + F``: the underwriting result before the MLR rebate."""
         n = ctx.n_scenarios
         premium = _as_scenarios("ctx.premium", ctx.premium, n, owner="JointVenture")
         care = ctx.care_management if ctx.care_management_party == self.insurer else 0.0
@@ -164,12 +168,12 @@ class JointVenture(Contract):
             flow = _flow(st, self.insurer, n)
             if flow is not None:
                 other = other + flow
-        return premium - ctx.admin - care - claims + other - self.rebate(ctx)
+        return premium - ctx.admin - care - claims + other
 
     def settle(self, ctx: SettlementContext) -> Settlement:
         """Insurer -> partner: the partner's equity share of the underwriting result; rebates to members."""
         rebate = self.rebate(ctx)
-        amount = self.partner_equity * self.underwriting_result(ctx)
+        amount = self.partner_equity * (self._before_rebate(ctx) - rebate)
         return Settlement(
             amount=amount,
             flows={self.insurer: -rebate - amount, self.partner: amount},
