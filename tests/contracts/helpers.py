@@ -52,3 +52,28 @@ def check_transfer(st_, source, target, expected):
     np.testing.assert_allclose(st_.flows[target], expected, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(st_.flows[source], -np.asarray(expected), rtol=1e-12, atol=1e-9)
     assert st_.external is None
+
+
+#: Table 1 to 45 CFR 158.232 (base credibility factors by life-years), typed in again here as an
+#: independent reference for the MLR tests
+CREDIBILITY_TABLE = [
+    (1_000, 0.083),
+    (2_500, 0.052),
+    (5_000, 0.037),
+    (10_000, 0.026),
+    (25_000, 0.016),
+    (50_000, 0.012),
+    (75_000, 0.0),
+]
+
+
+def reference_credibility(life_years):
+    """The credibility adjustment by hand: None when non-credible, 0 when fully credible, else interpolated."""
+    if life_years < 1_000:
+        return None
+    if life_years >= 75_000:
+        return 0.0
+    for (x0, y0), (x1, y1) in zip(CREDIBILITY_TABLE, CREDIBILITY_TABLE[1:], strict=False):
+        if x0 <= life_years <= x1:
+            return y0 + (y1 - y0) * (life_years - x0) / (x1 - x0)
+    raise AssertionError(life_years)

@@ -20,7 +20,7 @@ from vbcsim.contracts.bundled import (
 from vbcsim.contracts.mlr import MLR_LARGE_GROUP, MLR_SMALL_GROUP, MLRRebate
 from vbcsim.contracts.user import UserContract
 
-from .helpers import check_transfer, make_ctx
+from .helpers import check_transfer, make_ctx, reference_credibility
 
 # ---------------------------------------------------------------------------------------------
 # independent per-scenario references
@@ -41,33 +41,10 @@ def ref_bundled(c: BundledPayment, ctx):
     return out
 
 
-MLR_TABLE = [
-    (1_000, 0.083),
-    (2_500, 0.052),
-    (5_000, 0.037),
-    (10_000, 0.026),
-    (25_000, 0.016),
-    (50_000, 0.012),
-]
-
-
-def ref_credibility(life_years):
-    """Table 1 to 45 CFR 158.232 by hand: None when non-credible, else the adjustment."""
-    if life_years < 1_000:
-        return None
-    if life_years >= 75_000:
-        return 0.0
-    table = [*MLR_TABLE, (75_000, 0.0)]
-    for (x0, y0), (x1, y1) in zip(table, table[1:], strict=False):
-        if x0 <= life_years <= x1:
-            return y0 + (y1 - y0) * (life_years - x0) / (x1 - x0)
-    raise AssertionError(life_years)
-
-
 def ref_mlr(c: MLRRebate, ctx):
     """The rebate with no earlier contract: incurred claims are the medical cost C (the fallback)."""
     members = int(sum(int(m) for m in ctx.members))
-    adj = ref_credibility(members) if c.credibility else 0.0
+    adj = reference_credibility(members) if c.credibility else 0.0
     out = []
     for s in range(ctx.n_scenarios):
         if adj is None:

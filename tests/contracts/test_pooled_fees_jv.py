@@ -19,7 +19,7 @@ from vbcsim.contracts import (
 )
 from vbcsim.contracts.base import PARTIES, Needs
 
-from .helpers import assert_conserved, make_ctx
+from .helpers import assert_conserved, make_ctx, reference_credibility
 
 # ---------------------------------------------------------------------------------------------
 # a small pooled context: the book is segments a (100 members) and b (50), the pool adds the
@@ -510,25 +510,6 @@ def test_joint_venture_mlr_floor_of_one_and_premium_per_scenario():
     )
 
 
-def reference_adjustment(life_years):
-    """Table 1 to 45 CFR 158.232, interpolated by hand (an independent reference)."""
-    table = [
-        (1_000, 0.083),
-        (2_500, 0.052),
-        (5_000, 0.037),
-        (10_000, 0.026),
-        (25_000, 0.016),
-        (50_000, 0.012),
-    ]
-    if life_years < 1_000 or life_years >= 75_000:
-        return 0.0
-    table.append((75_000, 0.0))
-    for (x0, y0), (x1, y1) in zip(table, table[1:], strict=False):
-        if x0 <= life_years <= x1:
-            return y0 + (y1 - y0) * (life_years - x0) / (x1 - x0)
-    raise AssertionError(life_years)
-
-
 @settings(deadline=None, max_examples=150)
 @given(
     costs=st.lists(st.floats(0.0, 2e6, allow_nan=False), min_size=1, max_size=8),
@@ -550,7 +531,7 @@ def test_joint_venture_properties(costs, premium, admin, care, equity, mlr, cm_p
     if mlr is None or (credibility and members < 1_000):
         rebate = np.zeros_like(c)
     else:
-        adj = reference_adjustment(members) if credibility else 0.0
+        adj = (reference_credibility(members) or 0.0) if credibility else 0.0
         rebate = np.maximum((mlr - adj) * premium - c, 0.0)
     u = premium - c - admin - (care if cm_party == "payer" else 0.0) - rebate
     np.testing.assert_allclose(st_.external, rebate, rtol=1e-12, atol=1e-6)
