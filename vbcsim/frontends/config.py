@@ -274,26 +274,26 @@ def _nonnegative_int(value, path: str) -> int:
         raise ConfigError(f"{path}: {_rest(str(exc))}") from None
 
 
+def _engine_checked(check, value, path: str):
+    """``check(value)`` of the engine's, its error as a one-line ConfigError naming ``path``."""
+    try:
+        return check(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{path}: {_rest(' '.join(str(exc).split()))}") from None
+
+
 def _seed(value, path: str) -> int:
     """A seed as the engine accepts it (:func:`vbcsim.engine.driver.check_seed`)."""
     from vbcsim.engine.driver import check_seed
 
-    value = _nonnegative_int(value, path)
-    try:
-        return check_seed(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ConfigError(f"{path}: {_rest(' '.join(str(exc).split()))}") from None
+    return _engine_checked(check_seed, _nonnegative_int(value, path), path)
 
 
 def _threads(value, path: str) -> int:
     """A thread count as the engine accepts it (:func:`vbcsim.engine.driver.check_threads`)."""
     from vbcsim.engine.driver import check_threads
 
-    value = _positive_int(value, path)
-    try:
-        return check_threads(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ConfigError(f"{path}: {_rest(' '.join(str(exc).split()))}") from None
+    return _engine_checked(check_threads, _positive_int(value, path), path)
 
 
 def _string(value, path: str) -> str:
