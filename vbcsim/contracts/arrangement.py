@@ -18,6 +18,7 @@ rebates, whatever the contracts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -290,6 +291,16 @@ class Arrangement:
         arise from them, and a contract reaches them only by naming them in its
         ``segments``.  Their draws use the arrangement's efficiency effect and
         share the engine's single pass with every other model.
+    status_quo_premium_pmpm : float, optional
+        the premium per member per month of the arrangement's fee-for-service
+        status quo (:meth:`status_quo`) where it differs from ``premium_pmpm``:
+        a venture that prices its expected efficiency into a lower premium is
+        compared with the payer's ordinary product at the ordinary premium.
+        Default: the same premium.
+    status_quo_admin_pmpm : float, optional
+        the payer's administrative cost per member per month under the status
+        quo where it differs from ``admin_pmpm`` (a new venture's overhead is
+        not the payer's ordinary one).  Default: the same.
     """
 
     contracts: tuple[Contract, ...]
@@ -302,6 +313,8 @@ class Arrangement:
     care_management_party: str = "provider"
     pool: tuple[Segment, ...] = ()
     delivered_share: float = 1.0
+    status_quo_premium_pmpm: float | None = dataclasses.field(default=None, kw_only=True)
+    status_quo_admin_pmpm: float | None = dataclasses.field(default=None, kw_only=True)
 
     def __post_init__(self):
         contracts = check_instances(
@@ -346,6 +359,12 @@ class Arrangement:
             "delivered_share",
             check_probability("delivered_share", self.delivered_share, owner="Arrangement"),
         )
+        for name, check in (
+            ("status_quo_premium_pmpm", check_positive),
+            ("status_quo_admin_pmpm", check_nonnegative),
+        ):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _check_pmpm(name, getattr(self, name), check, owner="Arrangement"))
         object.__setattr__(self, "pool", check_segments(self.pool, owner="Arrangement", name="pool"))
         _check_contracts(self.contracts, self.pool)
 
@@ -383,6 +402,29 @@ class Arrangement:
 
     def needs_quality(self) -> bool:
         return any(c.needs().quality for c in self.contracts)
+
+    def status_quo(self) -> Arrangement:
+        """This arrangement's fee-for-service status quo: what the same parties do without it.
+
+        The same members, premium (``status_quo_premium_pmpm`` where given, else the same
+        premium or premium pricing), administrative cost (``status_quo_admin_pmpm`` where given),
+        provider
+        (``delivery_ratio``, ``delivered_share``) and outside care, paid by plain
+        :class:`~vbcsim.contracts.FeeForService`, with no care-management programme, hence no
+        efficiency effect, and none of the arrangement's overlays or pools.  The baseline that
+        :func:`vbcsim.summarize` subtracts with ``baseline="fee_for_service"``: on the same
+        draws, the change against it isolates what the arrangement does.
+        """
+        with warnings.catch_warnings():  # a delivery ratio above 1 was warned of with this arrangement
+            warnings.simplefilter("ignore", UserWarning)
+            return Arrangement(
+                contracts=(FeeForService(),),
+                premium_pmpm=self.status_quo_premium_pmpm or self.premium_pmpm,
+                target_loss_ratio=self.target_loss_ratio,
+                admin_pmpm=self.admin_pmpm if self.status_quo_admin_pmpm is None else self.status_quo_admin_pmpm,
+                delivery_ratio=self.delivery_ratio,
+                delivered_share=self.delivered_share,
+            )
 
 
 def as_arrangement(name: str, value) -> Arrangement:

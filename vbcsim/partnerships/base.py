@@ -162,6 +162,7 @@ class PartnershipModel:
         for seg in population:
             check_simulable(seg.cost, owner=f"population: segment {seg.name!r} cost")
         premium = self.premium(population, scenario_risk)
+        status_quo_premium = PartnershipModel.premium(self, population, scenario_risk)
         if self.premium_pmpm is None and not premium <= MAX_PMPM:
             # the user gave no premium: say it was priced from the population's cost, not blame premium_pmpm
             raise ValueError(
@@ -187,7 +188,15 @@ class PartnershipModel:
             delivered_share=self.delivered_share,
             care_management_party=self.care_management_party,
             pool=self.pool(population),
+            # the status quo is the payer's ordinary product: priced without this model's efficiency,
+            # at the payer's ordinary administrative cost
+            status_quo_premium_pmpm=status_quo_premium,
+            status_quo_admin_pmpm=self.status_quo_admin_ratio() * status_quo_premium,
         )
+
+    def status_quo_admin_ratio(self) -> float:
+        """The payer's administrative cost over premium under the fee-for-service status quo."""
+        return self.admin_ratio
 
     def _changed_terms(self) -> str:
         """The terms that differ from the model's defaults, as ``name=value`` (the user's overrides)."""

@@ -77,6 +77,10 @@ class JointVenture(PartnershipModel):
                 f"got {self.taxes_and_fees_ratio!r}"
             )
 
+    def status_quo_admin_ratio(self) -> float:
+        # without the venture the payer sells its ordinary product at its ordinary overhead
+        return PartnershipModel.admin_ratio
+
     def premium(self, population, scenario_risk):
         factor = 1.0 - self.efficiency if self.price_efficiency else 1.0
         return self._priced_premium(population, scenario_risk, factor)

@@ -130,7 +130,13 @@ def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> 
 
 
 def compare(
-    population=None, models=None, *, n_scenarios: int = 10_000, seed: int = 0, **options
+    population=None,
+    models=None,
+    *,
+    n_scenarios: int = 10_000,
+    seed: int = 0,
+    baseline: bool = True,
+    **options,
 ) -> xr.Dataset:
     """Run the five partnership models (or ``models``) on the same member draws.
 
@@ -143,6 +149,11 @@ def compare(
         :func:`partnership_models` for ``population``.
     n_scenarios, seed :
         as for :func:`vbcsim.simulate`.
+    baseline : bool
+        settle each model's fee-for-service status quo on the same draws too
+        (default True): the cube's ``status_quo_net`` (scenario, model,
+        party), the reference that ``vbcsim.summarize(ds,
+        baseline="fee_for_service")`` subtracts.  False leaves it out.
     **options
         passed to :func:`vbcsim.simulate`: ``scenario_risk`` (default
         :data:`DEFAULT_SCENARIO_RISK`; None for none), ``quality``,
@@ -166,7 +177,13 @@ def compare(
     if default_models:
         models = partnership_models(population, scenario_risk)
     ds = simulate(
-        population, models, n_scenarios=n_scenarios, seed=seed, scenario_risk=scenario_risk, **options
+        population,
+        models,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        scenario_risk=scenario_risk,
+        baseline=baseline,
+        **options,
     )
     if default_models:
         ds = ds.assign_coords(model_key=("model", list(MODEL_KEYS)))

@@ -53,6 +53,11 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
             aggregate_oracle=aggregate_oracle,
             market_factor=None if plan.market_factor is None else plan.market_factor[sl],
         )
+        if plan.status_quo:
+            data["status_quo_net"] = (
+                ("scenario", "model", "party"),
+                _status_quo_net(plan, cost, q, sl, aggregate_oracle),
+            )
         coords["model"] = list(arrangements)
         coords["party"] = list(PARTIES)
         coords["contract"] = settled["contracts"]
@@ -82,3 +87,28 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         config=json.dumps(plan.config()),
     )
     return validate(ds)
+
+
+def _status_quo_net(plan: Plan, cost, quality, sl: slice, aggregate_oracle) -> np.ndarray:
+    """Each model's parties under its fee-for-service status quo, settled on the baseline view.
+
+    The status quo has no efficiency effect and no per-member attachments, so the engine's view 0
+    (the book's cost at the scenario's systematic factor) is all it needs: no extra engine work.
+    """
+    book = len(plan.population)
+    models = list(plan.arrangements)
+    status_quo = {name: arr.status_quo() for name, arr in plan.arrangements.items()}
+    base = np.ascontiguousarray(cost[:book, :, :1])
+    settled = settle_models(
+        plan.population,
+        status_quo,
+        np.repeat(base, len(models), axis=2),
+        np.zeros((book, base.shape[1], len(models), 0)),
+        [()] * len(models),
+        quality,
+        plan.scenario_risk,
+        segments=tuple(plan.population.names),
+        aggregate_oracle=aggregate_oracle,
+        market_factor=None if plan.market_factor is None else plan.market_factor[sl],
+    )
+    return settled["net"]

@@ -267,19 +267,34 @@ class Plan:
     # (S,) the market-wide part of ``factor``, shared with a benchmark's reference population
     # (None: systematic risk is not split; contracts then take it as 1)
     market_factor: np.ndarray | None = None
+    # settle each model's fee-for-service status quo too (the cube's ``status_quo_net``)
+    status_quo: bool = False
 
     def config(self) -> dict:
-        return {
+        out = {
             "population": describe(self.population),
             "scenario_risk": describe(self.scenario_risk),
             "attachments": self.attachments.tolist(),
             "models": describe(self.arrangements),
             "quality": describe(self.quality_dist),
         }
+        if self.status_quo:
+            out["baseline"] = "fee_for_service"
+        return out
 
 
 def make_plan(
-    population, arrangements, n_scenarios, seed, att, scenario_risk, quality, *, threads=None, streamed=False
+    population,
+    arrangements,
+    n_scenarios,
+    seed,
+    att,
+    scenario_risk,
+    quality,
+    *,
+    threads=None,
+    streamed=False,
+    status_quo=False,
 ) -> Plan:
     """Draw the scenario-level variables and lay out the engine's views.
 
@@ -324,6 +339,7 @@ def make_plan(
         params=[driver.encode(s.cost) for s in simulated],
         members=[s.members for s in simulated],
         market_factor=market,
+        status_quo=bool(status_quo and arrangements),
     )
 
 

@@ -23,6 +23,12 @@ from vbcsim.results.store import simulate_to_zarr
 __all__ = ["simulate", "describe", "check_population", "make_plan", "run_engine", "assemble"]
 
 
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
 def simulate(
     population,
     models=None,
@@ -37,6 +43,7 @@ def simulate(
     backend: str = "threads",
     out=None,
     overwrite: bool = False,
+    baseline: bool = False,
 ) -> xr.Dataset:
     """Simulate the annual medical cost of every member, ``n_scenarios`` times.
 
@@ -95,6 +102,13 @@ def simulate(
     overwrite : bool
         with ``out``: replace a store that holds a different run (by default
         that is an error).
+    baseline : bool
+        with models: also settle each model's fee-for-service status quo
+        (:meth:`vbcsim.Arrangement.status_quo`) on the same draws, as the
+        cube's ``status_quo_net`` (scenario, model, party), so that
+        ``vbcsim.summarize(ds, baseline="fee_for_service")`` reports what each
+        model changes.  No extra engine work: the status quo has no efficiency
+        effect.  Default False here; :func:`vbcsim.compare` sets it.
 
     Returns
     -------
@@ -140,6 +154,7 @@ def simulate(
         quality,
         threads=threads,
         streamed=out is not None,
+        status_quo=_check_flag("baseline", baseline),
     )
     if out is not None:
         return simulate_to_zarr(

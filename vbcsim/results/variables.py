@@ -58,6 +58,14 @@ VARIABLES = {
             "provider's own delivery cost - admin - care management - outside care - rebates",
         ),
         Variable(
+            "status_quo_net",
+            ("scenario", "model", "party"),
+            "currency per year",
+            "each party's annual net result under the model's fee-for-service status quo on the same "
+            "draws (Arrangement.status_quo: same members, premium and provider, plain fee for service, "
+            "no care management); net - status_quo_net is what the model changes",
+        ),
+        Variable(
             "settlement",
             ("scenario", "model", "contract"),
             "currency per year",
