@@ -354,10 +354,14 @@ def test_python_dash_m_compare_example(tmp_path):
 
 
 def test_compare_progress_bar_on_a_terminal(small_config, monkeypatch, capsys):
+    from vbcsim import _progress
+
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(_progress, "DELAY", 0.0)  # a short run shows its bar too
     assert cli.main(["compare", str(small_config), "--scenarios", "50"]) == 0
     err = capsys.readouterr().err
-    assert re.search(r"\[#{30}\] (\d+)/\1 blocks", err)
+    # tqdm's bar: "vbcsim: 100%|...| n/n [time...]"
+    assert re.search(r"100%\|.*\| (\d+)/\1 ", err), err
 
 
 def test_compare_on_dask_gives_the_same_cube(tmp_path):

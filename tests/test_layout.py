@@ -31,7 +31,7 @@ ROOT = PACKAGE.parent
 #: the stages of the flow, in order: a module may import its own stage and those before it
 STAGES = ("population", "engine", "contracts", "results", "partnerships", "analysis", "frontends")
 #: shared helpers every stage may import; they import nothing of the package
-LEAVES = ("vbcsim._validation", "vbcsim._version", "vbcsim._figures")
+LEAVES = ("vbcsim._validation", "vbcsim._version", "vbcsim._figures", "vbcsim._progress")
 #: the package's front door and its helpers: they may import anything, nothing imports them
 TOP = ("vbcsim", "vbcsim.__main__", "vbcsim._aliases")
 #: circles through an import inside a function, each inside one stage, with the reason

@@ -7,6 +7,7 @@ and what does each side expect to earn or lose?
 from vbcsim import _aliases, contracts
 from vbcsim._version import __version__
 from vbcsim.analysis import calibrate, credibility
+from vbcsim.analysis.sensitivity import sensitivity, sensitivity_indices
 from vbcsim.analysis.solve import SolveResult, Target, solve
 from vbcsim.contracts.arrangement import Arrangement, Efficiency, Quality
 from vbcsim.partnerships import compare, partnership_models, settlement_curve
@@ -52,11 +53,14 @@ __all__ = [
     "solve",
     "Target",
     "SolveResult",
+    "sensitivity",
+    "sensitivity_indices",
     "exact",
     "defaults",
     "calibrate",
     "credibility",
     "plot",
+    "report",
     "__version__",
 ]
 
@@ -67,4 +71,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module("vbcsim.frontends.plot")
+    if name == "report":  # the HTML report imports Jinja2 and matplotlib: likewise on first use
+        import importlib
+
+        return importlib.import_module("vbcsim.frontends.report").report
     raise AttributeError(f"module 'vbcsim' has no attribute {name!r}")

@@ -46,6 +46,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import brentq
 
+from vbcsim._progress import as_callback
 from vbcsim._validation import check_positive_int, check_real
 from vbcsim.contracts.arrangement import Arrangement, as_arrangement
 from vbcsim.contracts.base import PARTIES
@@ -471,6 +472,7 @@ def solve(
     tol: float | None = None,
     maxiter: int = 100,
     scan: int = 0,
+    progress=None,
     **options,
 ) -> SolveResult:
     """Find the value of one contract term that meets a target for a party's metric.
@@ -517,6 +519,12 @@ def solve(
         many equally spaced interior values and use the first sign change
         (default 0: only the ends).  Useful for a metric that is not
         monotone in the parameter.
+    progress : None, bool or callable
+        a progress bar over the trials (``tqdm.auto``; see
+        :func:`vbcsim.simulate`): None shows one when someone is watching,
+        True always, False never; a callable gets ``progress(done, total)``
+        with ``total`` an estimate (the ends, the scan and Brent's usual
+        iterations) that grows if the search runs longer.
     **options
         passed to :func:`vbcsim.simulate`: ``quality``, ``attachments``,
         ``threads``, ``backend``.
@@ -587,6 +595,16 @@ def solve(
             raise ValueError(f"tol must be positive, got {tol!r}")
 
     simulate = _Trials(population, name, n_scenarios, seed, scenario_risk, **options)
+    bar = as_callback(progress, "solve", unit="trial")
+    try:
+        return _solve(simulate, build, name, parameter, target, lo, hi, tol, maxiter, scan, bar)
+    finally:
+        if bar is not None:
+            bar(1, 1)
+
+
+def _solve(simulate, build, name, parameter, target, lo, hi, tol, maxiter, scan, bar) -> SolveResult:
+    """The search of :func:`solve`, on validated arguments."""
 
     history: list[tuple[float, float]] = []
     cache: dict[float, float] = {}
@@ -606,6 +624,8 @@ def solve(
     def g(x: float) -> float:
         x = float(x)
         if x not in cache:
+            if bar is not None:  # Brent usually needs 10-20 trials on top of the ends and the scan
+                bar(len(history), max(len(history) + 1, 2 + scan + 15))
             q, arr, ds = run(x)
             cache[x] = q
             history.append((x, q))

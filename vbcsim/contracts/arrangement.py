@@ -364,7 +364,9 @@ class Arrangement:
             ("status_quo_admin_pmpm", check_nonnegative),
         ):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, _check_pmpm(name, getattr(self, name), check, owner="Arrangement"))
+                object.__setattr__(
+                    self, name, _check_pmpm(name, getattr(self, name), check, owner="Arrangement")
+                )
         object.__setattr__(self, "pool", check_segments(self.pool, owner="Arrangement", name="pool"))
         _check_contracts(self.contracts, self.pool)
 
@@ -421,7 +423,9 @@ class Arrangement:
                 contracts=(FeeForService(),),
                 premium_pmpm=self.status_quo_premium_pmpm or self.premium_pmpm,
                 target_loss_ratio=self.target_loss_ratio,
-                admin_pmpm=self.admin_pmpm if self.status_quo_admin_pmpm is None else self.status_quo_admin_pmpm,
+                admin_pmpm=self.admin_pmpm
+                if self.status_quo_admin_pmpm is None
+                else self.status_quo_admin_pmpm,
                 delivery_ratio=self.delivery_ratio,
                 delivered_share=self.delivered_share,
             )

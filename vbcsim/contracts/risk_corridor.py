@@ -106,7 +106,7 @@ class RiskCorridor(Contract):
         the target per member per month, in (0, 1e7]; the annual target is
         ``B = benchmark_pmpm × 12 × members`` of the covered segments.
     bands : sequence of (lower, upper, provider_share)
-        bands of |S| / B as fractions of the benchmark, contiguous from 0 to
+        bands of ``|S| / B`` as fractions of the benchmark, contiguous from 0 to
         ``math.inf`` (the first lower bound 0, each upper bound the next lower
         bound, the last upper bound inf), each with the provider's share in
         [0, 1] of the savings or losses falling in it.

@@ -41,25 +41,12 @@ CURVE_SCENARIOS = 2_000  # at most this many scenarios per panel size for the se
 PLOTS = ("net_distributions", "risk_return", "risk_shares", "settlement_probability")
 
 
-class _Progress:
-    """A one-line progress bar on stderr for runs longer than a couple of seconds."""
+def _Progress(enabled: bool, desc: str = "vbcsim"):
+    """The run's progress bar (``tqdm``, on stderr when it is a terminal): a ``progress(done, total)``
+    callable, or None."""
+    from vbcsim._progress import as_callback
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.start = time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.start
-        if elapsed < 2.0 and done < total:
-            return
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} blocks {elapsed:5.1f}s")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    return as_callback(None if enabled else False, desc)
 
 
 def _int_at_least(low: int, what: str):
@@ -120,6 +107,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_compare_args(cmp)
+    rep = sub.add_parser(
+        "report",
+        help="write a one-page HTML report of the comparison, to send",
+        description=_REPORT_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_report_args(rep)
     return parser
 
 
@@ -225,6 +219,25 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="write the figures as PNG files to DIR (created if missing): " + ", ".join(PLOTS),
+    )
+    p.add_argument(
+        "--csv",
+        default=None,
+        metavar="FILE",
+        help="write the summary as a tidy CSV table (one row per view, model, party, metric and level, "
+        "with its standard error)",
+    )
+    p.add_argument(
+        "--json",
+        default=None,
+        metavar="FILE",
+        help="write the summary (both views, every metric with its standard error) as JSON",
+    )
+    p.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="leave out each model's fee-for-service status quo and the table of changes against it",
     )
 
 
@@ -350,62 +363,6 @@ def _flag(flag: str, check, value):
         raise ValueError(f"{flag}: {message}") from None
 
 
-def _money(x: float) -> str:
-    """An amount in dollars with thousands separators: ``$1,234``, ``-$56``, ``n/a``."""
-    if not math.isfinite(x):
-        return "n/a"
-    text = f"${abs(x):,.0f}"
-    return f"-{text}" if round(x) < 0 else text
-
-
-def _compare_summary(ds, summary, elapsed: float, scenario_risk, level: float = 0.99) -> str:
-    """The comparison table: every party of every model, one row each, amounts in dollars a year."""
-    n_scen = ds.sizes["scenario"]
-    pooled = (
-        ds["pooled"].values.astype(bool) if "pooled" in ds.coords else np.zeros(ds.sizes["segment"], bool)
-    )
-    members = int(ds.members.values[~pooled].sum())  # the provider's panel
-    others = int(ds.members.values[pooled].sum())  # other practices' members pooled by a model
-    lines = [
-        f"vbcsim {__version__} compare: {members:,} members"
-        + (f" (+{others:,} pooled from other practices)" if others else "")
-        + f" x {n_scen:,} scenarios, seed {ds.attrs.get('seed')}, {elapsed:.2f} s",
-    ]
-    if scenario_risk is not None:
-        lines.append(
-            f"systematic risk: trend CV {scenario_risk.trend_cv:g}, shock probability "
-            f"{scenario_risk.shock_probability:g}, shock size {scenario_risk.shock_size:g}"
-        )
-    pct = f"{100 * level:g}%"
-    lines += [
-        "",
-        f"Annual net result by model and party (loss = -net; VaR, TVaR and capital at {pct})",
-    ]
-    header = (
-        f"{'  party':<12}{'mean':>14}{'std':>14}{'VaR ' + pct:>14}{'TVaR ' + pct:>14}"
-        f"{'P(loss)':>9}{'risk share':>12}{'capital':>14}"
-    )
-    lines.append(header)
-    lines.append("-" * len(header))
-    var = summary.value_at_risk.sel(level=level)
-    tvar = summary.tail_value_at_risk.sel(level=level)
-    for i, model in enumerate(summary.model.values.tolist(), start=1):
-        cost = ds.medical_cost.sel(model=model).values
-        pmpm = cost.mean() / members / 12
-        lines.append(f"{i}. {model} (medical cost {_money(cost.mean())}, ${pmpm:,.2f} PMPM)")
-        for party in summary.party.values.tolist():
-            at = {"model": model, "party": party}
-            mean, std = float(summary["mean"].sel(at)), float(summary["std"].sel(at))
-            if mean == 0 and std == 0:
-                continue  # not a party to this model
-            lines.append(
-                f"{'  ' + party:<12}{_money(mean):>14}{_money(std):>14}{_money(float(var.sel(at))):>14}"
-                f"{_money(float(tvar.sel(at))):>14}{float(summary.prob_loss.sel(at)):>9.1%}"
-                f"{float(summary.risk_share.sel(at)) + 0.0:>12.3f}{_money(float(summary.capital.sel(at))):>14}"
-            )
-    return "\n".join(lines)
-
-
 class _WriteError(Exception):
     """An output could not be written (exit status 1)."""
 
@@ -426,13 +383,12 @@ def _compare(args) -> int:
         return _compare_in(args, stack)
 
 
-def _compare_in(args, stack: contextlib.ExitStack) -> int:
-    import vbcsim
+def _compare_settings(args):
+    """The configuration and the run's scenarios, seed and threads of ``compare`` or ``report``:
+    the flags over the config's ``[simulation]`` over the defaults, checked before the run."""
     from vbcsim.engine.driver import check_seed, check_threads
     from vbcsim.frontends.config import load_config, parse_config
-    from vbcsim.results import io
 
-    # everything that can be wrong with the input is checked before the (long) run
     config = load_config(args.config) if args.config is not None else parse_config({})
     n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
     seed = next(v for v in (args.seed, config.seed, 0) if v is not None)
@@ -441,27 +397,26 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
         _flag("--seed", check_seed, args.seed)
     if args.threads is not None:
         _flag("--threads", check_threads, args.threads)
-    out = io.check_output_path(args.out, name="--out") if args.out is not None else None
-    if out is not None and out.suffix in io.ZARR_SUFFIXES:
-        # held for the whole run: a second run writing the same store fails now, not after its run
-        stack.enter_context(io.output_lock(out))
-    plots = _check_plots_dir(args.plots) if args.plots is not None else None
-    backend = "dask" if args.scheduler is not None else (args.backend or "threads")
-    if backend == "dask" and importlib.util.find_spec("dask") is None:
-        raise ValueError('--backend dask needs dask: pip install "vbcsim[distributed]"')
-    if args.scheduler is not None and importlib.util.find_spec("distributed") is None:
-        raise ValueError('--scheduler needs dask.distributed: pip install "vbcsim[distributed]"')
+    return config, n_scenarios, seed, threads
 
+
+def _run_compare(args, config, *, n_scenarios: int, seed: int, threads, backend: str = "threads"):
+    """Run the configured comparison (on a dask.distributed scheduler if ``args.scheduler``); return
+    the cube, with its ``model_key`` and the configuration as given in its attributes, and the
+    seconds it took."""
+    import vbcsim
+
+    scheduler = getattr(args, "scheduler", None)
     progress = _Progress(sys.stderr.isatty())
     start = time.perf_counter()
     client = None
-    if args.scheduler is not None:
+    if scheduler is not None:
         from distributed import Client
 
         try:
-            client = Client(args.scheduler, timeout="20s")
+            client = Client(scheduler, timeout="20s")
         except OSError as exc:
-            raise ValueError(f"--scheduler: cannot connect to {args.scheduler!r}: {exc}") from None
+            raise ValueError(f"--scheduler: cannot connect to {scheduler!r}: {exc}") from None
     try:
         ds = vbcsim.compare(
             config.population,
@@ -472,6 +427,7 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
             threads=threads,
             progress=progress,
             backend=backend,
+            baseline=getattr(args, "baseline", True),
         )
     finally:
         if client is not None:
@@ -481,8 +437,44 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
     ds.attrs["compare_config"] = json.dumps(config.source, default=str)
     if args.config is not None:
         ds.attrs["compare_config_file"] = str(args.config)
+    return ds, elapsed
+
+
+def _compare_in(args, stack: contextlib.ExitStack) -> int:
+    import vbcsim
+    from vbcsim.frontends import tables
+    from vbcsim.results import io
+
+    # everything that can be wrong with the input is checked before the (long) run
+    config, n_scenarios, seed, threads = _compare_settings(args)
+    out = io.check_output_path(args.out, name="--out") if args.out is not None else None
+    if out is not None and out.suffix in io.ZARR_SUFFIXES:
+        # held for the whole run: a second run writing the same store fails now, not after its run
+        stack.enter_context(io.output_lock(out))
+    plots = _check_plots_dir(args.plots) if args.plots is not None else None
+    csv = io.check_text_path(args.csv, (".csv",), name="--csv") if args.csv is not None else None
+    json_out = io.check_text_path(args.json, (".json",), name="--json") if args.json is not None else None
+    backend = "dask" if args.scheduler is not None else (args.backend or "threads")
+    if backend == "dask" and importlib.util.find_spec("dask") is None:
+        raise ValueError('--backend dask needs dask: pip install "vbcsim[distributed]"')
+    if args.scheduler is not None and importlib.util.find_spec("distributed") is None:
+        raise ValueError('--scheduler needs dask.distributed: pip install "vbcsim[distributed]"')
+
+    ds, elapsed = _run_compare(
+        args, config, n_scenarios=n_scenarios, seed=seed, threads=threads, backend=backend
+    )
     summary = vbcsim.summarize(ds)
-    print(_compare_summary(ds, summary, elapsed, config.scenario_risk))
+    change = vbcsim.summarize(ds, baseline="fee_for_service") if "status_quo_net" in ds else None
+    print(tables.compare_table(ds, summary, elapsed, config.scenario_risk, change=change))
+    for path, text in ((csv, tables.tidy_csv), (json_out, tables.summary_json)):
+        if path is None:
+            continue
+        content = text(summary, change) if text is tables.tidy_csv else text(ds, summary, change)
+        try:
+            io.write_text(content, path)
+        except OSError as exc:
+            raise _WriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        print(f"wrote {path}")
 
     if out is not None:
         try:
@@ -527,6 +519,96 @@ def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed
         raise _WriteError(f"cannot write the plots to {str(directory)!r}: {exc.strerror or exc}") from None
 
 
+SENSITIVITY_SCENARIOS = 500  # at most this many scenarios per run of the report's sensitivity analysis
+
+_REPORT_DESCRIPTION = """\
+Run the comparison as `vbcsim compare` does (the same configuration file; --scenarios,
+--seed and --threads as there), then a small sensitivity analysis (vbcsim.sensitivity on the
+same population, models and seed; --no-sensitivity skips it), and write one self-contained
+HTML page: the question, the assumptions, the comparison table with Monte Carlo errors (the
+change against fee for service first), and the figures.  The page needs no network and
+prints on A4 (see docs/report.md).
+
+examples:
+  vbcsim report -o report.html
+  vbcsim report examples/compare.toml -o report.html --scenarios 20000 --seed 7"""
+
+
+def _add_report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "config", nargs="?", default=None, help="TOML configuration file (default: built-in defaults)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="report.html",
+        metavar="FILE",
+        help="the HTML file to write, atomically (default: report.html)",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"simulated years (default: the config's n_scenarios, else {COMPARE_SCENARIOS})",
+    )
+    p.add_argument(
+        "--seed",
+        type=_nonnegative_int,
+        default=None,
+        metavar="S",
+        help="root seed (default: the config's, else 0)",
+    )
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="T",
+        help="worker threads (default: the config's, else all cores)",
+    )
+    p.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help=f"leave out the sensitivity analysis (at most {SENSITIVITY_SCENARIOS:,} scenarios a run)",
+    )
+
+
+def _sensitivity_function():
+    """``vbcsim.sensitivity``, or None in a vbcsim without it."""
+    import vbcsim
+
+    found = getattr(vbcsim, "sensitivity", None)
+    if found is None and importlib.util.find_spec("vbcsim.analysis.sensitivity") is not None:
+        from vbcsim.analysis.sensitivity import sensitivity as found
+    return found
+
+
+def _report(args) -> int:
+    from vbcsim.frontends.report import check_report_path, report
+
+    # everything that can be wrong with the input is checked before the (long) run
+    config, n_scenarios, seed, threads = _compare_settings(args)
+    out = check_report_path(args.output, name="--output")
+    ds, _ = _run_compare(args, config, n_scenarios=n_scenarios, seed=seed, threads=threads)
+    sensitivity = None
+    run_sensitivity = None if args.no_sensitivity else _sensitivity_function()
+    if run_sensitivity is not None:
+        sensitivity = run_sensitivity(
+            config.population,
+            n_scenarios=min(n_scenarios, SENSITIVITY_SCENARIOS),
+            seed=seed,
+            scenario_risk=config.scenario_risk,
+            overrides=config.overrides,
+            threads=threads,
+        )
+    try:
+        path = report(ds, out, sensitivity=sensitivity, config=config.source)
+    except OSError as exc:
+        raise _WriteError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = _parser()
@@ -542,6 +624,8 @@ def main(argv=None) -> int:
             return _simulate(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "report":
+            return _report(args)
     except (ValueError, TypeError, OverflowError, OutputBusyError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

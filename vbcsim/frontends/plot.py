@@ -32,7 +32,14 @@ from vbcsim._figures import format_money as _format_money  # noqa: F401
 from vbcsim._figures import probability_lines
 from vbcsim._validation import check_positive_int, check_probability
 
-__all__ = ["net_distributions", "risk_return", "risk_shares", "settlement_probability", "model_label"]
+__all__ = [
+    "net_distributions",
+    "risk_return",
+    "risk_shares",
+    "settlement_probability",
+    "model_label",
+    "tornado",
+]
 
 _PARTY_COLORS = {"payer": "#1f77b4", "provider": "#ff7f0e", "enabler": "#2ca02c", "reinsurer": "#d62728"}
 _MODEL_CMAP = "tab10"
@@ -557,4 +564,175 @@ def settlement_probability(curve: xr.Dataset) -> Figure:
                 color="0.4",
             )
     fig.suptitle("Probability of a payment (solid) or recoupment (dashed) by panel size")
+    return fig
+
+
+# ----------------------------------------------------------------------------- tornado
+
+_LOW_COLOR, _HIGH_COLOR = "#9ecae1", "#3182bd"  # light: the low setting, dark: the high one
+
+
+def _setting_label(value: float, units: str) -> str:
+    """A factor's setting as the tornado labels it: ×0.5, 40%, $100k, $6 PMPM, 10,000 members."""
+    if units == "multiplier":
+        return f"\N{MULTIPLICATION SIGN}{value:g}"
+    if units == "members":
+        return f"{value:,.0f} members"
+    if units == "currency per year":
+        return _format_money(value)
+    if units == "currency per member per month":
+        return f"{_format_money(value)} PMPM"
+    if 0.0 <= value <= 1.0:
+        return f"{100 * value:.3g}%"
+    return f"{value:g}"
+
+
+def _full_money(value: float) -> str:
+    """An amount in currency with thousands separators, $ escaped for matplotlib: $1,234,567."""
+    sign = "\N{MINUS SIGN}" if value < 0 else ""
+    return f"{sign}\\${abs(value):,.0f}"
+
+
+def tornado(sens: xr.Dataset, model: str | int, party: str = "provider", ax: Axes | None = None) -> Figure:
+    """Tornado chart of a one-at-a-time sensitivity analysis: one bar pair per factor.
+
+    Parameters
+    ----------
+    sens : xarray.Dataset
+        result of :func:`vbcsim.sensitivity`: ``value`` and
+        ``value_standard_error`` (factor, side, model, party) and ``base``
+        (model, party).
+    model : str or int
+        the model, by readable name, identifier (``model_key``) or 1-based
+        number.
+    party : str
+        the party whose expected result is shown (default ``"provider"``).
+    ax : matplotlib.axes.Axes, optional
+        draw into these axes (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        one axes: for each factor, sorted by the size of its swing (largest
+        on top), a pair of horizontal bars from the base value to the value
+        at the low setting (light, upper bar) and at the high setting (dark,
+        lower bar), each labelled with its setting and with an error bar of
+        ±2 paired standard errors at its end; the base value as a vertical
+        line.  A factor that is not a term of the model has bars of zero
+        length and says so in its label.  The title names the model and the
+        party and says whether the values are changes against fee for
+        service.
+    """
+    sens = _check_dataset(sens, "sens")
+    hint = "make it with vbcsim.sensitivity"
+    dims = ("factor", "side", "model", "party")
+    value = _require(sens, "value", dims, hint, what="sens")
+    se = _require(sens, "value_standard_error", dims, hint, what="sens")
+    base = _require(sens, "base", ("model", "party"), hint, what="sens")
+    all_models = sens["model"].values.tolist()
+    if "model_key" in sens.coords and model in sens["model_key"].values.tolist():
+        model = all_models[sens["model_key"].values.tolist().index(model)]
+    model = _select(model, all_models, "model", numbered=True)
+    if len(model) != 1:
+        raise ValueError(f"tornado shows one model, got {model!r}")
+    model = model[0]
+    (party,) = _select(party, sens["party"].values.tolist(), "party")
+    sides = sens["side"].values.tolist()
+    if sorted(sides) != ["high", "low"]:
+        raise ValueError(f"sens's side coordinate must be ['low', 'high'], got {sides}")
+    v = value.sel(model=model, party=party).transpose("factor", "side").sel(side=["low", "high"]).values
+    e = se.sel(model=model, party=party).transpose("factor", "side").sel(side=["low", "high"]).values
+    b = float(base.sel(model=model, party=party))
+    b_se = (
+        float(sens["base_standard_error"].sel(model=model, party=party))
+        if "base_standard_error" in sens
+        else 0.0
+    )
+    factors = sens["factor"].values.tolist()
+    settings = [
+        sens[c].values.tolist() if c in sens.coords else [math.nan] * len(factors)
+        for c in ("low_setting", "high_setting")
+    ]
+    units = sens["setting_units"].values.tolist() if "setting_units" in sens.coords else ["1"] * len(factors)
+    applies = (
+        sens["applies"].sel(model=model).transpose("factor").values.tolist()
+        if "applies" in sens.data_vars
+        else [True] * len(factors)
+    )
+    swing = np.nan_to_num(np.abs(v[:, 1] - v[:, 0]))
+    reach = np.nan_to_num(np.abs(v - b).max(axis=1))
+    order = sorted(range(len(factors)), key=lambda i: (-swing[i], -reach[i], i))
+    n = len(factors)
+
+    if ax is None:
+        fig = Figure(figsize=(8.0, 1.6 + 0.62 * n), layout="constrained")
+        ax = fig.add_subplot()
+        own = True
+    else:
+        fig, own = ax.figure, False
+    ys = np.array([n - 1 - rank for rank in range(n)], dtype=float)  # largest swing on top
+    error_style = {"fmt": "none", "ecolor": "0.25", "elinewidth": 0.9, "capsize": 2.5}
+    for j, (side, color, dy) in enumerate((("low", _LOW_COLOR, 0.2), ("high", _HIGH_COLOR, -0.2))):
+        vals = np.array([v[i, j] for i in order])
+        errs = np.array([2.0 * e[i, j] for i in order])
+        ax.barh(ys + dy, np.nan_to_num(vals - b), left=b, height=0.38, color=color, label=f"{side} setting")
+        ax.errorbar(vals, ys + dy, xerr=np.nan_to_num(errs), **error_style)
+        for y, i, val, err in zip(ys + dy, order, vals, errs, strict=True):
+            if not applies[i] or not (math.isfinite(val) and math.isfinite(settings[j][i])):
+                continue
+            right = val >= b
+            ax.annotate(
+                _setting_label(float(settings[j][i]), units[i]),
+                (val + (err if right else -err), y),
+                xytext=(4 if right else -4, 0),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                va="center",
+                fontsize=8,
+                color="0.15",
+            )
+    ax.axvline(b, color="black", linewidth=1.1, label=f"base {_full_money(b)} (SE {_full_money(b_se)})")
+    ax.errorbar([], [], xerr=[], label="\N{PLUS-MINUS SIGN}2 paired SE", **error_style)
+    labels = [factors[i] if applies[i] else f"{factors[i]}\n(not a term of this model)" for i in order]
+    ax.set_yticks(ys, labels, fontsize=9)
+    for tick, i in zip(ax.get_yticklabels(), order, strict=True):
+        if not applies[i]:
+            tick.set_color("0.5")
+    ax.set_ylim(-0.7, n - 0.3)
+    # room for the setting labels beyond the bars' ends: their width as a share of the axes
+    ends = np.concatenate([(v - 2 * e).ravel(), (v + 2 * e).ravel(), [b]])
+    ends = ends[np.isfinite(ends)]
+    lo, hi = float(ends.min()), float(ends.max())
+    span = hi - lo or max(abs(b), 1.0)
+    longest = max(
+        (
+            len(_setting_label(float(x), u))
+            for pair in settings
+            for x, u in zip(pair, units, strict=True)
+            if math.isfinite(x)
+        ),
+        default=0,
+    )
+    axes_inches = ax.get_position().width * fig.get_figwidth()
+    share = min(0.35, (0.075 * longest + 0.15) / max(axes_inches, 1.0))
+    pad = span * share / (1.0 - 2.0 * share) + 0.02 * span
+    ax.set_xlim(lo - pad, hi + pad)
+    if lo - pad < 0.0 < hi + pad:
+        ax.axvline(0.0, color="0.6", linewidth=0.8, zorder=0)
+    ax.xaxis.set_major_formatter(_MONEY)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    against = sens.attrs.get("baseline") == "fee_for_service"
+    what = "change in expected annual result against fee for service" if against else "expected annual result"
+    ax.set_xlabel(f"{what} (per year)")
+    ax.set_ylabel("assumption (sorted by swing)")
+    number = all_models.index(model)
+    ax.set_title(
+        f"{model_label(number, model, width=None)}: {party}\n{what}, one assumption at a time", fontsize=10
+    )
+    ax.grid(axis="x", color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+    if own:
+        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    else:
+        ax.legend(fontsize=7, loc="best")
     return fig

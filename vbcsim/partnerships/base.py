@@ -32,11 +32,6 @@ from vbcsim.population.limits import check_simulable
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population, Segment
 
-#: Systematic risk of the comparison: trend uncertainty with a 2% coefficient of variation
-#: (the usual gap between priced and emerging commercial trend is a few percent) and a shock
-#: year (a pandemic-like surge or a new high-cost therapy class) with probability 5% that
-#: raises all costs by 8%.  Illustrative: systematic risk does not diversify with panel size,
-#: so it is what a large risk-bearing party mostly carries.
 #: share of its members' allowed cost that a health system (hospitals and employed physicians)
 #: delivers itself: "approximately one-third of spending was for care occurring outside of the
 #: ACO" in three commercial ACO contracts of a large health system, 453,573 members, 2015-2019
@@ -52,6 +47,11 @@ DELIVERED_SHARE_SYSTEM = 0.67
 #: outside care.
 DELIVERED_SHARE_PRIMARY_CARE = 0.06
 
+#: Systematic risk of the comparison: trend uncertainty with a 2% coefficient of variation
+#: (the usual gap between priced and emerging commercial trend is a few percent) and a shock
+#: year (a pandemic-like surge or a new high-cost therapy class) with probability 5% that
+#: raises all costs by 8%.  Illustrative: systematic risk does not diversify with panel size,
+#: so it is what a large risk-bearing party mostly carries.
 DEFAULT_SCENARIO_RISK = ScenarioRisk(trend_cv=0.02, shock_probability=0.05, shock_size=0.08)
 
 

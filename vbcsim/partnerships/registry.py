@@ -136,6 +136,10 @@ def compare(
     n_scenarios: int = 10_000,
     seed: int = 0,
     baseline: bool = True,
+    target_error: float | None = None,
+    target_metric: str = "mean",
+    target_party: str = "provider",
+    max_scenarios: int = 1_000_000,
     **options,
 ) -> xr.Dataset:
     """Run the five partnership models (or ``models``) on the same member draws.
@@ -154,6 +158,30 @@ def compare(
         (default True): the cube's ``status_quo_net`` (scenario, model,
         party), the reference that ``vbcsim.summarize(ds,
         baseline="fee_for_service")`` subtracts.  False leaves it out.
+    target_error : float, optional
+        run until the Monte Carlo error is small enough: the relative standard
+        error of ``target_metric`` for ``target_party`` under every model
+        (its standard error over its absolute value, from
+        :func:`vbcsim.summarize`; of the change against fee for service when
+        ``baseline``) must be at most ``target_error`` (e.g. 0.02 for 2%).
+        ``n_scenarios`` is the first run's size; each further run at least
+        doubles it and at most multiplies it by eight, towards the size that
+        the measured error says is needed, up to ``max_scenarios``; so the
+        runs together cost at most twice the last.  A run of n scenarios is the first n scenarios of
+        any longer run with the same seed, so the result is the same as one
+        run of the final size, and the same seed gives the same final size:
+        reproducible.  The cube's attrs ``target_error``,
+        ``achieved_error`` and ``target_runs`` say what happened; a
+        UserWarning says when ``max_scenarios`` stopped it first.  A metric
+        whose value is 0 with no error (a party the model does not involve)
+        is met.
+    target_metric : str
+        one of the metrics of :func:`vbcsim.summarize` (default ``mean``;
+        for VaR and TVaR the highest level).
+    target_party : str
+        the party whose metric is held to ``target_error`` (default provider).
+    max_scenarios : int
+        the most scenarios ``target_error`` may run (default 1,000,000).
     **options
         passed to :func:`vbcsim.simulate`: ``scenario_risk`` (default
         :data:`DEFAULT_SCENARIO_RISK`; None for none), ``quality``,
@@ -173,6 +201,20 @@ def compare(
 
     population = _check_population(population)
     scenario_risk = options.pop("scenario_risk", DEFAULT_SCENARIO_RISK)
+    if target_error is not None:
+        return _compare_to_error(
+            population,
+            models,
+            n_scenarios=n_scenarios,
+            seed=seed,
+            baseline=baseline,
+            target_error=target_error,
+            target_metric=target_metric,
+            target_party=target_party,
+            max_scenarios=max_scenarios,
+            scenario_risk=scenario_risk,
+            **options,
+        )
     default_models = models is None
     if default_models:
         models = partnership_models(population, scenario_risk)
@@ -187,6 +229,84 @@ def compare(
     )
     if default_models:
         ds = ds.assign_coords(model_key=("model", list(MODEL_KEYS)))
+    return ds
+
+
+def _relative_error(ds, metric: str, party: str, baseline: bool) -> float:
+    """The largest relative standard error of ``metric`` for ``party`` over the models of ``ds``."""
+    import numpy as np
+
+    from vbcsim.results.metrics import summarize
+
+    s = summarize(ds, baseline="fee_for_service" if baseline and "status_quo_net" in ds else None)
+    value, error = s[metric], s[f"{metric}_standard_error"]
+    if "level" in value.dims:
+        value, error = value.isel(level=-1), error.isel(level=-1)
+    value = np.abs(value.sel(party=party).values)
+    error = error.sel(party=party).values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(error == 0, 0.0, error / value)
+    relative = np.where(np.isnan(relative), np.inf, relative)
+    return float(relative.max())
+
+
+def _compare_to_error(
+    population,
+    models,
+    *,
+    n_scenarios,
+    seed,
+    baseline,
+    target_error,
+    target_metric,
+    target_party,
+    max_scenarios,
+    **options,
+) -> xr.Dataset:
+    """:func:`compare` rerun with more scenarios until ``target_metric``'s relative error is met."""
+    import math
+    import warnings
+
+    from vbcsim._validation import check_positive
+    from vbcsim.contracts.base import PARTIES
+    from vbcsim.results.metrics import METRICS
+
+    target_error = check_positive("target_error", target_error)
+    if target_metric not in METRICS:
+        raise ValueError(f"target_metric must be one of {', '.join(METRICS)}, got {target_metric!r}")
+    if target_party not in PARTIES:
+        raise ValueError(f"target_party must be one of {', '.join(PARTIES)}, got {target_party!r}")
+    max_scenarios = check_positive_int("max_scenarios", max_scenarios, strict=True)
+    n = check_positive_int("n_scenarios", n_scenarios, strict=True)
+    if n < 2:
+        raise ValueError(f"n_scenarios must be at least 2 with target_error, got {n}")
+    if n > max_scenarios:
+        raise ValueError(f"n_scenarios={n} is above max_scenarios={max_scenarios}")
+    runs = 0
+    while True:
+        ds = compare(population, models, n_scenarios=n, seed=seed, baseline=baseline, **options)
+        runs += 1
+        achieved = _relative_error(ds, target_metric, target_party, baseline)
+        if achieved <= target_error or n >= max_scenarios:
+            break
+        # the error falls as 1/sqrt(n): the size it asks for, 10% more for the error's own noise
+        needed = n * (achieved / target_error) ** 2 * 1.1 if math.isfinite(achieved) else 4 * n
+        # at least doubled (few runs), at most eightfold: a small first run's error is itself rough
+        n = int(min(max_scenarios, 8 * n, max(2 * n, math.ceil(needed))))
+    if achieved > target_error:
+        warnings.warn(
+            f"compare: target_error={target_error:g} not reached within max_scenarios={max_scenarios:,}: "
+            f"the relative error of {target_metric} for the {target_party} is {achieved:.3g}",
+            UserWarning,
+            stacklevel=3,
+        )
+    ds.attrs.update(
+        target_error=target_error,
+        target_metric=target_metric,
+        target_party=target_party,
+        achieved_error=achieved,
+        target_runs=runs,
+    )
     return ds
 
 

@@ -403,3 +403,25 @@ def write_figure(fig, path, *, dpi: int = 150) -> Path:
     if not path.parent.is_dir():
         raise ValueError(f"plots: directory {str(path.parent)!r} does not exist")
     return _write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+
+
+def check_text_path(path, suffixes: tuple[str, ...], *, name: str = "out") -> Path:
+    """A text output's path (``.csv``, ``.json``, ``.html`` ...), checked before any work is done."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"{name} must be a file ending in {' or '.join(suffixes)}, got {str(path)!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"{name}: directory {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{name}: {str(path)!r} is a directory, not a file")
+    return path
+
+
+def write_text(text: str, path) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; return the path."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"out: directory {str(path.parent)!r} does not exist")
+    return _write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -300,7 +300,9 @@ def summarize(
     safe_capital = np.where(has_capital, capital, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         roc = np.where(has_capital, mean / safe_capital, np.nan)
-        roc_se = np.where(has_capital, _se((dx * safe_capital - mean * capital_psi) / safe_capital**2), np.nan)
+        roc_se = np.where(
+            has_capital, _se((dx * safe_capital - mean * capital_psi) / safe_capital**2), np.nan
+        )
     capital_se = np.where(has_capital, _se(capital_psi), 0.0)
     safe_std = np.where(std > 0, std, 1.0)
     std_se = np.where(std > 0, _se((dx * dx - std * std) / (2.0 * safe_std)), 0.0)

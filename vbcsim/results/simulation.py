@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xarray as xr
 
+from vbcsim._progress import as_callback, check_progress
 from vbcsim._validation import check_positive_int
 from vbcsim.contracts.arrangement import Quality
 from vbcsim.engine import driver
@@ -84,8 +85,11 @@ def simulate(
     threads : int, optional
         worker threads (default: ``numba.config.NUMBA_NUM_THREADS``, which the
         ``NUMBA_NUM_THREADS`` environment variable sets).
-    progress : callable, optional
-        called as ``progress(done, total)`` after each block.
+    progress : None, bool or callable
+        a progress bar (``tqdm.auto``: a widget in Jupyter): None (default)
+        shows one when stderr is a terminal or a notebook can draw it and
+        the run lasts over two seconds; True always, False never; a callable
+        is called as ``progress(done, total)`` after each block.
     backend : {"threads", "dask"}
         where the engine's blocks run: this process's threads (default), or
         Dask tasks on the active ``dask.distributed`` client (dask's default
@@ -136,8 +140,7 @@ def simulate(
     att = _check_attachments(attachments)
     scenario_risk = check_scenario_risk(scenario_risk)
     threads = driver.check_threads(threads)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
+    check_progress(progress)
 
     arrangements = _check_models(models)
     if quality is not None and not isinstance(quality, Quality):
@@ -156,6 +159,7 @@ def simulate(
         streamed=out is not None,
         status_quo=_check_flag("baseline", baseline),
     )
+    progress = as_callback(progress, "simulate")
     if out is not None:
         return simulate_to_zarr(
             plan, out, backend=backend, threads=threads, progress=progress, overwrite=overwrite

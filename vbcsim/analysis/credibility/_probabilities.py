@@ -151,14 +151,14 @@ def _exact_applies(builder: _Builder, size: int, contract: str | None = None) ->
     return found
 
 
-def _curve(builder, sizes, *, method, n_scenarios, seed, quality, threads) -> xr.Dataset:
+def _curve(builder, sizes, *, method, n_scenarios, seed, quality, threads, progress=None) -> xr.Dataset:
     from vbcsim.results.simulation import simulate
 
     for size in sizes:
         builder.check_size(size)
     rows, members, left_out = [], [], []  # left_out: contracts the exact method does not cover
     cache: dict = {}
-    for size in sizes:
+    for done, size in enumerate(sizes, start=1):
         panel = builder.panel(size)
         arr = builder.arrangement(size, panel)
         members.append(panel.members)
@@ -188,6 +188,7 @@ def _curve(builder, sizes, *, method, n_scenarios, seed, quality, threads) -> xr
                 scenario_risk=builder.scenario_risk,
                 quality=quality,
                 threads=threads,
+                progress=False,
             )
             s = ds.settlement.sel(model=_MODEL, drop=True)
             valid = s.notnull().all("scenario")
@@ -205,6 +206,8 @@ def _curve(builder, sizes, *, method, n_scenarios, seed, quality, threads) -> xr
             )
             row = row.sel(contract=arr.contract_names)
         rows.append(row)
+        if progress is not None:
+            progress(done, len(sizes))
     out = xr.concat(rows, dim="panel_size", join="outer")
     out = out.assign_coords(panel_size=sizes, members=("panel_size", np.asarray(members, dtype=np.int64)))
     return out, left_out

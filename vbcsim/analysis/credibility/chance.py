@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import xarray as xr
 
+from vbcsim._progress import as_callback
 from vbcsim.analysis.credibility._panel import DEFAULT_SIZES, _method, _setup, _sizes
 from vbcsim.analysis.credibility._probabilities import _curve, _exact_applies
 from vbcsim.contracts.arrangement import Quality
@@ -47,6 +48,7 @@ def chance_settlement(
     quality: Quality | None = None,
     method: str = "simulate",
     threads: int | None = None,
+    progress=None,
 ) -> xr.Dataset:
     """The probability that each contract settles by chance alone (no true savings), by panel size.
 
@@ -87,6 +89,10 @@ def chance_settlement(
         applies.
     threads : int, optional
         engine threads (simulation).
+    progress : None, bool or callable
+        a progress bar over the panel sizes (``tqdm.auto``; see :func:`vbcsim.simulate`): None
+        shows one when someone is watching, True always, False never; a callable gets
+        ``progress(done, total)``.
 
     Returns
     -------
@@ -127,6 +133,13 @@ def chance_settlement(
     if method == "auto":
         method = "exact" if _exact_applies(builder, sizes[0]) else "simulate"
     out, left_out = _curve(
-        builder, sizes, method=method, n_scenarios=n_scenarios, seed=seed, quality=quality, threads=threads
+        builder,
+        sizes,
+        method=method,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        quality=quality,
+        threads=threads,
+        progress=as_callback(progress, "chance_settlement", unit="size"),
     )
     return _finish(out, method, n_scenarios, seed, builder.scenario_risk, left_out)

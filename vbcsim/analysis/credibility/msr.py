@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from vbcsim._progress import as_callback
 from vbcsim._validation import check_nonnegative_int, check_positive, check_positive_int
 from vbcsim.analysis.credibility._panel import DEFAULT_SIZES, _method, _open_probability, _sizes
 from vbcsim.analysis.credibility._probabilities import _ExactPanel
@@ -29,6 +30,7 @@ def msr_for_confidence(
     n_scenarios: int = 4_000,
     seed: int = 0,
     threads: int | None = None,
+    progress=None,
 ) -> xr.Dataset:
     """The minimum savings rate that leaves a chance payment with probability 1 − ``confidence``.
 
@@ -69,6 +71,10 @@ def msr_for_confidence(
         the exact FFT oracle (no outlier truncation) or Monte Carlo (the
         empirical quantile of ``n_scenarios`` years, ``seed``); "auto" is
         exact unless ``outlier_attachment`` is given.
+    progress : None, bool or callable
+        a progress bar over the panel sizes (``tqdm.auto``; see
+        :func:`vbcsim.simulate`): None shows one when someone is watching,
+        True always, False never; a callable gets ``progress(done, total)``.
 
     Returns
     -------
@@ -102,7 +108,8 @@ def msr_for_confidence(
     q = 1.0 - confidence
     z = float(stats.norm.ppf(confidence))
     rows = {k: [] for k in ("msr", "normal_msr", "mssp_msr", "mssp_confidence", "members")}
-    for size in sizes:
+    bar = as_callback(progress, "msr_for_confidence", unit="size")
+    for done, size in enumerate(sizes, start=1):
         panel = resize(population, size)
         benchmark = expected_pmpm(panel, scenario_risk, outlier_attachment) * 12.0 * panel.members
         mssp = mssp_minimum_savings_rate(size) if size >= MSSP_MINIMUM_BENEFICIARIES else math.nan
@@ -122,6 +129,7 @@ def msr_for_confidence(
                 attachments=atts,
                 scenario_risk=scenario_risk,
                 threads=threads,
+                progress=False,
             )
             actual = ds.cost.sum("segment").values
             if outlier_attachment is not None:
@@ -140,6 +148,8 @@ def msr_for_confidence(
         rows["mssp_msr"].append(mssp)
         rows["mssp_confidence"].append(conf)
         rows["members"].append(panel.members)
+        if bar is not None:
+            bar(done, len(sizes))
     out = xr.Dataset(
         {k: ("panel_size", np.asarray(v, dtype=float)) for k, v in rows.items() if k != "members"},
         coords={"panel_size": sizes, "members": ("panel_size", np.asarray(rows["members"], dtype=np.int64))},

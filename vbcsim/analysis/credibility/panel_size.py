@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from scipy import stats
 
+from vbcsim._progress import as_callback
 from vbcsim._validation import check_positive_int, check_probability
 from vbcsim.analysis.credibility._panel import EVENTS, _method, _open_probability, _savings_contract, _setup
 from vbcsim.analysis.credibility._probabilities import _curve, _exact_applies
@@ -57,6 +58,7 @@ def minimum_panel_size(
     seed: int = 0,
     rtol: float = 0.001,
     threads: int | None = None,
+    progress=None,
 ) -> int:
     """The smallest panel size whose probability of a chance payment is at most ``target``.
 
@@ -94,6 +96,11 @@ def minimum_panel_size(
         "auto": exact where it applies (see :func:`chance_settlement`).
     n_scenarios, seed, threads
         simulation only.
+    progress : None, bool or callable
+        a progress bar over the search's panel sizes (``tqdm.auto``; see
+        :func:`vbcsim.simulate`): None shows one when someone is watching,
+        True always, False never; a callable gets ``progress(done, total)``
+        with ``total`` an estimate that grows if the search runs longer.
     rtol : float
         the search stops when the bracket is narrower than ``rtol`` × its
         lower end (or 1 member); 0 for the exact integer.
@@ -146,7 +153,17 @@ def minimum_panel_size(
     name = _choose_contract(first, contract, method)
     var = f"prob_{event}"
 
+    bar = as_callback(progress, "minimum_panel_size", unit="size")
+    tried = []
+
     def prob(size: int) -> float:
+        tried.append(size)
+        if bar is not None:
+            # a bisection on a log scale: about log2(hi / lo / rtol) steps, shown as an estimate
+            bar(
+                len(tried) - 1,
+                max(len(tried), 2 + math.ceil(math.log2(max(2.0, hi / max(lo, 1) / max(rtol, 1e-9))))),
+            )
         curve, _ = _curve(
             builder,
             [size],
@@ -160,6 +177,14 @@ def minimum_panel_size(
             raise ValueError(f"contract: the arrangement at size {size} has no contract {name!r}")
         return float(curve[var].sel(contract=name).values[0])
 
+    try:
+        return _minimum_size(prob, target, lo, hi, rtol, event)
+    finally:
+        if bar is not None:
+            bar(len(tried), len(tried))
+
+
+def _minimum_size(prob, target, lo, hi, rtol, event) -> int:
     p_hi = prob(hi)
     if not p_hi <= target:
         raise ValueError(
