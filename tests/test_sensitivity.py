@@ -167,7 +167,10 @@ def test_a_fixed_arrangement_moves_only_with_efficiency_panel_and_risk(panel):
     assert float(sens.swing.sel(factor="efficiency", model=NAMES[0], party="payer")) > 0
 
 
-def test_progress_bar(panel, capsys):
+def test_progress_bar(panel, capsys, monkeypatch):
+    from vbcsim import _progress
+
+    monkeypatch.setattr(_progress, "DELAY", 0.0)  # bars appear after 2 s; this run is shorter
     vbcsim.sensitivity(panel, {"stop_loss_attachment": None}, n_scenarios=50, progress=True)
     assert "sensitivity" in capsys.readouterr().err
     vbcsim.sensitivity(panel, {"stop_loss_attachment": None}, n_scenarios=50, progress=False)
@@ -290,7 +293,7 @@ def test_tornado_errors(sens):
         ({"overrides": {"custom_contract": {"sharing_rate": 2.0}}}, ValueError, r"overrides: .*sharing_rate"),
         ({"overrides": [("custom_contract", {})]}, TypeError, r"overrides must be a dict"),
         ({"baseline": "fee for service"}, ValueError, r"baseline must be 'fee_for_service' or None"),
-        ({"progress": "yes"}, TypeError, r"progress must be True, False or None"),
+        ({"progress": "yes"}, TypeError, r"progress must be None, True, False or a callable"),
         ({"n_scenarios": 1}, ValueError, r"n_scenarios must be at least 2"),
         ({"n_scenarios": 10.0}, TypeError, r"n_scenarios must be an integer"),
         ({"seed": -1}, ValueError, r"seed"),

@@ -54,6 +54,7 @@ STREAM_SHOCK = 102
 STREAM_QUALITY = 103
 STREAM_MARKET = 104  # the market-wide part of the trend (ScenarioRisk.market_share_of_variance)
 STREAM_EFFICIENCY = 1 << 32  # + a hash of the model's name
+STREAM_SOBOL = 105  # the scrambling of the scenario-level Sobol' points (scenario_sampling="sobol")
 
 
 #: largest log-cost a lognormal draw may reach: exp(709.7) is the largest double

@@ -218,7 +218,9 @@ def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
     )
 
 
-def _scenario_draws(scenario_risk, n_scenarios: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _scenario_draws(
+    scenario_risk, n_scenarios: int, seed: int, source=None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Each scenario's systematic multiplier (:func:`scenario_factors`) and its market-wide part.
 
     The market part (None without scenario risk) comes from the same trend and shock draws,
@@ -227,15 +229,61 @@ def _scenario_draws(scenario_risk, n_scenarios: int, seed: int) -> tuple[np.ndar
     """
     if scenario_risk is None:
         return np.ones(n_scenarios), None
+    if source is None:
+        source = lambda stream: driver.scenario_rng(seed, stream)  # noqa: E731
     return scenario_risk.sample_with_market(
-        n_scenarios,
-        driver.scenario_rng(seed, driver.STREAM_TREND),
-        driver.scenario_rng(seed, driver.STREAM_SHOCK),
-        driver.scenario_rng(seed, driver.STREAM_MARKET),
+        n_scenarios, source(driver.STREAM_TREND), source(driver.STREAM_SHOCK), source(driver.STREAM_MARKET)
     )
 
 
 BACKENDS = ("threads", "dask")
+
+#: how the scenario-level variables (trend, shock, market part, quality, each model's
+#: efficiency) are drawn: independent pseudo-random streams, or one scrambled Sobol' sequence
+SCENARIO_SAMPLING = ("random", "sobol")
+
+
+class _Uniforms:
+    """One column of quasi-random uniforms, offered as the numpy Generator methods the
+    scenario-level samplers call (each stream is drawn once, n values, in scenario order)."""
+
+    def __init__(self, u: np.ndarray):
+        # a scrambled point is never exactly 0 or 1 in exact arithmetic; in floats keep it inside
+        self.u = np.clip(u, np.finfo(float).tiny, 1.0 - np.finfo(float).epsneg)
+
+    def random(self, n: int) -> np.ndarray:
+        return self.u[:n].copy()
+
+    def standard_normal(self, n: int) -> np.ndarray:
+        from scipy.special import ndtri
+
+        return ndtri(self.u[:n])
+
+    def beta(self, a: float, b: float, n: int) -> np.ndarray:
+        from scipy.special import betaincinv
+
+        return betaincinv(a, b, self.u[:n])
+
+
+def _sobol_streams(n_scenarios: int, seed: int, streams: list) -> dict:
+    """A column of one scrambled Sobol' sequence per stream: the first n points of any longer run."""
+    import warnings
+
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(len(streams), scramble=True, seed=driver.scenario_rng(seed, driver.STREAM_SOBOL))
+    with warnings.catch_warnings():  # balance is best at powers of 2; any n is still a valid sample
+        warnings.simplefilter("ignore", UserWarning)
+        points = engine.random(n_scenarios)
+    return {stream: _Uniforms(points[:, i]) for i, stream in enumerate(streams)}
+
+
+def check_scenario_sampling(value) -> str:
+    if value not in SCENARIO_SAMPLING:
+        raise ValueError(
+            f"scenario_sampling must be one of {', '.join(map(repr, SCENARIO_SAMPLING))}, got {value!r}"
+        )
+    return value
 
 
 def _check_backend(backend) -> str:
@@ -269,6 +317,7 @@ class Plan:
     market_factor: np.ndarray | None = None
     # settle each model's fee-for-service status quo too (the cube's ``status_quo_net``)
     status_quo: bool = False
+    scenario_sampling: str = "random"
 
     def config(self) -> dict:
         out = {
@@ -280,6 +329,8 @@ class Plan:
         }
         if self.status_quo:
             out["baseline"] = "fee_for_service"
+        if self.scenario_sampling != "random":
+            out["scenario_sampling"] = self.scenario_sampling
         return out
 
 
@@ -295,6 +346,7 @@ def make_plan(
     threads=None,
     streamed=False,
     status_quo=False,
+    scenario_sampling="random",
 ) -> Plan:
     """Draw the scenario-level variables and lay out the engine's views.
 
@@ -303,9 +355,15 @@ def make_plan(
     """
     simulated = _with_pools(population, arrangements)
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
-    factor, market = _scenario_draws(scenario_risk, n_scenarios, seed)
+    if check_scenario_sampling(scenario_sampling) == "sobol":
+        streams = [driver.STREAM_TREND, driver.STREAM_SHOCK, driver.STREAM_MARKET, driver.STREAM_QUALITY]
+        streams += [_model_stream(name) for name in arrangements]
+        source = _sobol_streams(n_scenarios, seed, streams).__getitem__
+    else:
+        source = lambda stream: driver.scenario_rng(seed, stream)  # noqa: E731
+    factor, market = _scenario_draws(scenario_risk, n_scenarios, seed, source)
     efficiency = {
-        name: arr.efficiency.sample(n_scenarios, driver.scenario_rng(seed, _model_stream(name)))
+        name: arr.efficiency.sample(n_scenarios, source(_model_stream(name)))
         for name, arr in arrangements.items()
     }
     # view 0: the baseline cost with the requested attachments; view m + 1: model m
@@ -320,7 +378,7 @@ def make_plan(
         factors[:, v] = factor * (1.0 - efficiency[name])
     q = None
     if arrangements:
-        q = (quality or Quality()).sample(n_scenarios, driver.scenario_rng(seed, driver.STREAM_QUALITY))
+        q = (quality or Quality()).sample(n_scenarios, source(driver.STREAM_QUALITY))
     return Plan(
         population=population,
         simulated=simulated,
@@ -340,6 +398,7 @@ def make_plan(
         members=[s.members for s in simulated],
         market_factor=market,
         status_quo=bool(status_quo and arrangements),
+        scenario_sampling=scenario_sampling,
     )
 
 

@@ -11,10 +11,9 @@ models its setting changes.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from vbcsim._progress import as_callback, check_progress
 from vbcsim._validation import check_positive_int
 from vbcsim.contracts.base import PARTIES
 from vbcsim.engine.driver import check_seed, check_threads
@@ -43,10 +42,7 @@ def check_common(n_scenarios, seed, baseline, threads, progress, *, owner: str) 
         raise ValueError(f"{owner}: baseline must be 'fee_for_service' or None, got {baseline!r}")
     if threads is not None:
         threads = check_threads(threads)
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError(
-            f"{owner}: progress must be True, False or None, got {type(progress).__name__} {progress!r}"
-        )
+    check_progress(progress, name=f"{owner}: progress")
     return n_scenarios, seed, baseline, threads, progress
 
 
@@ -65,6 +61,8 @@ def run_metric(run, n_scenarios: int, seed: int, threads, baseline) -> tuple[np.
         seed=seed,
         scenario_risk=run.scenario_risk,
         threads=threads,
+        baseline=baseline == "fee_for_service",
+        progress=False,  # the analysis draws one bar over its runs
     )
     order = {"model": list(run.models), "party": list(PARTIES)}
     net = ds["net"].transpose("scenario", "model", "party").sel(order)
@@ -75,25 +73,26 @@ def run_metric(run, n_scenarios: int, seed: int, threads, baseline) -> tuple[np.
     return np.asarray(net.values, dtype=float), keys, used
 
 
-class _Silent:
-    """The progress bar when there is none."""
+class _Steps:
+    """A bar over a known number of runs on the shared convention (:mod:`vbcsim._progress`)."""
+
+    def __init__(self, callback, total: int):
+        self.callback, self.total, self.done = callback, total, 0
 
     def update(self, n: int = 1) -> None:
-        pass
+        self.done += n
+        if self.callback is not None:
+            self.callback(self.done, self.total)
 
     def close(self) -> None:
-        pass
+        if self.callback is not None and self.done < self.total:
+            self.callback(self.total, self.total)
 
 
-def progress_bar(progress, total: int, desc: str):
-    """A ``tqdm.auto`` bar over ``total`` runs for ``progress`` True (or None on a terminal), else a silent one."""
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return _Silent()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="run")
+def progress_bar(progress, total: int, desc: str) -> _Steps:
+    """A bar over ``total`` runs: ``tqdm.auto`` for True (or None when someone is watching), the
+    user's ``progress(done, total)`` for a callable, nothing for False."""
+    return _Steps(as_callback(progress, desc, unit="run"), total)
 
 
 def paired_standard_error(diff: np.ndarray) -> np.ndarray:

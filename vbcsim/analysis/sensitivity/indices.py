@@ -62,7 +62,7 @@ def sensitivity_indices(
     overrides=None,
     baseline: str | None = "fee_for_service",
     threads: int | None = None,
-    progress: bool | None = None,
+    progress=None,
     num_resamples: int = 100,
     conf_level: float = 0.95,
 ) -> xr.Dataset:

@@ -47,7 +47,7 @@ def sensitivity(
     overrides=None,
     baseline: str | None = "fee_for_service",
     threads: int | None = None,
-    progress: bool | None = None,
+    progress=None,
 ) -> xr.Dataset:
     """Which assumption moves each party's expected result most: one-at-a-time swings.
 
@@ -98,9 +98,11 @@ def sensitivity(
         ``net``.  The ``baseline`` attribute of the result says which.
     threads : int, optional
         the engine's worker threads (as for :func:`vbcsim.simulate`).
-    progress : bool, optional
-        a ``tqdm`` progress bar over the runs: True shows it, False hides it,
-        None (default) shows it when standard error is a terminal.
+    progress : None, bool or callable
+        a progress bar over the runs (``tqdm.auto``; see
+        :func:`vbcsim.simulate`): None (default) shows one when someone is
+        watching, True always, False never; a callable gets
+        ``progress(done, total)``.
 
     Returns
     -------
