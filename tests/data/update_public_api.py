@@ -32,17 +32,31 @@ def _params(obj) -> dict:
     return dict(inspect.signature(obj).parameters)
 
 
-def _only_added(old_obj_sig: str, new_obj, where: str) -> None:
+def _old_params(signature: str) -> dict:
+    """The parameters of a signature as the snapshot wrote it, by compiling a function with it."""
+    import numpy as np
+
+    import vbcsim
+
+    params = signature.rsplit(" -> ", 1)[0] if " -> " in signature else signature
+    namespace = {**vars(vbcsim), **vars(vbcsim.contracts), "np": np, "inf": float("inf"), "nan": float("nan")}
+    exec(f"def _f{params.replace('<object>', 'None')}: pass", namespace)  # noqa: S102
+    return dict(inspect.signature(namespace["_f"]).parameters)
+
+
+def _only_added(old_signature: str, new_obj, where: str) -> None:
     """The old signature's parameters are all still there, same kind and default; new ones default."""
     new = _params(new_obj)
-    old = _params(eval(f"lambda {old_obj_sig[1:old_obj_sig.rindex(')')]}: None", {}))  # noqa: S307
-    if "->" in old_obj_sig:
-        pass
+    old = _old_params(old_signature)
     for name, p in old.items():
         if name not in new:
             raise SystemExit(f"{where}: parameter {name!r} was removed")
         if new[name].kind != p.kind:
             raise SystemExit(f"{where}: parameter {name!r} changed kind")
+        if repr(new[name].default) != repr(p.default) and "<object" not in repr(new[name].default):
+            raise SystemExit(
+                f"{where}: the default of {name!r} changed from {p.default!r} to {new[name].default!r}"
+            )
     positional = [n for n, p in old.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     new_positional = [n for n, p in new.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if new_positional[: len(positional)] != positional:
@@ -85,10 +99,7 @@ def main(write: bool) -> int:
             if old is not None and old != new:
                 if old in ("module",) or not callable(obj):
                     raise SystemExit(f"{module}.{key}: {old} became {new}")
-                try:
-                    _only_added(old, obj, f"{module}.{key}")
-                except SyntaxError:  # annotations that do not evaluate: compare by hand
-                    print(f"check by hand: {module}.{key}\n  old {old}\n  new {new}")
+                _only_added(old, obj, f"{module}.{key}")
             if old != new:
                 changes.append(f"{module}.{key}: {old} -> {new}")
                 entries[key] = new
