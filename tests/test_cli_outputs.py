@@ -173,3 +173,18 @@ def test_status_quo_rows_are_reference_rows_in_the_table(config, capsys):
     text = capsys.readouterr().out
     quo = re.findall(r"status quo: payer (\$[\d,]+), provider (\$[\d,]+)", text)
     assert len(quo) == len(MODEL_NAMES)
+
+
+def test_scenario_sampling_and_target_error_flags(config, tmp_path, capsys):
+    a, b = tmp_path / "a.nc", tmp_path / "b.nc"
+    assert cli.main(["compare", str(config), "--scenario-sampling", "sobol", "--out", str(a)]) == 0
+    assert cli.main(["compare", str(config), "--out", str(b)]) == 0
+    with xr.open_dataset(a) as sobol, xr.open_dataset(b) as plain:
+        assert "scenario_sampling" in sobol.attrs["config"] and "scenario_sampling" not in plain.attrs["config"]
+        assert not np.array_equal(sobol.quality.values, plain.quality.values)
+    capsys.readouterr()
+    assert cli.main(["compare", str(config), "--target-error", "-0.1"]) == 2
+    assert "--target-error: expected a positive relative error" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["compare", str(config), "--scenario-sampling", "halton"])
+    assert exit_.value.code == 2 and "invalid choice: 'halton'" in capsys.readouterr().err

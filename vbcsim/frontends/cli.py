@@ -234,6 +234,22 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         help="write the summary (both views, every metric with its standard error) as JSON",
     )
     p.add_argument(
+        "--target-error",
+        type=_float,
+        default=None,
+        metavar="R",
+        help="add scenarios until the relative standard error of each model's expected result for the "
+        "provider (its change against fee for service) is at most R, e.g. 0.02; --scenarios is the first "
+        "run's size",
+    )
+    p.add_argument(
+        "--scenario-sampling",
+        choices=("random", "sobol"),
+        default="random",
+        help="draw the scenario-level variables (trend, shock, quality, efficiency) at random (default) or "
+        "as a scrambled Sobol' sequence (quasi-Monte Carlo: less variance for the same scenarios)",
+    )
+    p.add_argument(
         "--no-baseline",
         dest="baseline",
         action="store_false",
@@ -400,6 +416,16 @@ def _compare_settings(args):
     return config, n_scenarios, seed, threads
 
 
+def _target(args) -> dict:
+    """``compare``'s target_error options from ``--target-error`` (none without it)."""
+    target = getattr(args, "target_error", None)
+    if target is None:
+        return {}
+    if not target > 0:
+        raise ValueError(f"--target-error: expected a positive relative error such as 0.02, got {target!r}")
+    return {"target_error": target}
+
+
 def _run_compare(args, config, *, n_scenarios: int, seed: int, threads, backend: str = "threads"):
     """Run the configured comparison (on a dask.distributed scheduler if ``args.scheduler``); return
     the cube, with its ``model_key`` and the configuration as given in its attributes, and the
@@ -428,6 +454,8 @@ def _run_compare(args, config, *, n_scenarios: int, seed: int, threads, backend:
             progress=progress,
             backend=backend,
             baseline=getattr(args, "baseline", True),
+            scenario_sampling=getattr(args, "scenario_sampling", "random"),
+            **_target(args),
         )
     finally:
         if client is not None:
