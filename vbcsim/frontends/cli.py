@@ -136,11 +136,14 @@ _COMPARE_DESCRIPTION = """\
 Run the five partnership models (custom risk-based contract, payer-branded value
 program, third party-mediated relationship, risk-bearing network collaboration,
 joint venture insurance product) on the same simulated member costs, and print
-each party's annual net result under each model: mean, standard deviation, value
-at risk and tail value at risk of the loss at 99%, probability of a loss, risk
-share (the part of each extra dollar of medical cost the party bears) and risk
-capital (TVaR 99% of the loss minus the expected loss).  Without CONFIG the
-models run on the built-in defaults (a 20,000-member commercial provider panel)."""
+first what each model changes for each party against its own fee-for-service
+status quo on the same draws (--no-baseline leaves it out), then each party's
+annual net result: mean, standard deviation, value at risk and tail value at
+risk of the loss at 99%, probability of a loss (of a year worse than fee for
+service), risk share (the part of each extra dollar of medical cost the party
+bears) and risk capital (TVaR 99% of the loss minus the expected loss), each with
+its Monte Carlo standard error beneath it.  Without CONFIG the models run on the
+built-in defaults (a 20,000-member commercial provider panel)."""
 
 _COMPARE_EPILOG = """\
 configuration (TOML; every section optional, see examples/compare.toml):
@@ -171,10 +174,8 @@ examples:
   vbcsim compare my.toml --out results.zarr --plots figures/"""
 
 
-def _add_compare_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "config", nargs="?", default=None, help="TOML configuration file (default: built-in defaults)"
-    )
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    """--scenarios, --seed and --threads of ``compare`` and ``report``: over the config's, over the defaults."""
     p.add_argument(
         "--scenarios",
         type=_positive_int,
@@ -193,8 +194,16 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=_positive_int,
         default=None,
+        metavar="T",
         help="worker threads (default: the config's, else all cores)",
     )
+
+
+def _add_compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "config", nargs="?", default=None, help="TOML configuration file (default: built-in defaults)"
+    )
+    _add_run_args(p)
     p.add_argument(
         "--out",
         default=None,
@@ -573,27 +582,7 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the HTML file to write, atomically (default: report.html)",
     )
-    p.add_argument(
-        "--scenarios",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help=f"simulated years (default: the config's n_scenarios, else {COMPARE_SCENARIOS})",
-    )
-    p.add_argument(
-        "--seed",
-        type=_nonnegative_int,
-        default=None,
-        metavar="S",
-        help="root seed (default: the config's, else 0)",
-    )
-    p.add_argument(
-        "--threads",
-        type=_positive_int,
-        default=None,
-        metavar="T",
-        help="worker threads (default: the config's, else all cores)",
-    )
+    _add_run_args(p)
     p.add_argument(
         "--no-sensitivity",
         action="store_true",

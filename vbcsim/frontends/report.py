@@ -103,18 +103,9 @@ def check_report_path(path, *, name: str = "path") -> Path:
     ValueError
         for another ending, a missing directory, or a directory at ``path``.
     """
-    import os
+    from vbcsim.results import io
 
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
-    path = Path(path)
-    if path.suffix.lower() not in HTML_SUFFIXES:
-        raise ValueError(f"{name} must be an HTML file ending in .html, got {str(path)!r}")
-    if not path.parent.is_dir():
-        raise ValueError(f"{name}: directory {str(path.parent)!r} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{name}: {str(path)!r} is a directory, not a file")
-    return path
+    return io.check_text_path(path, HTML_SUFFIXES, name=name)
 
 
 def _annual(ds: xr.Dataset) -> xr.Dataset:
@@ -785,4 +776,4 @@ def report(ds, path, *, summary=None, sensitivity=None, config=None, title=None)
         sensitivity_note=_sensitivity_note(sensitivity),
         fan=fan,
     )
-    return io._write_atomically(path, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))
+    return io.write_text(html, path)

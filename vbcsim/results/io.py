@@ -411,7 +411,8 @@ def check_text_path(path, suffixes: tuple[str, ...], *, name: str = "out") -> Pa
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
     path = Path(path)
     if path.suffix.lower() not in suffixes:
-        raise ValueError(f"{name} must be a file ending in {' or '.join(suffixes)}, got {str(path)!r}")
+        kind = "an HTML file" if ".html" in suffixes else "a file"
+        raise ValueError(f"{name} must be {kind} ending in {' or '.join(suffixes)}, got {str(path)!r}")
     if not path.parent.is_dir():
         raise ValueError(f"{name}: directory {str(path.parent)!r} does not exist")
     if path.is_dir():
