@@ -180,7 +180,9 @@ def test_scenario_sampling_and_target_error_flags(config, tmp_path, capsys):
     assert cli.main(["compare", str(config), "--scenario-sampling", "sobol", "--out", str(a)]) == 0
     assert cli.main(["compare", str(config), "--out", str(b)]) == 0
     with xr.open_dataset(a) as sobol, xr.open_dataset(b) as plain:
-        assert "scenario_sampling" in sobol.attrs["config"] and "scenario_sampling" not in plain.attrs["config"]
+        assert (
+            "scenario_sampling" in sobol.attrs["config"] and "scenario_sampling" not in plain.attrs["config"]
+        )
         assert not np.array_equal(sobol.quality.values, plain.quality.values)
     capsys.readouterr()
     assert cli.main(["compare", str(config), "--target-error", "-0.1"]) == 2
@@ -188,3 +190,26 @@ def test_scenario_sampling_and_target_error_flags(config, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["compare", str(config), "--scenario-sampling", "halton"])
     assert exit_.value.code == 2 and "invalid choice: 'halton'" in capsys.readouterr().err
+
+
+def test_target_error_is_not_fooled_by_tail_errors_or_idle_parties():
+    # a tail measure's error is NaN until 10 scenarios lie beyond its level: not met before that
+    ds = _compare(n_scenarios=50, target_error=0.5, target_metric="tail_value_at_risk", max_scenarios=3_200)
+    assert ds.sizes["scenario"] * (1 - 0.99) >= 10
+    # the reinsurer takes part in model 4 only: the other models' constant zero does not block it
+    ds = _compare(
+        n_scenarios=100,
+        target_error=0.9,
+        target_metric="return_on_capital",
+        target_party="reinsurer",
+        max_scenarios=3_200,
+    )
+    assert ds.attrs["achieved_error"] <= 0.9
+    # an unreachable target stops at max_scenarios without overflowing
+    with pytest.warns(UserWarning, match="not reached"):
+        vbcsim.compare(PANEL, n_scenarios=10, seed=3, threads=1, target_error=1e-160, max_scenarios=100)
+
+
+def test_target_error_refuses_out():
+    with pytest.raises(ValueError, match="out: target_error reruns the comparison"):
+        _compare(n_scenarios=10, target_error=0.1, out="results.zarr")

@@ -203,3 +203,22 @@ def test_tidy_table_has_a_row_per_metric_and_level():
     assert float(row.value.iloc[0]) == float(s["mean"].sel(model="two-sided", party="payer"))
     wide = s.to_dataframe()
     assert {"mean", "mean_standard_error", "value_at_risk_standard_error"} <= set(wide.columns)
+
+
+def test_tail_errors_need_enough_scenarios_beyond_the_level():
+    # 400 scenarios at 99%: 4 beyond the VaR, too few for an error (NaN, not a misleading 0);
+    # at 95%, 20: reported.  A party whose result never varies is known exactly (errors 0)
+    pop = _light_tailed()
+    ds = vbcsim.simulate(pop, _models(pop), n_scenarios=400, seed=2, baseline=True)
+    s = vbcsim.summarize(ds, levels=(0.95, 0.99), capital_level=0.99)
+    for name in ("value_at_risk_standard_error", "tail_value_at_risk_standard_error"):
+        assert np.isnan(s[name].sel(level=0.99, party="payer")).all()
+        assert (s[name].sel(level=0.95, party="payer") > 0).all()
+    assert np.isnan(s.capital_standard_error.sel(party="payer")).all()
+    idle = s.sel(party="reinsurer")  # no reinsurer in these models
+    for name in (
+        "value_at_risk_standard_error",
+        "tail_value_at_risk_standard_error",
+        "capital_standard_error",
+    ):
+        assert (idle[name] == 0).all()

@@ -61,3 +61,24 @@ def test_sobol_reduces_the_variance_of_a_systematic_estimate():
 def test_unknown_sampling_is_refused():
     with pytest.raises(ValueError, match="scenario_sampling must be one of 'random', 'sobol'"):
         _run(8, 1, "halton")
+
+
+def test_a_model_s_sobol_draws_do_not_depend_on_the_other_models():
+    # as with random sampling: adding or reordering models leaves every model's draws as they are
+    two = {
+        "ffs": MODELS["ffs"],
+        "other": vbcsim.Arrangement([FeeForService()], efficiency=vbcsim.Efficiency(0.1, 0.05)),
+    }
+    alone = _run(128, 9, "sobol")
+    both = vbcsim.simulate(
+        POP,
+        dict(reversed(two.items())),
+        n_scenarios=128,
+        seed=9,
+        scenario_risk=RISK,
+        scenario_sampling="sobol",
+        threads=1,
+    )
+    np.testing.assert_array_equal(alone.quality.values, both.quality.values)
+    np.testing.assert_array_equal(alone.scenario_factor.values, both.scenario_factor.values)
+    np.testing.assert_array_equal(alone.net.sel(model="ffs").values, both.net.sel(model="ffs").values)

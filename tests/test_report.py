@@ -477,3 +477,20 @@ def test_browser_screenshot(built, tmp_path):
     column = image[:, 340:940]  # the page's column of text
     assert (column < 100).mean() > 0.01  # text drawn
     assert (column > 240).mean() > 0.5  # on a white page
+
+
+def test_a_party_with_a_constant_result_but_a_change_is_shown(tmp_path):
+    # capitation at 90% of premium with 10% admin leaves the payer exactly 0 every year, yet it
+    # gives up its whole fee-for-service margin: the change view must show it
+    pop = vbcsim.defaults.provider_panel(2_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        models = vbcsim.partnership_models(pop, risk_network={"percent_of_premium": 0.9})
+        ds = vbcsim.compare(pop, models, n_scenarios=200, seed=3, threads=1)
+    model = [m for m in ds.model.values.tolist() if "network" in m][0]
+    assert float(abs(ds.net.sel(model=model, party="payer")).max()) == 0
+    page = _page(rep.report(ds, tmp_path / "r.html").read_text(encoding="utf-8"))
+    change_rows = {(c["data-model"], c["data-party"]) for c in page.cells["change-table"]}
+    assert (model, "payer") in change_rows
+    headline = {(c["data-model"], c["data-party"]) for c in page.cells["headline-table"]}
+    assert (model, "payer") in headline

@@ -248,8 +248,8 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="R",
         help="add scenarios until the relative standard error of each model's expected result for the "
-        "provider (its change against fee for service) is at most R, e.g. 0.02; --scenarios is the first "
-        "run's size",
+        "provider (of its change against fee for service, unless --no-baseline) is at most R, e.g. 0.02; "
+        "--scenarios is the first run's size",
     )
     p.add_argument(
         "--scenario-sampling",
@@ -416,6 +416,9 @@ def _compare_settings(args):
 
     config = load_config(args.config) if args.config is not None else parse_config({})
     n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
+    if n_scenarios < 2:
+        where = "--scenarios" if args.scenarios is not None else "simulation.n_scenarios"
+        raise ValueError(f"{where}: at least 2 scenarios are needed to measure risk, got {n_scenarios}")
     seed = next(v for v in (args.seed, config.seed, 0) if v is not None)
     threads = args.threads if args.threads is not None else config.threads
     if args.seed is not None:

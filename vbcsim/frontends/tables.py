@@ -27,7 +27,7 @@ def money(x: float) -> str:
 
 
 def _error(x: float) -> str:
-    return "" if not math.isfinite(x) else f"(±{money(x)[1:] if x >= 0 else money(x)})"
+    return "(n/a)" if not math.isfinite(x) else f"(±{money(x)[1:] if x >= 0 else money(x)})"
 
 
 def _panel(ds) -> tuple[int, int]:

@@ -173,8 +173,11 @@ def compare(
         reproducible.  The cube's attrs ``target_error``,
         ``achieved_error`` and ``target_runs`` say what happened; a
         UserWarning says when ``max_scenarios`` stopped it first.  A metric
-        whose value is 0 with no error (a party the model does not involve)
-        is met.
+        whose party's result never varies (a party the model does not
+        involve, a fixed capitation) is met; a tail measure whose error is
+        NaN (fewer than 10 scenarios beyond its level) is not.  Refused with
+        ``out``: the reruns stay in memory (rerun the final size with
+        ``out`` for the same cube, streamed).
     target_metric : str
         one of the metrics of :func:`vbcsim.summarize` (default ``mean``;
         for VaR and TVaR the highest level).
@@ -238,15 +241,22 @@ def _relative_error(ds, metric: str, party: str, baseline: bool) -> float:
 
     from vbcsim.results.metrics import summarize
 
-    s = summarize(ds, baseline="fee_for_service" if baseline and "status_quo_net" in ds else None)
+    change = baseline and "status_quo_net" in ds
+    s = summarize(ds, baseline="fee_for_service" if change else None)
     value, error = s[metric], s[f"{metric}_standard_error"]
     if "level" in value.dims:
         value, error = value.isel(level=-1), error.isel(level=-1)
     value = np.abs(value.sel(party=party).values)
     error = error.sel(party=party).values
+    result = ds["net"] - ds["status_quo_net"] if change else ds["net"]
+    result = result.sel(party=party)
+    # a result that never varies is known exactly (a party a model does not involve, a fixed
+    # capitation): it meets any target; anything else needs a finite error below the target
+    constant = (result.max("scenario") == result.min("scenario")).values
     with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(error == 0, 0.0, error / value)
-    relative = np.where(np.isnan(relative), np.inf, relative)
+        relative = error / value
+    relative = np.where(np.isfinite(relative), relative, np.inf)
+    relative = np.where(constant, 0.0, relative)
     return float(relative.max())
 
 
@@ -282,6 +292,12 @@ def _compare_to_error(
         raise ValueError(f"n_scenarios must be at least 2 with target_error, got {n}")
     if n > max_scenarios:
         raise ValueError(f"n_scenarios={n} is above max_scenarios={max_scenarios}")
+    if options.get("out") is not None:
+        raise ValueError(
+            "out: target_error reruns the comparison at growing sizes, so it keeps them in memory; "
+            "run with target_error first, then compare(n_scenarios=ds.sizes['scenario'], out=...) "
+            "gives the same cube, streamed"
+        )
     runs = 0
     while True:
         ds = compare(population, models, n_scenarios=n, seed=seed, baseline=baseline, **options)
@@ -290,9 +306,9 @@ def _compare_to_error(
         if achieved <= target_error or n >= max_scenarios:
             break
         # the error falls as 1/sqrt(n): the size it asks for, 10% more for the error's own noise
-        needed = n * (achieved / target_error) ** 2 * 1.1 if math.isfinite(achieved) else 4 * n
         # at least doubled (few runs), at most eightfold: a small first run's error is itself rough
-        n = int(min(max_scenarios, 8 * n, max(2 * n, math.ceil(needed))))
+        factor = min(8.0, (achieved / target_error) ** 2 * 1.1) if achieved < 8 * target_error else 8.0
+        n = int(min(max_scenarios, max(2 * n, math.ceil(n * factor))))
     if achieved > target_error:
         warnings.warn(
             f"compare: target_error={target_error:g} not reached within max_scenarios={max_scenarios:,}: "
@@ -358,7 +374,15 @@ def settlement_curve(
     for size in sizes:
         pop = resize(population, size)
         ms = models if models is not None else partnership_models(pop, scenario_risk, **dict(overrides or {}))
-        ds = compare(pop, ms, n_scenarios=n_scenarios, seed=seed, scenario_risk=scenario_risk, **options)
+        ds = compare(
+            pop,
+            ms,
+            n_scenarios=n_scenarios,
+            seed=seed,
+            scenario_risk=scenario_risk,
+            baseline=False,
+            **options,
+        )
         s = ds.settlement
         valid = s.notnull().all("scenario")
         results.append(

@@ -55,9 +55,11 @@ which gives the closed forms where they exist:
   either side of the VaR's rank k bracket it with about 68% probability, and
   SE = (L₍k+m₎ − L₍k−m₎) / 2 (ranks clipped to [1, n]).
 
-These are asymptotic: with few scenarios beyond the VaR (n (1 − p) below
-about 30) the tail measures' errors are themselves rough, which is what they
-say.  ``tests/test_metrics_errors.py`` checks each against the spread of the
+These are asymptotic: with few scenarios beyond the VaR the tail measures'
+errors are themselves rough, and with fewer than ``MIN_TAIL_SCENARIOS`` (10)
+of them (n (1 − p) < 10: below 1,000 scenarios at 99%) the errors of VaR,
+TVaR, capital and return on capital are NaN rather than a number resting on
+a handful of points (with none at all they would read 0).  ``tests/test_metrics_errors.py`` checks each against the spread of the
 metric over independent seeds.
 
 Against a baseline.  With ``baseline="fee_for_service"`` every metric
@@ -168,6 +170,20 @@ def _var_standard_error(sorted_loss: np.ndarray, level: float) -> np.ndarray:
     m = max(1, math.ceil(math.sqrt(n * level * (1.0 - level))))
     lo, hi = max(1, k - m), min(n, k + m)
     return (sorted_loss[hi - 1] - sorted_loss[lo - 1]) / 2.0
+
+
+#: the fewest scenarios beyond a VaR for which the tail measures' standard errors are reported;
+#: with fewer, the influence-function and order-statistic estimates rest on a handful of points
+#: (none at all below 1 / (1 - level) scenarios, where they would read 0) and are NaN instead
+MIN_TAIL_SCENARIOS = 10
+
+
+def _tail_error(error: np.ndarray, n: int, level: float, constant: np.ndarray) -> np.ndarray:
+    """``error``, or NaN where fewer than :data:`MIN_TAIL_SCENARIOS` scenarios lie beyond the level
+    (but 0 where the result is ``constant``: then every measure of it is exact)."""
+    if n * (1.0 - level) < MIN_TAIL_SCENARIOS:
+        error = np.full(np.shape(error), np.nan)
+    return np.where(constant, 0.0, error)
 
 
 def _tail(loss: np.ndarray, level: float):
@@ -286,11 +302,12 @@ def summarize(
     std = net.std(axis=0, ddof=1)
     dx = net - mean
     sorted_loss = np.sort(loss, axis=0)
+    constant = sorted_loss[0] == sorted_loss[-1]  # a party whose result never varies
     var = np.stack([value_at_risk(loss, p) for p in levels])
-    var_se = np.stack([_var_standard_error(sorted_loss, p) for p in levels])
+    var_se = np.stack([_tail_error(_var_standard_error(sorted_loss, p), n, p, constant) for p in levels])
     tails = [_tail(loss, p) for p in levels]
     tvar = np.stack([t[1] for t in tails])
-    tvar_se = np.stack([_se(t[2]) for t in tails])
+    tvar_se = np.stack([_tail_error(_se(t[2]), n, p, constant) for t, p in zip(tails, levels, strict=True)])
     _, cap_tvar, cap_psi = _tail(loss, capital_level)
     capital = cap_tvar + mean  # TVaR(L) − E[L], E[L] = −mean
     capital_psi = cap_psi + dx  # ψ_TVaR − (L − E[L]) = ψ_TVaR + (x − x̄)
@@ -303,7 +320,8 @@ def summarize(
         roc_se = np.where(
             has_capital, _se((dx * safe_capital - mean * capital_psi) / safe_capital**2), np.nan
         )
-    capital_se = np.where(has_capital, _se(capital_psi), 0.0)
+    capital_se = _tail_error(np.where(has_capital, _se(capital_psi), 0.0), n, capital_level, constant)
+    roc_se = np.where(has_capital, _tail_error(roc_se, n, capital_level, constant), np.nan)
     safe_std = np.where(std > 0, std, 1.0)
     std_se = np.where(std > 0, _se((dx * dx - std * std) / (2.0 * safe_std)), 0.0)
     prob_loss = (net < 0).mean(axis=0)

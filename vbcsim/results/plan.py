@@ -265,17 +265,40 @@ class _Uniforms:
         return betaincinv(a, b, self.u[:n])
 
 
-def _sobol_streams(n_scenarios: int, seed: int, streams: list) -> dict:
-    """A column of one scrambled Sobol' sequence per stream: the first n points of any longer run."""
+def _sobol(n_scenarios: int, dimensions: int, rng: np.random.Generator) -> np.ndarray:
+    """The first ``n_scenarios`` points of a scrambled Sobol' sequence (those of any longer run)."""
     import warnings
 
     from scipy.stats import qmc
 
-    engine = qmc.Sobol(len(streams), scramble=True, seed=driver.scenario_rng(seed, driver.STREAM_SOBOL))
+    engine = qmc.Sobol(dimensions, scramble=True, seed=rng)
     with warnings.catch_warnings():  # balance is best at powers of 2; any n is still a valid sample
         warnings.simplefilter("ignore", UserWarning)
-        points = engine.random(n_scenarios)
-    return {stream: _Uniforms(points[:, i]) for i, stream in enumerate(streams)}
+        return engine.random(n_scenarios)
+
+
+#: the scenario-level streams that share one Sobol' sequence; each model's efficiency has its own
+SOBOL_STREAMS = (driver.STREAM_TREND, driver.STREAM_SHOCK, driver.STREAM_MARKET, driver.STREAM_QUALITY)
+
+
+def _sobol_source(n_scenarios: int, seed: int):
+    """The uniforms of each scenario-level stream under ``scenario_sampling="sobol"``.
+
+    Trend, shock, market part and quality are the four columns of one scrambled sequence; each
+    model's efficiency is a one-dimensional scrambled sequence of its own, keyed by the model's
+    stream (a hash of its name), so adding, removing or reordering models leaves every other
+    draw as it is, as with random sampling.
+    """
+    shared = _sobol(n_scenarios, len(SOBOL_STREAMS), driver.scenario_rng(seed, driver.STREAM_SOBOL))
+    columns = {stream: _Uniforms(shared[:, i]) for i, stream in enumerate(SOBOL_STREAMS)}
+
+    def source(stream: int) -> _Uniforms:
+        if stream not in columns:  # a model's efficiency
+            rng = driver.scenario_rng(seed, stream)
+            columns[stream] = _Uniforms(_sobol(n_scenarios, 1, rng)[:, 0])
+        return columns[stream]
+
+    return source
 
 
 def check_scenario_sampling(value) -> str:
@@ -356,9 +379,7 @@ def make_plan(
     simulated = _with_pools(population, arrangements)
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
     if check_scenario_sampling(scenario_sampling) == "sobol":
-        streams = [driver.STREAM_TREND, driver.STREAM_SHOCK, driver.STREAM_MARKET, driver.STREAM_QUALITY]
-        streams += [_model_stream(name) for name in arrangements]
-        source = _sobol_streams(n_scenarios, seed, streams).__getitem__
+        source = _sobol_source(n_scenarios, seed)
     else:
         source = lambda stream: driver.scenario_rng(seed, stream)  # noqa: E731
     factor, market = _scenario_draws(scenario_risk, n_scenarios, seed, source)
