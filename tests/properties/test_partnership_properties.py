@@ -123,3 +123,46 @@ def test_provider_gains_with_its_share(low, high, seed):
     ea = a.net.sel(model=name3, party="enabler").values
     eb = b.net.sel(model=name3, party="enabler").values
     assert (eb <= ea + 1e-6).all()
+
+
+@settings(deadline=None, max_examples=12)
+@given(custom, network, venture, st.integers(0, 2**32 - 1))
+def test_status_quo_conserves_money_and_ignores_the_model_s_terms(c, n, v, seed):
+    # each model's fee-for-service status quo: per scenario the parties share premium − admin −
+    # the provider's own delivery cost − outside care, of the book's cost at the scenario factor;
+    # and it is the same whatever the model's own contract terms
+    models = vbcsim.partnership_models(PANEL, custom_contract=c, risk_network=n, joint_venture=v)
+    ds = vbcsim.compare(PANEL, models, n_scenarios=N, seed=seed)
+    plain = vbcsim.compare(PANEL, n_scenarios=N, seed=seed)
+    book = ds.cost.where(~ds.pooled, 0.0).sum("segment").values if "pooled" in ds.coords else None
+    book = ds.cost.sum("segment").values if book is None else book
+    for m, arr in enumerate(models.values()):
+        quo = arr.status_quo()
+        premium = quo.premium_pmpm * 12 * PANEL.members
+        expected = (
+            premium
+            - quo.admin_pmpm * 12 * PANEL.members
+            - quo.delivery_ratio * quo.delivered_share * book
+            - (1 - quo.delivered_share) * book
+        )
+        got = ds.status_quo_net.values[:, m, :].sum(axis=1)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9 * premium)
+        # the provider's status quo is its margin on the care it delivers, the others have none
+        np.testing.assert_allclose(
+            ds.status_quo_net.values[:, m, 1], (1 - quo.delivery_ratio) * quo.delivered_share * book
+        )
+        assert (ds.status_quo_net.values[:, m, 2:] == 0).all()
+    # terms that do not touch premium, admin or delivery leave the status quo bit for bit
+    for name in (MODEL_NAMES["custom_contract"],):
+        np.testing.assert_array_equal(
+            ds.status_quo_net.sel(model=name).values, plain.status_quo_net.sel(model=name).values
+        )
+
+
+@settings(deadline=None, max_examples=6)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["random", "sobol"]))
+def test_results_do_not_depend_on_threads_for_either_sampling(seed, sampling):
+    a = vbcsim.compare(PANEL, n_scenarios=64, seed=seed, threads=1, scenario_sampling=sampling)
+    b = vbcsim.compare(PANEL, n_scenarios=64, seed=seed, threads=2, scenario_sampling=sampling)
+    for name in ("net", "status_quo_net", "quality", "efficiency", "scenario_factor"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
