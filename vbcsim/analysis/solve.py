@@ -61,20 +61,13 @@ from vbcsim.partnerships import (
 from vbcsim.population.scenario import check_scenario_risk
 from vbcsim.results import cube as _cube
 from vbcsim.results import plan as _plan
+from vbcsim.results.metrics import METRICS as _SUMMARY_METRICS
 from vbcsim.results.metrics import summarize
 
 __all__ = ["solve", "Target", "SolveResult", "METRICS", "DEFAULT_BOUNDS"]
 
 #: The metrics a :class:`Target` can name, computed as :func:`vbcsim.summarize` does.
-METRICS = (
-    "mean",
-    "std",
-    "value_at_risk",
-    "tail_value_at_risk",
-    "prob_loss",
-    "risk_share",
-    "capital",
-)
+METRICS = tuple(m for m in _SUMMARY_METRICS if m != "return_on_capital")
 _LEVEL_METRICS = ("value_at_risk", "tail_value_at_risk", "capital")
 _KINDS = ("==", "<=", ">=")
 
