@@ -7,6 +7,7 @@ and what does each side expect to earn or lose?
 from vbcsim import _aliases, contracts
 from vbcsim._version import __version__
 from vbcsim.analysis import calibrate, credibility
+from vbcsim.analysis.funding import funding
 from vbcsim.analysis.sensitivity import sensitivity, sensitivity_indices
 from vbcsim.analysis.solve import SolveResult, Target, solve
 from vbcsim.contracts.arrangement import Arrangement, Efficiency, Quality
@@ -55,6 +56,7 @@ __all__ = [
     "SolveResult",
     "sensitivity",
     "sensitivity_indices",
+    "funding",
     "exact",
     "defaults",
     "calibrate",

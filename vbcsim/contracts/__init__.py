@@ -19,6 +19,7 @@ from vbcsim.contracts.joint_venture import JointVenture
 from vbcsim.contracts.mlr import MLRRebate
 from vbcsim.contracts.pay_for_performance import PayForPerformance
 from vbcsim.contracts.pooled import PooledSavings, SavingsPassThrough
+from vbcsim.contracts.reference_pricing import ReferenceBasedPricing
 from vbcsim.contracts.risk_corridor import ACO_REACH_GLOBAL_BANDS, ACO_REACH_PROFESSIONAL_BANDS, RiskCorridor
 from vbcsim.contracts.shared_savings import SharedSavings, mssp_minimum_savings_rate
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
@@ -49,4 +50,5 @@ __all__ = [
     "PooledSavings",
     "SavingsPassThrough",
     "JointVenture",
+    "ReferenceBasedPricing",
 ]

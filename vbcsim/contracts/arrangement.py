@@ -32,8 +32,9 @@ from vbcsim._validation import (
     check_probability,
     check_real,
 )
-from vbcsim.contracts.base import Contract, check_party
+from vbcsim.contracts.base import ENTITIES, Contract, check_party
 from vbcsim.contracts.capitation import Capitation, _check_bounded, _check_pmpm
+from vbcsim.contracts.entities import check_entities
 from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.population.segments import Segment, check_segments
 
@@ -50,6 +51,11 @@ MAX_DELIVERY_RATIO = 2.0
 #: parameters near the float range (Beta(1e308, 1e308) gives 0, not 0.5), and at 1e6
 #: the score's standard deviation is already below 0.0005.
 MAX_BETA_PARAMETER = 1e6
+
+#: The largest unit-price lever accepted (``price_level``, ``steered_price``,
+#: ``leakage_price``): ten times the allowed-cost baseline.  A guard, not a market
+#: figure: above it a value is far more likely a percentage (110 for 1.10) or a typo.
+MAX_PRICE_RATIO = 10.0
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,23 @@ def _check_contracts(contracts, pool) -> None:
                 )
 
 
+def _check_price_levers(arr) -> None:
+    """Validate (and store as floats) the unit-price levers, naming the field at fault."""
+    why = "a price relative to the allowed-cost baseline; far above it is likely a percentage or a typo"
+    for name in ("price_level", "steered_price", "leakage_price"):
+        value = _check_bounded(
+            name, getattr(arr, name), check_positive, MAX_PRICE_RATIO, owner="Arrangement", why=why
+        )
+        object.__setattr__(arr, name, value)
+    for name in ("steered_share", "leakage_share"):
+        object.__setattr__(arr, name, check_probability(name, getattr(arr, name), owner="Arrangement"))
+    if arr.steered_share + arr.leakage_share > 1.0:
+        raise ValueError(
+            f"Arrangement: steered_share + leakage_share must be at most 1 (shares of the same care), got "
+            f"steered_share={arr.steered_share!r} + leakage_share={arr.leakage_share!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Arrangement:
     """A payment model: contracts plus premium, cost and efficiency assumptions.
@@ -301,6 +324,32 @@ class Arrangement:
         the payer's administrative cost per member per month under the status
         quo where it differs from ``admin_pmpm`` (a new venture's overhead is
         not the payer's ordinary one).  Default: the same.
+    entities : mapping of str to Entity, optional
+        organisations the parties own in this arrangement (names from
+        :data:`vbcsim.contracts.ENTITIES`: ``venture``, ``mso``,
+        ``medical_group``, ``platform``), each a
+        :class:`vbcsim.contracts.Entity` (or a mapping of its owners' equity).
+        Contracts pay and charge an entity like a party; after settlement its
+        whole result passes to its owners by equity (see
+        :mod:`vbcsim.contracts.entities`).  Every entity a contract, the
+        ``insurer`` or the ``care_management_party`` names must be declared.
+    insurer : str
+        who collects the premium and pays the administrative cost (default
+        the payer; a joint venture's plan, ``"venture"``, carries its own
+        books).
+    price_level : float
+        the arrangement's negotiated unit-price level relative to the
+        allowed-cost baseline the population is calibrated to (default 1.0),
+        in (0, :data:`MAX_PRICE_RATIO`].  A unit-price lever, apart from the
+        ``efficiency`` effect (utilisation): see :meth:`price_index` and
+        docs/prices.md.
+    steered_share, steered_price : float
+        the share of care, in [0, 1], steered to a narrow network, and that
+        network's price relative to ``price_level`` (default 0 and 1.0).
+    leakage_share, leakage_price : float
+        the share of care, in [0, 1], that leaks out of network, and its price
+        relative to ``price_level`` (default 0 and 1.0; typically above 1).
+        ``steered_share + leakage_share`` is at most 1.
     """
 
     contracts: tuple[Contract, ...]
@@ -315,6 +364,14 @@ class Arrangement:
     delivered_share: float = 1.0
     status_quo_premium_pmpm: float | None = dataclasses.field(default=None, kw_only=True)
     status_quo_admin_pmpm: float | None = dataclasses.field(default=None, kw_only=True)
+    entities: tuple = dataclasses.field(default=(), kw_only=True)
+    insurer: str = dataclasses.field(default="payer", kw_only=True)
+    # unit-price levers (docs/prices.md): the defaults leave every result bit for bit
+    price_level: float = dataclasses.field(default=1.0, kw_only=True)
+    steered_share: float = dataclasses.field(default=0.0, kw_only=True)
+    steered_price: float = dataclasses.field(default=1.0, kw_only=True)
+    leakage_share: float = dataclasses.field(default=0.0, kw_only=True)
+    leakage_price: float = dataclasses.field(default=1.0, kw_only=True)
 
     def __post_init__(self):
         contracts = check_instances(
@@ -369,6 +426,10 @@ class Arrangement:
                 )
         object.__setattr__(self, "pool", check_segments(self.pool, owner="Arrangement", name="pool"))
         _check_contracts(self.contracts, self.pool)
+        object.__setattr__(self, "entities", check_entities(self.entities))
+        check_party("insurer", self.insurer, owner="Arrangement")
+        _check_entities_declared(self)
+        _check_price_levers(self)
 
     @property
     def contract_names(self) -> list[str]:
@@ -402,8 +463,47 @@ class Arrangement:
                 out.add(a)
         return tuple(sorted(out))
 
+    @property
+    def entity_names(self) -> tuple[str, ...]:
+        """The declared entities, in :data:`vbcsim.contracts.ENTITIES` order."""
+        return tuple(name for name, _ in self.entities)
+
     def needs_quality(self) -> bool:
         return any(c.needs().quality for c in self.contracts)
+
+    def price_index(self) -> float:
+        """The arrangement's unit-price index relative to the allowed-cost baseline.
+
+        ``price_level × ((1 − s − l) + s × steered_price + l × leakage_price)``
+        with s the steered and l the leakage share: 1.0 exactly with the
+        default levers.  Every model's medical cost is multiplied by it (with
+        the efficiency effect, before per-member attachments apply), so claims,
+        stop-loss layers and every cost-driven settlement see the priced cost.
+
+        Returns
+        -------
+        float
+            the price index, positive.
+
+        Examples
+        --------
+        >>> from vbcsim.contracts import FeeForService
+        >>> Arrangement(contracts=(FeeForService(),), price_level=0.9).price_index()
+        0.9
+        """
+        s, leak = self.steered_share, self.leakage_share
+        mix = (1.0 - s - leak) + s * self.steered_price + leak * self.leakage_price
+        return self.price_level * mix
+
+    def has_price_levers(self) -> bool:
+        """True when any unit-price lever differs from its default (a price index other than 1 may follow)."""
+        return (
+            self.price_level != 1.0
+            or self.steered_share != 0.0
+            or self.steered_price != 1.0
+            or self.leakage_share != 0.0
+            or self.leakage_price != 1.0
+        )
 
     def status_quo(self) -> Arrangement:
         """This arrangement's fee-for-service status quo: what the same parties do without it.
@@ -428,6 +528,24 @@ class Arrangement:
                 else self.status_quo_admin_pmpm,
                 delivery_ratio=self.delivery_ratio,
                 delivered_share=self.delivered_share,
+            )
+
+
+def _check_entities_declared(arr: Arrangement) -> None:
+    """Every entity the arrangement's flows reach is declared with its owners."""
+    declared = {name for name, _ in arr.entities}
+    named = [("insurer", arr.insurer), ("care_management_party", arr.care_management_party)]
+    for i, c in enumerate(arr.contracts):
+        if dataclasses.is_dataclass(c):
+            for f in dataclasses.fields(c):
+                value = getattr(c, f.name)
+                if isinstance(value, str):
+                    named.append((f"contracts[{i}] ({type(c).__name__}).{f.name}", value))
+    for where, value in named:
+        if value in ENTITIES and value not in declared:
+            raise ValueError(
+                f"Arrangement: {where} is the entity {value!r}, which the arrangement does not declare: give "
+                f"entities={{{value!r}: Entity(owners={{...}})}} with its owners' equity"
             )
 
 

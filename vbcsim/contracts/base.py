@@ -28,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "PARTIES",
+    "ENTITIES",
     "Needs",
     "Settlement",
     "SettlementContext",
@@ -38,12 +39,20 @@ __all__ = [
 
 PARTIES = ("payer", "provider", "enabler", "reinsurer")
 
+#: organisations the parties may own, which contracts can pay and charge like parties; an
+#: arrangement that names one declares its owners (:class:`vbcsim.contracts.Entity`), and after
+#: settlement each entity's whole result passes to its owners by equity
+ENTITIES = ("venture", "mso", "medical_group", "platform")
+
 
 def check_party(name: str, value, *, owner: str = "") -> str:
-    """A party name, or a ValueError naming the argument and the known parties."""
+    """A party or entity name, or a ValueError naming the argument and the known names."""
     where = f"{owner}: " if owner else ""
-    if value not in PARTIES:
-        raise ValueError(f"{where}{name} must be one of {', '.join(PARTIES)}; got {value!r}")
+    if value not in PARTIES and value not in ENTITIES:
+        raise ValueError(
+            f"{where}{name} must be one of {', '.join(PARTIES)} (or an entity the arrangement owns: "
+            f"{', '.join(ENTITIES)}); got {value!r}"
+        )
     return value
 
 
@@ -64,13 +73,17 @@ class Settlement:
     net result.  ``external`` is money that leaves the parties (MLR rebates paid
     to members) and ``outside_care`` the care the contract's paying party buys
     from providers outside the contracting organisation at allowed rates:
-    sum of flows = −external − outside_care.
+    sum of flows = −external − outside_care.  ``from_members`` is money that
+    enters the parties from members (the balance billing a reference-based
+    price cap leaves them, :class:`~vbcsim.contracts.ReferenceBasedPricing`):
+    then sum of flows = from_members − external − outside_care.
     """
 
     amount: np.ndarray
     flows: dict[str, np.ndarray]
     external: np.ndarray | None = None
     outside_care: np.ndarray | None = None
+    from_members: np.ndarray | None = None
 
 
 def transfer(amount, source: str, target: str) -> Settlement:

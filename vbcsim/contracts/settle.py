@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vbcsim.contracts.base import PARTIES, Settlement, SettlementContext
+from vbcsim.contracts.base import ENTITIES, PARTIES, Settlement, SettlementContext
 from vbcsim.contracts.pricing import mixed_excess
 
 __all__ = ["settle_models", "premium_per_year", "aggregate_stop_loss_oracle"]
@@ -48,7 +48,8 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
     for party, flow in flows.items():
         if party not in net:
             raise ValueError(
-                f"model {model!r}, contract {contract!r}: unknown party {party!r}; parties are {', '.join(PARTIES)}"
+                f"model {model!r}, contract {contract!r}: unknown party {party!r}; parties are "
+                f"{', '.join(net)} (an entity must be declared in the arrangement's entities)"
             )
         flow = np.asarray(flow, dtype=float)
         if flow.shape != (n,):
@@ -56,6 +57,14 @@ def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
                 f"model {model!r}, contract {contract!r}: flow for {party!r} has shape {flow.shape}, expected ({n},)"
             )
         net[party] = net[party] + flow
+
+
+def _entering(st: Settlement, n: int) -> np.ndarray:
+    """Money the settlement takes in from members (``from_members``, e.g. balance billing), per scenario."""
+    entering = getattr(st, "from_members", None)
+    if entering is None:
+        return np.zeros(n)
+    return np.broadcast_to(np.asarray(entering, dtype=float), (n,))
 
 
 def _check_settlement(st: Settlement, contract: str, model: str, n: int) -> None:
@@ -73,6 +82,7 @@ def _check_settlement(st: Settlement, contract: str, model: str, n: int) -> None
     for leaving in (st.external, st.outside_care):
         if leaving is not None:
             total = total + np.asarray(leaving, dtype=float)
+    total = total - _entering(st, n)
     if not np.all(np.abs(total) <= 1e-9 * scale):
         worst = float(np.max(np.abs(total)))
         raise ValueError(
@@ -123,11 +133,16 @@ def settle_models(
             if c not in contract_names:
                 contract_names.append(c)
     net = np.zeros((n_scen, n_models, len(PARTIES)))
+    # entities some arrangement owns (contracts.entities): their results, and each party's own
+    entity_names = [e for e in ENTITIES if any(e in arr.entity_names for arr in arrangements.values())]
+    entity_net = np.full((n_scen, n_models, len(entity_names)), np.nan)
+    own_net = np.zeros((n_scen, n_models, len(PARTIES)))
     medical_cost = np.zeros((n_scen, n_models))
     settlement = np.full((n_scen, n_models, len(contract_names)), np.nan)
     premium = np.zeros(n_models)
     rebate = np.zeros((n_scen, n_models))
     outside_care = np.zeros((n_scen, n_models))
+    balance_billing = np.zeros((n_scen, n_models))  # money from members (docs/prices.md)
     agg_oracle = aggregate_oracle or aggregate_stop_loss_oracle(population)
 
     for m, (name, arr) in enumerate(arrangements.items()):
@@ -159,8 +174,8 @@ def settle_models(
             scenario_risk=scenario_risk,
             market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
         )
-        flows = {p: np.zeros(n_scen) for p in PARTIES}
-        flows["payer"] += prem - arr.admin_pmpm * 12.0 * total_members
+        flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
+        flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
         flows["provider"] -= arr.delivery_ratio * arr.delivered_share * c_total
         flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
         for cname, contract in zip(arr.contract_names, arr.contracts, strict=True):
@@ -176,9 +191,15 @@ def settle_models(
             if st.outside_care is not None:
                 outside_care[:, m] += np.broadcast_to(np.asarray(st.outside_care, dtype=float), (n_scen,))
             ctx.settled.append((cname, contract, st))
+        own_net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
+        for e, entity in arr.entities:  # consolidation: each entity's whole result to its owners
+            entity_net[:, m, entity_names.index(e)] = flows[e]
+            for owner, share in entity.owners:
+                flows[owner] = flows[owner] + share * flows[e]
         net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
         medical_cost[:, m] = c_total
         premium[m] = prem
+        balance_billing[:, m] = sum((_entering(st, n_scen) for _, _, st in ctx.settled), np.zeros(n_scen))
     return {
         "contracts": contract_names,
         "net": net,
@@ -187,4 +208,8 @@ def settle_models(
         "premium": premium,
         "rebate": rebate,
         "outside_care": outside_care,
+        "balance_billing": balance_billing,
+        "entities": entity_names,
+        "entity_net": entity_net,
+        "own_net": own_net,
     }

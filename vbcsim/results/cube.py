@@ -67,11 +67,17 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         data["premium"] = (("model",), settled["premium"])
         data["rebate"] = (("scenario", "model"), settled["rebate"])
         data["outside_care"] = (("scenario", "model"), settled["outside_care"])
+        if settled["entities"]:  # some model owns entities: the entity and the owners' own views
+            coords["entity"] = list(settled["entities"])
+            data["entity_net"] = (("scenario", "model", "entity"), settled["entity_net"])
+            data["own_net"] = (("scenario", "model", "party"), settled["own_net"])
+            data["contributed_capital"] = (("model", "party"), _contributed_capital(arrangements))
         data["efficiency"] = (
             ("scenario", "model"),
             np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
         )
         data["quality"] = (("scenario",), q)
+        data.update(_price_variables(arrangements, settled))
     ds = xr.Dataset(data, coords=coords)
     for name in ds.data_vars:
         spec = VARIABLES[name]
@@ -87,6 +93,37 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         config=json.dumps(plan.config()),
     )
     return validate(ds)
+
+
+def _contributed_capital(arrangements) -> np.ndarray:
+    """(model, party): the capital each party contributed to the model's entities."""
+    out = np.zeros((len(arrangements), len(PARTIES)))
+    for m, arr in enumerate(arrangements.values()):
+        for _, entity in arr.entities:
+            for party, amount in entity.contributed().items():
+                out[m, PARTIES.index(party)] += amount
+    return out
+
+
+def _price_variables(arrangements, settled) -> dict:
+    """The unit-price variables (docs/prices.md), only where some model uses them.
+
+    ``price_index`` (model) and ``price_effect`` (scenario, model) when some model has a
+    non-default price lever (:meth:`Arrangement.has_price_levers`); ``balance_billing``
+    (scenario, model) when some model has a contract that bills members (its class sets
+    ``bills_members = True``, as :class:`~vbcsim.contracts.ReferenceBasedPricing` does).  Which
+    variables exist depends on the models only, never on the draws, so every chunk of a
+    streamed run has the same ones; a run without these levers has none of them.
+    """
+    out = {}
+    if any(arr.has_price_levers() for arr in arrangements.values()):
+        index = np.array([arr.price_index() for arr in arrangements.values()])
+        medical = settled["medical_cost"]
+        out["price_index"] = (("model",), index)
+        out["price_effect"] = (("scenario", "model"), medical - medical / index)
+    if any(getattr(c, "bills_members", False) for arr in arrangements.values() for c in arr.contracts):
+        out["balance_billing"] = (("scenario", "model"), settled["balance_billing"])
+    return out
 
 
 def _status_quo_net(plan: Plan, cost, quality, sl: slice, aggregate_oracle) -> np.ndarray:

@@ -355,6 +355,14 @@ def summarize(
     }
     if unpaired is not None:
         data["mean_unpaired_standard_error"] = (mp, unpaired)
+    if "contributed_capital" in ds:  # capital the parties put into the entities they own
+        contributed = np.asarray(ds["contributed_capital"].values, dtype=float)
+        safe = np.where(contributed > 0, contributed, 1.0)
+        data["return_on_contributed_capital"] = (mp, np.where(contributed > 0, mean / safe, np.nan))
+        data["return_on_contributed_capital_standard_error"] = (
+            mp,
+            np.where(contributed > 0, std / math.sqrt(n) / safe, np.nan),
+        )
     out = xr.Dataset(data, coords=coords)
     for extra in ("model_key",):
         if extra in ds.coords and ds.coords[extra].dims == ("model",):
@@ -377,6 +385,13 @@ def summarize(
         out[name].attrs.update(units=u, description=d)
         out[f"{name}_standard_error"].attrs.update(
             units=u, description=f"Monte Carlo standard error of {name} (see vbcsim.results.metrics)"
+        )
+    if "return_on_contributed_capital" in out:
+        out["return_on_contributed_capital"].attrs.update(
+            units="1 per year", description="mean / the capital the party contributed to the model's entities"
+        )
+        out["return_on_contributed_capital_standard_error"].attrs.update(
+            units="1 per year", description="Monte Carlo standard error of return_on_contributed_capital"
         )
     if unpaired is not None:
         out["mean_unpaired_standard_error"].attrs.update(

@@ -3,7 +3,8 @@
 Everything a run needs besides the engine's member draws.  :func:`make_plan` draws the
 systematic multiplier, each model's efficiency and the quality score from their own streams
 (keyed by the seed, so adding a model leaves the others' draws as they are) and lays out one
-engine *view* per model (its cost multiplier and attachments); :func:`run_engine` runs the
+engine *view* per model (its cost multiplier, the systematic factor × (1 − efficiency) × the
+arrangement's unit-price index, and its attachments); :func:`run_engine` runs the
 engine's blocks for that layout on threads or Dask.  Both the in-memory cube
 (:mod:`vbcsim.results.cube`) and the streamed store (:mod:`vbcsim.results.store`) start from a plan.
 """
@@ -395,8 +396,11 @@ def make_plan(
         att_table[v, : len(a)] = a
     factors = np.empty((n_scenarios, len(view_att)))
     factors[:, 0] = factor
-    for v, name in enumerate(arrangements, start=1):
+    for v, (name, arr) in enumerate(arrangements.items(), start=1):
         factors[:, v] = factor * (1.0 - efficiency[name])
+        index = arr.price_index()
+        if index != 1.0:  # unit prices (docs/prices.md); at 1.0 the factor stays bit for bit
+            factors[:, v] = factors[:, v] * index
     q = None
     if arrangements:
         q = (quality or Quality()).sample(n_scenarios, source(driver.STREAM_QUALITY))

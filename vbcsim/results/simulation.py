@@ -138,7 +138,10 @@ def simulate(
         party), ``medical_cost`` (scenario, model), ``settlement`` (scenario,
         model, contract; NaN where a model has no such contract), ``premium``
         (model), ``efficiency`` (scenario, model), ``rebate`` (scenario, model)
-        and ``quality`` (scenario).  attrs ``seed``, ``n_scenarios``,
+        and ``quality`` (scenario); ``price_index`` (model) and ``price_effect``
+        (scenario, model) where a model has a unit-price lever, and
+        ``balance_billing`` (scenario, model) where a contract bills members
+        (docs/prices.md).  attrs ``seed``, ``n_scenarios``,
         ``vbcsim_version`` and ``config`` (JSON of the inputs).
 
     Examples

@@ -55,7 +55,8 @@ VARIABLES = {
             ("scenario", "model", "party"),
             "currency per year",
             "each party's annual net result; per scenario and model the parties sum to premium - the "
-            "provider's own delivery cost - admin - care management - outside care - rebates",
+            "provider's own delivery cost - admin - care management - outside care - rebates (+ balance_billing "
+            "where present)",
         ),
         Variable(
             "status_quo_net",
@@ -64,6 +65,26 @@ VARIABLES = {
             "each party's annual net result under the model's fee-for-service status quo on the same "
             "draws (Arrangement.status_quo: same members, premium and provider, plain fee for service, "
             "no care management); net - status_quo_net is what the model changes",
+        ),
+        Variable(
+            "entity_net",
+            ("scenario", "model", "entity"),
+            "currency per year",
+            "each owned entity's (a joint-venture plan, an MSO, a medical group, a platform) whole annual "
+            "result before it passes to its owners by equity; NaN where the model has no such entity",
+        ),
+        Variable(
+            "own_net",
+            ("scenario", "model", "party"),
+            "currency per year",
+            "each party's annual result from its own flows, before its equity shares of the entities it "
+            "owns: net = own_net + sum over entities of equity x entity_net",
+        ),
+        Variable(
+            "contributed_capital",
+            ("model", "party"),
+            "currency",
+            "capital each party contributed to the model's entities (Entity.capital)",
         ),
         Variable(
             "settlement",
@@ -96,6 +117,30 @@ VARIABLES = {
         ),
         Variable(
             "quality", ("scenario",), "1", "quality score of the scenario, used by quality-linked contracts"
+        ),
+        # unit price versus utilisation (docs/prices.md): present only where a model uses them
+        Variable(
+            "price_index",
+            ("model",),
+            "1",
+            "each model's unit-price index relative to the allowed-cost baseline (Arrangement.price_index: "
+            "price_level x the steered/leakage price mix); medical_cost includes it.  Present when some "
+            "model has a non-default price lever",
+        ),
+        Variable(
+            "price_effect",
+            ("scenario", "model"),
+            "currency per year",
+            "change in medical cost due to unit prices: medical_cost - medical_cost / price_index "
+            "(negative when prices fall); the utilisation effect is efficiency.  Present with price_index",
+        ),
+        Variable(
+            "balance_billing",
+            ("scenario", "model"),
+            "currency per year",
+            "allowed cost above a reference-based price cap, balance-billed to members: money that enters "
+            "the parties from outside (Settlement.from_members).  Present when some model has a contract "
+            "that bills members (ReferenceBasedPricing)",
         ),
     )
 }

@@ -1,0 +1,178 @@
+"""Entities and ownership: contracts pay and charge an owned entity; its whole result passes to
+its owners by equity (consolidation), and money is conserved across the entity and owner views."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vbcsim
+from vbcsim.contracts import FeeForService, PayForPerformance, SpecificStopLoss
+from vbcsim.contracts.entities import Entity
+
+POP = vbcsim.Population(
+    [
+        vbcsim.Segment("adults", 800, vbcsim.Hurdle(0.85, vbcsim.Lognormal(8.2, 1.4))),
+        vbcsim.Segment("seniors", 300, vbcsim.Hurdle(0.95, vbcsim.Lognormal(8.9, 1.3))),
+    ]
+)
+N = 300
+
+
+def _venture(equity=0.4, capital=None, **extra):
+    """A co-owned plan: premium in, fee for service and outside care out, a specific stop-loss it
+    buys and a quality bonus it pays, all on the venture's own books."""
+    return vbcsim.Arrangement(
+        [
+            FeeForService(source="venture"),
+            SpecificStopLoss(100_000.0, coinsurance=0.1, insured="venture"),
+            PayForPerformance(bonus_pmpm=4.0, source="venture"),
+        ],
+        premium_pmpm=650.0,
+        admin_pmpm=60.0,
+        care_management_pmpm=5.0,
+        care_management_party="venture",
+        efficiency=vbcsim.Efficiency(0.03, 0.01),
+        delivered_share=0.67,
+        insurer="venture",
+        entities={"venture": Entity({"payer": 1 - equity, "provider": equity}, capital=capital or {})},
+        **extra,
+    )
+
+
+def _run(models, seed=3, **kw):
+    return vbcsim.simulate(POP, models, n_scenarios=N, seed=seed, **kw)
+
+
+def test_each_owner_gets_its_equity_of_the_venture_s_whole_result_by_hand():
+    equity = 0.4
+    ds = _run({"jv": _venture(equity)})
+    s = ds.settlement.sel(model="jv")
+    premium = 650.0 * 12 * POP.members
+    fixed = (60.0 + 5.0) * 12 * POP.members
+    cost = ds.medical_cost.sel(model="jv").values
+    # the venture's books by hand: premium − admin − care management − all claims (its provider's
+    # and outside care) + stop-loss recovery net of its premium − the quality bonus it pays
+    venture = premium - fixed - cost + s.sel(contract="specific_stop_loss").values
+    venture -= s.sel(contract="pay_for_performance").values
+    np.testing.assert_allclose(ds.entity_net.sel(model="jv", entity="venture").values, venture, rtol=1e-12)
+    # the provider: its margin on the care it delivers plus the bonus, plus its equity of the venture
+    own_provider = (1 - 0.85) * 0.67 * cost + s.sel(contract="pay_for_performance").values
+    np.testing.assert_allclose(ds.own_net.sel(model="jv", party="provider").values, own_provider, rtol=1e-12)
+    np.testing.assert_allclose(
+        ds.net.sel(model="jv", party="provider").values, own_provider + equity * venture, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        ds.net.sel(model="jv", party="payer").values, (1 - equity) * venture, rtol=1e-12
+    )
+    # the reinsurer is a party of its own: its result is the stop-loss premium less recoveries
+    np.testing.assert_allclose(
+        ds.net.sel(model="jv", party="reinsurer").values, -s.sel(contract="specific_stop_loss").values
+    )
+
+
+def test_the_venture_preset_s_contract_and_the_entity_give_the_same_results():
+    # model 5 settles its equity split with the JointVenture contract; built on an entity, with
+    # the same MLR floor on the venture's books, it gives the same results bit for bit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pop = vbcsim.defaults.provider_panel(2_000)
+        name = vbcsim.partnerships.MODEL_NAMES["joint_venture"]
+        preset = vbcsim.partnership_models(pop)[name]
+    _, contract = preset.contracts
+    floor = dataclasses.replace(contract.mlr_floor(), insurer="venture")
+    e = contract.partner_equity
+    rebuilt = dataclasses.replace(
+        preset,
+        contracts=(FeeForService(source="venture"), floor),
+        insurer="venture",
+        care_management_party="venture",
+        entities={"venture": Entity({"payer": 1 - e, "provider": e})},
+    )
+    a = vbcsim.compare(pop, {name: preset}, n_scenarios=400, seed=5, threads=1)
+    b = vbcsim.compare(pop, {name: rebuilt}, n_scenarios=400, seed=5, threads=1)
+    np.testing.assert_array_equal(a.net.values, b.net.values)
+    np.testing.assert_array_equal(a.rebate.values, b.rebate.values)
+    np.testing.assert_array_equal(a.status_quo_net.values, b.status_quo_net.values)
+
+
+@settings(deadline=None, max_examples=15)
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_money_is_conserved_across_the_entity_and_owner_views(equity, mso_share, seed):
+    models = {
+        "jv": _venture(equity),
+        "mso": vbcsim.Arrangement(
+            [
+                FeeForService(),
+                PayForPerformance(bonus_pmpm=3.0, source="payer", target="mso"),
+            ],
+            premium_pmpm=600.0,
+            entities={"mso": Entity({"payer": mso_share, "enabler": 1 - mso_share})},
+        ),
+    }
+    ds = _run(models, seed=seed)
+    for model in models:
+        entities = ds.entity_net.sel(model=model).fillna(0.0).sum("entity")
+        np.testing.assert_allclose(
+            ds.net.sel(model=model).sum("party").values,
+            ds.own_net.sel(model=model).sum("party").values + entities.values,
+            rtol=1e-12,
+            atol=1e-6,
+        )
+    # an entity the model does not own has no result (NaN), not a zero result
+    assert np.isnan(ds.entity_net.sel(model="mso", entity="venture").values).all()
+
+
+def test_contributed_capital_and_its_return():
+    ds = _run({"jv": _venture(0.5, capital={"payer": 4e6, "provider": 1e6})})
+    np.testing.assert_array_equal(ds.contributed_capital.sel(model="jv").values, [4e6, 1e6, 0.0, 0.0])
+    s = vbcsim.summarize(ds)
+    ret = s.return_on_contributed_capital.sel(model="jv")
+    np.testing.assert_allclose(ret.sel(party="payer"), s["mean"].sel(model="jv", party="payer") / 4e6)
+    np.testing.assert_allclose(
+        s.return_on_contributed_capital_standard_error.sel(model="jv", party="provider"),
+        s.mean_standard_error.sel(model="jv", party="provider") / 1e6,
+    )
+    assert np.isnan(ret.sel(party="enabler"))
+
+
+def test_default_cubes_have_no_entity_variables():
+    ds = _run({"ffs": [FeeForService()]})
+    assert "entity_net" not in ds and "own_net" not in ds and "entity" not in ds.dims
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "match"),
+    [
+        (lambda: Entity({"payer": 0.5, "provider": 0.4}), ValueError, "add up to 1"),
+        (lambda: Entity({"payer": 1.5, "provider": -0.5}), ValueError, "must not be negative"),
+        (lambda: Entity({"broker": 1.0}), ValueError, "owners are parties"),
+        (lambda: Entity({"payer": 1.0}, capital={"provider": 1.0}), ValueError, "is not an owner"),
+        (lambda: Entity({"payer": float("nan")}), TypeError, "finite number"),
+        (lambda: Entity([("payer", 1.0), 3]), TypeError, "mapping"),
+        (
+            lambda: vbcsim.Arrangement([FeeForService(source="venture")]),
+            ValueError,
+            "does not declare",
+        ),
+        (
+            lambda: vbcsim.Arrangement([FeeForService()], entities={"club": {"payer": 1.0}}),
+            ValueError,
+            "unknown entity 'club'",
+        ),
+        (
+            lambda: vbcsim.Arrangement([FeeForService()], insurer="venture"),
+            ValueError,
+            "insurer is the entity 'venture'",
+        ),
+        (lambda: vbcsim.Arrangement([FeeForService()], insurer="bank"), ValueError, "insurer must be one of"),
+    ],
+)
+def test_bad_entities_are_refused_naming_the_argument(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
