@@ -3,7 +3,8 @@
 Each contract is a validated frozen dataclass that declares the statistics it
 needs (:meth:`Contract.needs`) and settles them, vectorised over scenarios,
 into flows between the parties ``payer``, ``provider``, ``enabler`` and
-``reinsurer`` (:meth:`Contract.settle`).  An arrangement uses one base payment
+``reinsurer`` (:meth:`Contract.settle`), and the entities they own (:class:`Entity`: a
+joint-venture plan, an MSO, a medical group, a platform), whose results pass to their owners.  An arrangement uses one base payment
 (:class:`FeeForService` or :class:`Capitation`) plus any overlays.
 
 Write your own with :class:`UserContract` (a numba-compiled settlement
@@ -13,6 +14,7 @@ function plus the attachments it needs) or by subclassing :class:`Contract`.
 from vbcsim.contracts.base import PARTIES, Contract, Needs, Settlement, SettlementContext, transfer
 from vbcsim.contracts.bundled import BundledPayment
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
+from vbcsim.contracts.entities import ENTITIES, Entity
 from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.contracts.fees import ManagementFee
 from vbcsim.contracts.joint_venture import JointVenture
@@ -51,4 +53,6 @@ __all__ = [
     "SavingsPassThrough",
     "JointVenture",
     "ReferenceBasedPricing",
+    "Entity",
+    "ENTITIES",
 ]

@@ -117,7 +117,7 @@ class SettlementContext:
     # segments are simulated only for pooled contracts (e.g. other practices of an enabler's pool).
     # None: all segments
     book: tuple[str, ...] | None = None
-    admin: float = 0.0  # the arrangement's annual administrative cost (borne by the payer)
+    admin: float = 0.0  # the arrangement's annual administrative cost (borne by its insurer)
     care_management: float = 0.0  # the arrangement's annual care-management cost
     care_management_party: str = "provider"  # who bears it
     # the share of the book's allowed cost the contracting provider delivers itself; the rest is
