@@ -176,3 +176,28 @@ def test_default_cubes_have_no_entity_variables():
 def test_bad_entities_are_refused_naming_the_argument(build, error, match):
     with pytest.raises(error, match=match):
         build()
+
+
+def test_a_payer_owned_medical_group_passes_its_whole_result_to_its_owners():
+    # the payer owns 80% of the group that delivers the care; its physicians keep 20%
+    owned = vbcsim.Arrangement(
+        [FeeForService(target="medical_group")],
+        premium_pmpm=600.0,
+        delivered_share=0.7,
+        delivering_party="medical_group",
+        entities={"medical_group": Entity({"payer": 0.8, "provider": 0.2}, capital={"payer": 2e7})},
+    )
+    plain = vbcsim.Arrangement([FeeForService()], premium_pmpm=600.0, delivered_share=0.7)
+    ds = _run({"owned": owned, "plain": plain})
+    group = ds.entity_net.sel(model="owned", entity="medical_group").values
+    margin = ds.net.sel(model="plain", party="provider").values  # the group's margin, as a provider
+    np.testing.assert_allclose(group, margin, rtol=1e-12)
+    np.testing.assert_allclose(ds.own_net.sel(model="owned", party="provider").values, 0.0)
+    np.testing.assert_allclose(ds.net.sel(model="owned", party="provider").values, 0.2 * margin, rtol=1e-12)
+    np.testing.assert_allclose(
+        ds.net.sel(model="owned", party="payer").values,
+        ds.net.sel(model="plain", party="payer").values + 0.8 * margin,
+        rtol=1e-12,
+    )
+    with pytest.raises(ValueError, match="delivering_party is the entity 'medical_group'"):
+        vbcsim.Arrangement([FeeForService()], delivering_party="medical_group")

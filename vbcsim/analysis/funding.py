@@ -510,7 +510,7 @@ def funding(
     >>> from vbcsim.partnerships.registry import resize
     >>> ds = vbcsim.compare(resize(vbcsim.defaults.provider_panel(), 3_000), n_scenarios=400, seed=1)
     >>> f = vbcsim.funding(ds, "custom_contract", reserves=150_000)
-    >>> list(f.structure.values)
+    >>> f.structure.values.tolist()
     ['reserves', 'line_of_credit', 'equity_partner', 'payer_advance']
     """
     x, basis, model_name = _result(ds, model, party, basis)

@@ -337,6 +337,11 @@ class Arrangement:
         who collects the premium and pays the administrative cost (default
         the payer; a joint venture's plan, ``"venture"``, carries its own
         books).
+    delivering_party : str
+        who bears the cost of delivering the care the contracting organisation
+        delivers itself, ``delivery_ratio × delivered_share × C`` (default the
+        provider; a medical group a payer owns, ``"medical_group"``, whose
+        result the payer then consolidates by its stake).
     price_level : float
         the arrangement's negotiated unit-price level relative to the
         allowed-cost baseline the population is calibrated to (default 1.0),
@@ -366,6 +371,7 @@ class Arrangement:
     status_quo_admin_pmpm: float | None = dataclasses.field(default=None, kw_only=True)
     entities: tuple = dataclasses.field(default=(), kw_only=True)
     insurer: str = dataclasses.field(default="payer", kw_only=True)
+    delivering_party: str = dataclasses.field(default="provider", kw_only=True)
     # unit-price levers (docs/prices.md): the defaults leave every result bit for bit
     price_level: float = dataclasses.field(default=1.0, kw_only=True)
     steered_share: float = dataclasses.field(default=0.0, kw_only=True)
@@ -428,6 +434,7 @@ class Arrangement:
         _check_contracts(self.contracts, self.pool)
         object.__setattr__(self, "entities", check_entities(self.entities))
         check_party("insurer", self.insurer, owner="Arrangement")
+        check_party("delivering_party", self.delivering_party, owner="Arrangement")
         _check_entities_declared(self)
         _check_price_levers(self)
 
@@ -534,7 +541,11 @@ class Arrangement:
 def _check_entities_declared(arr: Arrangement) -> None:
     """Every entity the arrangement's flows reach is declared with its owners."""
     declared = {name for name, _ in arr.entities}
-    named = [("insurer", arr.insurer), ("care_management_party", arr.care_management_party)]
+    named = [
+        ("insurer", arr.insurer),
+        ("care_management_party", arr.care_management_party),
+        ("delivering_party", arr.delivering_party),
+    ]
     for i, c in enumerate(arr.contracts):
         if dataclasses.is_dataclass(c):
             for f in dataclasses.fields(c):

@@ -176,7 +176,7 @@ def settle_models(
         )
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
-        flows["provider"] -= arr.delivery_ratio * arr.delivered_share * c_total
+        flows[arr.delivering_party] -= arr.delivery_ratio * arr.delivered_share * c_total
         flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
         for cname, contract in zip(arr.contract_names, arr.contracts, strict=True):
             st = contract.settle(ctx)
