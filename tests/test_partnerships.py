@@ -8,8 +8,8 @@ from vbcsim import partnerships
 from vbcsim.contracts import (
     Capitation,
     FeeForService,
-    JointVenture,
     ManagementFee,
+    MLRRebate,
     PayForPerformance,
     PooledSavings,
     SavingsPassThrough,
@@ -48,7 +48,8 @@ def test_five_models_in_order():
     assert kinds[NAMES[1]] == [FeeForService, PayForPerformance, SharedSavings]
     assert kinds[NAMES[2]] == [FeeForService, ManagementFee, PooledSavings, SavingsPassThrough]
     assert kinds[NAMES[3]] == [Capitation, SpecificStopLoss]
-    assert kinds[NAMES[4]] == [FeeForService, JointVenture]
+    assert kinds[NAMES[4]] == [FeeForService, MLRRebate]  # the venture entity's books
+    assert models[NAMES[4]].insurer == "venture" and models[NAMES[4]].entity_names == ("venture",)
     one, two = models[NAMES[0]].contracts[1], models[NAMES[1]].contracts[2]
     assert one.two_sided and not two.two_sided
     assert models[NAMES[2]].care_management_party == "enabler"
@@ -101,7 +102,7 @@ def test_overrides(panel):
     cap, sl = models[NAMES[3]].contracts
     assert cap.percent_of_premium == 0.8 and sl.attachment == 100_000.0
     assert len(models[NAMES[2]].pool) == 2 * 3
-    assert models[NAMES[4]].contracts[1].partner_equity == 0.3
+    assert dict(models[NAMES[4]].entities)["venture"].equity() == {"payer": 0.7, "provider": 0.3}
     # readable names and numbers are accepted as keys; an Arrangement replaces the model
     mine = vbcsim.Arrangement([FeeForService()])
     models = vbcsim.partnership_models(
@@ -247,10 +248,12 @@ def test_model_mechanics(default_run):
     premium = float(ds.premium.sel(model=NAMES[3]))
     np.testing.assert_allclose(payer, premium * (1 - 0.10 - 0.85), rtol=1e-12)
     assert arr.admin_pmpm * 12 * 20_000 == pytest.approx(0.10 * premium)
-    # model 5: each owner gets half the underwriting result
+    # model 5: the venture is an entity owned 50/50; each owner gets half its whole result
+    venture = ds.entity_net.sel(model=NAMES[4], entity="venture").values
+    np.testing.assert_allclose(ds.net.sel(model=NAMES[4], party="payer").values, 0.5 * venture, rtol=1e-9)
     np.testing.assert_allclose(
-        ds.net.sel(model=NAMES[4], party="payer").values,
-        st.sel(model=NAMES[4], contract="joint_venture").values,
+        ds.net.sel(model=NAMES[4], party="provider").values,
+        ds.own_net.sel(model=NAMES[4], party="provider").values + 0.5 * venture,
         rtol=1e-9,
     )
     # the joint venture's result is premium - claims - admin - care management - rebate
@@ -262,7 +265,7 @@ def test_model_mechanics(default_run):
         - (jv.admin_pmpm + jv.care_management_pmpm) * 12 * 20_000
         - ds.rebate.values[:, 4]
     )
-    np.testing.assert_allclose(st.sel(model=NAMES[4], contract="joint_venture").values, 0.5 * u, rtol=1e-9)
+    np.testing.assert_allclose(venture, u, rtol=1e-9)
     # the MLR floor (45 CFR 158.232): claims plus rebate are at least 85% of premium less the
     # credibility adjustment of a 20,000 life-year block (1.6% at 25,000, 2.6% at 10,000,
     # interpolated), with equality wherever a rebate is paid

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vbcsim
-from vbcsim.contracts import FeeForService, PayForPerformance, SpecificStopLoss
+from vbcsim.contracts import FeeForService, JointVenture, PayForPerformance, SpecificStopLoss
 from vbcsim.contracts.entities import Entity
 
 POP = vbcsim.Population(
@@ -76,29 +76,41 @@ def test_each_owner_gets_its_equity_of_the_venture_s_whole_result_by_hand():
     )
 
 
-def test_the_venture_preset_s_contract_and_the_entity_give_the_same_results():
-    # model 5 settles its equity split with the JointVenture contract; built on an entity, with
-    # the same MLR floor on the venture's books, it gives the same results bit for bit
+def test_the_venture_entity_and_the_equity_split_contract_give_the_same_results():
+    # model 5 is built on the venture entity; the JointVenture contract, which splits the
+    # plan's underwriting result from the payer's books, gives the same results bit for bit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         pop = vbcsim.defaults.provider_panel(2_000)
         name = vbcsim.partnerships.MODEL_NAMES["joint_venture"]
         preset = vbcsim.partnership_models(pop)[name]
-    _, contract = preset.contracts
-    floor = dataclasses.replace(contract.mlr_floor(), insurer="venture")
-    e = contract.partner_equity
-    rebuilt = dataclasses.replace(
+    ffs, floor = preset.contracts
+    assert ffs.source == "venture" and floor.insurer == "venture"
+    split = JointVenture(
+        partner_equity=0.5,
+        minimum_loss_ratio=floor.minimum_ratio,
+        taxes_and_fees_ratio=floor.taxes_and_fees_ratio,
+        quality_improvement_pmpm=floor.quality_improvement_pmpm,
+        credibility=floor.credibility,
+    )
+    by_contract = dataclasses.replace(
         preset,
-        contracts=(FeeForService(source="venture"), floor),
-        insurer="venture",
-        care_management_party="venture",
-        entities={"venture": Entity({"payer": 1 - e, "provider": e})},
+        contracts=(FeeForService(), split),
+        insurer="payer",
+        care_management_party="payer",
+        entities=(),
     )
     a = vbcsim.compare(pop, {name: preset}, n_scenarios=400, seed=5, threads=1)
-    b = vbcsim.compare(pop, {name: rebuilt}, n_scenarios=400, seed=5, threads=1)
+    b = vbcsim.compare(pop, {name: by_contract}, n_scenarios=400, seed=5, threads=1)
     np.testing.assert_array_equal(a.net.values, b.net.values)
     np.testing.assert_array_equal(a.rebate.values, b.rebate.values)
     np.testing.assert_array_equal(a.status_quo_net.values, b.status_quo_net.values)
+    # the venture's whole result is the entity's; the contract moved the partner's half of it
+    np.testing.assert_allclose(
+        b.settlement.sel(model=name, contract="joint_venture").values,
+        0.5 * a.entity_net.sel(model=name, entity="venture").values,
+        rtol=1e-9,
+    )
 
 
 @settings(deadline=None, max_examples=15)

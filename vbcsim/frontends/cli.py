@@ -175,7 +175,14 @@ examples:
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
-    """--scenarios, --seed and --threads of ``compare`` and ``report``: over the config's, over the defaults."""
+    """--scenarios, --seed, --threads and --all-models of ``compare`` and ``report``: over the
+    config's, over the defaults."""
+    p.add_argument(
+        "--all-models",
+        action="store_true",
+        help="compare all eight models: the five partnership models and the three payer-led care "
+        'models (MSO enablement, platform convener, direct ownership); as [compare] models = "all"',
+    )
     p.add_argument(
         "--scenarios",
         type=_positive_int,
@@ -415,6 +422,10 @@ def _compare_settings(args):
     from vbcsim.frontends.config import load_config, parse_config
 
     config = load_config(args.config) if args.config is not None else parse_config({})
+    if getattr(args, "all_models", False):
+        raw = dict(config.source)
+        raw["compare"] = {**dict(raw.get("compare", {})), "models": "all"}
+        config = parse_config(raw)
     n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
     if n_scenarios < 2:
         where = "--scenarios" if args.scenarios is not None else "simulation.n_scenarios"

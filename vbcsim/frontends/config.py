@@ -20,7 +20,8 @@ Sections
     overrides the comparison's default systematic risk.
 ``[compare]``
     ``models``: the short identifiers of the models to compare, in order
-    (default: all five).
+    (default: the five partnership models), or ``"all"`` for all eight (the
+    five and the three payer-led care models).
 ``[models.<identifier>]``
     parameter overrides of one partnership preset (identifiers as in
     :data:`vbcsim.partnerships.MODEL_KEYS`); ``"none"`` sets an optional
@@ -470,12 +471,14 @@ def _scenario_risk(value) -> ScenarioRisk:
 
 
 def _model_subset(value) -> tuple[str, ...] | None:
-    from vbcsim.partnerships import MODEL_KEYS
+    from vbcsim.partnerships.registry import ALL_MODEL_KEYS as MODEL_KEYS
 
     table = _table(value, "compare")
     _check_keys(table, ("models",), "compare")
     if "models" not in table:
         return None
+    if table["models"] == "all":  # the five and the three payer-led models
+        return tuple(MODEL_KEYS)
     keys = _array(table["models"], "compare.models")
     if not keys:
         raise ConfigError("compare.models: must name at least one model")
@@ -495,7 +498,7 @@ def _model_class(key: str):
     """The preset dataclass of model ``key`` (``custom_contract`` -> ``CustomContract``), or None."""
     from vbcsim import partnerships
 
-    classes = getattr(partnerships, "MODEL_CLASSES", None)
+    classes = getattr(partnerships.registry, "ALL_MODEL_CLASSES", None)
     if isinstance(classes, Mapping) and key in classes:
         return classes[key]
     cls = getattr(partnerships, "".join(part.capitalize() for part in key.split("_")), None)
@@ -529,7 +532,7 @@ def _overrides(value) -> dict[str, dict]:
     from vbcsim import partnerships
 
     table = _table(value, "models")
-    _check_keys(table, partnerships.MODEL_KEYS, "models", what="model")
+    _check_keys(table, partnerships.registry.ALL_MODEL_KEYS, "models", what="model")
     overrides = {}
     for key, params in table.items():
         path = f"models.{key}"
@@ -550,12 +553,15 @@ def _overrides(value) -> dict[str, dict]:
 def _models(overrides, population, scenario_risk, subset) -> tuple[dict[str, Any], tuple[str, ...]]:
     from vbcsim import partnerships
 
+    registry = partnerships.registry
+    wanted = set(subset or ()) | set(overrides)
+    which = "all" if wanted & set(registry.PAYER_LED_CLASSES) else "five"
     try:
-        built = partnerships.partnership_models(population, scenario_risk, **overrides)
+        built = partnerships.partnership_models(population, scenario_risk, which=which, **overrides)
     except (TypeError, ValueError, OverflowError) as exc:
         raise _model_error(exc, overrides) from None
     keys = subset if subset is not None else tuple(partnerships.MODEL_KEYS)
-    return {partnerships.MODEL_NAMES[k]: built[partnerships.MODEL_NAMES[k]] for k in keys}, keys
+    return {registry.ALL_MODEL_NAMES[k]: built[registry.ALL_MODEL_NAMES[k]] for k in keys}, keys
 
 
 def _model_error(exc: Exception, table: Mapping) -> ConfigError:

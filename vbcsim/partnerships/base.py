@@ -192,7 +192,13 @@ class PartnershipModel:
             # at the payer's ordinary administrative cost
             status_quo_premium_pmpm=status_quo_premium,
             status_quo_admin_pmpm=self.status_quo_admin_ratio() * status_quo_premium,
+            **self.arrangement_terms(population, scenario_risk),
         )
+
+    def arrangement_terms(self, population: Population, scenario_risk: ScenarioRisk | None) -> dict:
+        """Further :class:`vbcsim.Arrangement` fields of the model (a subclass hook): the entities it
+        owns, who carries the books (``insurer``), who delivers the care, its price levers."""
+        return {}
 
     def status_quo_admin_ratio(self) -> float:
         """The payer's administrative cost over premium under the fee-for-service status quo."""

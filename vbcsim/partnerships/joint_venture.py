@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from vbcsim.contracts import FeeForService
 from vbcsim.contracts import JointVenture as JointVentureContract
+from vbcsim.contracts.entities import Entity
 from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
 
 
@@ -20,7 +21,13 @@ class JointVenture(PartnershipModel):
 
     Payer and provider launch a plan together: premium in, claims (fee for
     service to the provider) and admin out, the MLR rebate floor applied, and
-    the underwriting result split by equity.  Defaults:
+    the underwriting result split by equity.  The plan is an entity
+    (:class:`vbcsim.contracts.Entity` ``"venture"``) that carries its own
+    books — premium, administrative and care-management costs, claims, the
+    rebate, and any stop-loss, bonus or fee contract added to the model — and
+    its whole result passes to its owners by equity: the cube's
+    ``entity_net`` holds it, ``net`` the owners' consolidated results.
+    Defaults:
 
     - ``partner_equity`` 50%: 50/50 equity partnerships are common among
       partners that pursue ambitious clinical transformation (Oliver Wyman
@@ -48,15 +55,19 @@ class JointVenture(PartnershipModel):
       an established payer's 10% until it reaches scale;
     - ``price_efficiency`` True: the venture prices its premium on its
       expected cost after the efficiency it expects, to win members on price;
-    - efficiency 5% ± 3% at $6 PMPM of care management paid by the venture
-      (the payer party carries the plan's books).
+    - efficiency 5% ± 3% at $6 PMPM of care management paid by the venture;
+    - ``contributed_capital`` None: the capital the owners put into the plan,
+      split by equity, is not assumed (a plan's required capital depends on
+      its state's risk-based capital rules); give it (currency) to have the
+      cube's ``contributed_capital`` and :func:`vbcsim.summarize`'s
+      ``return_on_contributed_capital`` report each owner's return on it.
     - ``delivered_share`` 0.67: the provider partner, a health system, delivers about two thirds
       of the plan members' care; the plan pays other providers for the rest.
     """
 
     key = "joint_venture"
     title = "joint venture insurance product"
-    care_management_party = "payer"
+    care_management_party = "venture"
 
     efficiency: float = 0.05
     efficiency_sd: float = 0.03
@@ -69,6 +80,7 @@ class JointVenture(PartnershipModel):
     taxes_and_fees_ratio: float = 0.0
     quality_improvement_pmpm: float = 0.0
     credibility: bool = True
+    contributed_capital: float | None = None
 
     def _check_terms(self) -> None:
         if self.taxes_and_fees_ratio >= 1.0:
@@ -86,13 +98,22 @@ class JointVenture(PartnershipModel):
         return self._priced_premium(population, scenario_risk, factor)
 
     def contracts(self, population, scenario_risk):
-        return [
-            FeeForService(),
-            JointVentureContract(
-                partner_equity=self.partner_equity,
-                minimum_loss_ratio=self.minimum_loss_ratio,
-                taxes_and_fees_ratio=self.taxes_and_fees_ratio,
-                quality_improvement_pmpm=self.quality_improvement_pmpm,
-                credibility=self.credibility,
-            ),
-        ]
+        # the venture's plan carries its own books: it pays the claims fee for service and, under
+        # the MLR floor, rebates to members; its whole result then passes to its owners by equity
+        # (the entity of arrangement_terms).  The same MLR rule as the JointVenture contract's floor.
+        floor = JointVentureContract(
+            partner_equity=self.partner_equity,
+            minimum_loss_ratio=self.minimum_loss_ratio,
+            insurer="venture",
+            taxes_and_fees_ratio=self.taxes_and_fees_ratio,
+            quality_improvement_pmpm=self.quality_improvement_pmpm,
+            credibility=self.credibility,
+        ).mlr_floor()
+        return [FeeForService(source="venture")] + ([floor] if floor is not None else [])
+
+    def arrangement_terms(self, population, scenario_risk) -> dict:
+        owners = {"payer": 1.0 - self.partner_equity, "provider": self.partner_equity}
+        capital = {}
+        if self.contributed_capital is not None:
+            capital = {party: share * self.contributed_capital for party, share in owners.items()}
+        return {"insurer": "venture", "entities": {"venture": Entity(owners, capital=capital)}}

@@ -27,6 +27,9 @@ from vbcsim.population.segments import Population
 
 _DEFAULT = object()
 
+#: the payer-led presets, filled in below the imports as their modules land
+_PAYER_LED: tuple = ()
+
 #: The partnership models by identifier, in order 1-5: registering a model is adding its class here.
 MODEL_CLASSES = {
     cls.key: cls for cls in (CustomContract, ValueProgram, ThirdParty, RiskNetwork, JointVenture)
@@ -36,15 +39,35 @@ MODEL_KEYS = tuple(MODEL_CLASSES)
 #: Readable names of the five models (the ``model`` coordinate), by identifier.
 MODEL_NAMES = {key: cls.title for key, cls in MODEL_CLASSES.items()}
 
+#: The three payer-led care models of the seed article on payer-led managed care (provider
+#: enablement through an MSO, a platform-based ecosystem convener, direct ownership of
+#: care-delivery assets), in order 6-8: ``partnership_models(which="all")`` and
+#: ``compare(models="all")`` add them to the five.
+PAYER_LED_CLASSES = {cls.key: cls for cls in _PAYER_LED}
+#: All eight models, in order 1-8.
+ALL_MODEL_CLASSES = {**MODEL_CLASSES, **PAYER_LED_CLASSES}
+#: Identifiers of all eight models, in order 1-8.
+ALL_MODEL_KEYS = tuple(ALL_MODEL_CLASSES)
+#: Readable names of all eight models, by identifier.
+ALL_MODEL_NAMES = {key: cls.title for key, cls in ALL_MODEL_CLASSES.items()}
+#: What ``which`` of :func:`partnership_models` (and a string ``models`` of :func:`compare`) selects.
+WHICH = {"five": MODEL_CLASSES, "all": ALL_MODEL_CLASSES}
+
 
 def _model_class(key):
-    for number, cls in enumerate(MODEL_CLASSES.values(), start=1):
+    for number, cls in enumerate(ALL_MODEL_CLASSES.values(), start=1):
         if key in (cls.key, cls.title, str(number)):
             return cls
     raise ValueError(
-        f"unknown partnership model {key!r}; expected one of {', '.join(MODEL_KEYS)} "
-        f"(or the readable names {', '.join(repr(title) for title in MODEL_NAMES.values())})"
+        f"unknown partnership model {key!r}; expected one of {', '.join(ALL_MODEL_KEYS)} "
+        f"(or the readable names {', '.join(repr(title) for title in ALL_MODEL_NAMES.values())})"
     )
+
+
+def _check_which(which) -> dict:
+    if not isinstance(which, str) or which not in WHICH:
+        raise ValueError(f"which must be one of {', '.join(map(repr, WHICH))}, got {which!r}")
+    return WHICH[which]
 
 
 def _build(cls, params) -> PartnershipModel:
@@ -71,8 +94,10 @@ def _check_population(population) -> Population:
     return check_population(population, default=provider_panel)
 
 
-def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> dict[str, Arrangement]:
-    """The five partnership models for a provider's panel, in order 1-5.
+def partnership_models(
+    population=None, scenario_risk=_DEFAULT, *, which: str = "five", **overrides
+) -> dict[str, Arrangement]:
+    """The five partnership models for a provider's panel, in order 1-5 (or all eight).
 
     Parameters
     ----------
@@ -83,6 +108,10 @@ def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> 
     scenario_risk : ScenarioRisk or None
         systematic risk whose mean enters the priced benchmark and premium
         (default :data:`DEFAULT_SCENARIO_RISK`).
+    which : {"five", "all"}
+        the five commercial partnership models (default), or all eight: the
+        five and the three payer-led care models (:data:`PAYER_LED_CLASSES`),
+        in order 1-8.
     **overrides
         keyed by model identifier (``custom_contract``, ``value_program``,
         ``third_party``, ``risk_network``, ``joint_venture``; the readable
@@ -104,17 +133,22 @@ def partnership_models(population=None, scenario_risk=_DEFAULT, **overrides) -> 
     'custom risk-based contract'
     """
     population = _check_population(population)
+    classes = _check_which(which)
     if scenario_risk is _DEFAULT:
         scenario_risk = DEFAULT_SCENARIO_RISK
     check_scenario_risk(scenario_risk)
     chosen = {}
     for key, params in overrides.items():
         cls = _model_class(key)
+        if cls.key not in classes:
+            raise ValueError(
+                f"{cls.key} is a payer-led model, not one of the five: give which='all' to include it"
+            )
         if cls.key in chosen:
             raise ValueError(f"model {cls.key!r} is overridden twice (as {key!r})")
         chosen[cls.key] = params
     out = {}
-    for cls in MODEL_CLASSES.values():
+    for cls in classes.values():
         params = chosen.get(cls.key, {})
         if isinstance(params, Arrangement):
             out[cls.title] = params
@@ -148,9 +182,11 @@ def compare(
     ----------
     population : Population, optional
         the provider's panel (default :func:`vbcsim.defaults.provider_panel`).
-    models : dict, optional
+    models : dict or str, optional
         model name -> Arrangement (or contracts); default
-        :func:`partnership_models` for ``population``.
+        :func:`partnership_models` for ``population``: the five models.
+        ``"all"``: all eight, the five and the three payer-led care models
+        (``partnership_models(..., which="all")``); ``"five"``: the default.
     n_scenarios, seed :
         as for :func:`vbcsim.simulate`.
     baseline : bool
@@ -218,9 +254,13 @@ def compare(
             scenario_risk=scenario_risk,
             **options,
         )
+    which = "five"
+    if isinstance(models, str):
+        _check_which(models)
+        which, models = models, None
     default_models = models is None
     if default_models:
-        models = partnership_models(population, scenario_risk)
+        models = partnership_models(population, scenario_risk, which=which)
     ds = simulate(
         population,
         models,
@@ -231,7 +271,7 @@ def compare(
         **options,
     )
     if default_models:
-        ds = ds.assign_coords(model_key=("model", list(MODEL_KEYS)))
+        ds = ds.assign_coords(model_key=("model", list(WHICH[which])))
     return ds
 
 
