@@ -80,7 +80,8 @@ def test_throughput_and_five_model_figures(compare):
     assert set(tp["seconds"]) == {"numpy", "engine_1", "engine_2"}
     assert tp["scaling"] > 0 and tp["engine_vs_numpy"]["2_thread"] > 0
     five = compare.five_model(300, 10, threads=2, repeat=1)
-    assert set(five["seconds"]) == {"five", "five_no_pool", "one", "none"}
+    assert set(five["seconds"]) == {"five", "eight", "five_no_pool", "one", "none"}
+    assert five["models_in_eight"] > 5 and five["eight_over_five"] > 0
     assert five["simulated_members"]["five"] == 5 * five["simulated_members"]["five_no_pool"]
     assert five["one_model"] == "custom risk-based contract"
 

@@ -1,5 +1,7 @@
 """The five partnership models and vbcsim.compare: presets, overrides, economics, conservation."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -345,3 +347,27 @@ def test_settlement_curve(panel):
         vbcsim.settlement_curve(panel, sizes=(), n_scenarios=10)
     with pytest.raises(ValueError, match="sizes"):
         vbcsim.settlement_curve(panel, sizes=(0,), n_scenarios=10)
+
+
+def test_all_eight_models_on_the_same_draws(panel):
+    from vbcsim.partnerships.registry import ALL_MODEL_KEYS, ALL_MODEL_NAMES, PAYER_LED_CLASSES
+
+    assert tuple(PAYER_LED_CLASSES) == ("mso_enablement", "platform_convener", "direct_ownership")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        models = vbcsim.partnership_models(panel, which="all", mso_enablement={"fee_pmpm": 3.0})
+        ds = vbcsim.compare(panel, models="all", n_scenarios=60, seed=4)
+        five = vbcsim.compare(panel, n_scenarios=60, seed=4)
+    assert list(models) == list(ALL_MODEL_NAMES.values())
+    assert ds.model_key.values.tolist() == list(ALL_MODEL_KEYS)
+    # the five are the same cube's first five models, bit for bit: adding models changes nothing
+    np.testing.assert_array_equal(ds.net.isel(model=slice(0, 5)).values, five.net.values)
+    assert set(ds.entity.values.tolist()) == {"venture", "mso", "platform", "medical_group"}
+    # numbers 6-8 and readable names select the payer-led models too
+    assert vbcsim.partnership_models(panel, which="all", **{"8": {"payer_equity": 0.5}})
+    with pytest.raises(ValueError, match="payer-led model, not one of the five: give which='all'"):
+        vbcsim.partnership_models(panel, mso_enablement={"fee_pmpm": 3.0})
+    with pytest.raises(ValueError, match="which must be one of 'five', 'all'"):
+        vbcsim.partnership_models(panel, which="eight")
+    with pytest.raises(ValueError, match="which must be one of"):
+        vbcsim.compare(panel, models="some", n_scenarios=10)

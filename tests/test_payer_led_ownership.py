@@ -136,7 +136,9 @@ def test_the_price_level_scales_the_medical_cost_exactly_on_the_same_draws():
     assert float(priced.premium.sel(model="owned")) == float(plain.premium.sel(model="owned"))
 
 
-def test_the_return_on_contributed_capital_is_the_payer_s_mean_result_over_the_acquisition_cost(stake_run):
+def test_the_return_on_contributed_capital_is_the_payer_s_stake_of_the_group_over_the_acquisition_cost(
+    stake_run,
+):
     model, ds = stake_run
     ebitda = (1 - model.delivery_ratio) * model.delivered_share * expected_pmpm(PANEL, RISK) * 12.0 * MEMBERS
     price = ACQUISITION_MULTIPLE * 0.8 * ebitda  # the payer pays for its 80% stake
@@ -145,9 +147,9 @@ def test_the_return_on_contributed_capital_is_the_payer_s_mean_result_over_the_a
     assert float(capital.sel(party="payer")) == pytest.approx(price, rel=1e-12)
     assert float(capital.sel(party="provider")) == 0.0
     summary = vbcsim.summarize(ds).sel(model="owned")
-    mean = ds.net.sel(model="owned", party="payer").values.mean()
+    group = ds.entity_net.sel(model="owned", entity="medical_group").values.mean()
     assert float(summary.return_on_contributed_capital.sel(party="payer")) == pytest.approx(
-        mean / price, rel=1e-9
+        0.8 * group / price, rel=1e-9
     )
     assert np.isnan(float(summary.return_on_contributed_capital.sel(party="provider")))
 

@@ -145,11 +145,16 @@ def test_contributed_capital_and_its_return():
     np.testing.assert_array_equal(ds.contributed_capital.sel(model="jv").values, [4e6, 1e6, 0.0, 0.0])
     s = vbcsim.summarize(ds)
     ret = s.return_on_contributed_capital.sel(model="jv")
-    np.testing.assert_allclose(ret.sel(party="payer"), s["mean"].sel(model="jv", party="payer") / 4e6)
+    venture = ds.entity_net.sel(model="jv", entity="venture").values
+    # each owner's half of the venture's result over the capital it put in (not its whole book)
+    np.testing.assert_allclose(ret.sel(party="payer"), 0.5 * venture.mean() / 4e6, rtol=1e-12)
+    np.testing.assert_allclose(ret.sel(party="provider"), 0.5 * venture.mean() / 1e6, rtol=1e-12)
     np.testing.assert_allclose(
         s.return_on_contributed_capital_standard_error.sel(model="jv", party="provider"),
-        s.mean_standard_error.sel(model="jv", party="provider") / 1e6,
+        0.5 * venture.std(ddof=1) / np.sqrt(venture.size) / 1e6,
+        rtol=1e-12,
     )
+    np.testing.assert_array_equal(ds.equity.sel(model="jv", entity="venture").values, [0.5, 0.5, 0, 0])
     assert np.isnan(ret.sel(party="enabler"))
 
 
@@ -213,3 +218,33 @@ def test_a_payer_owned_medical_group_passes_its_whole_result_to_its_owners():
     )
     with pytest.raises(ValueError, match="delivering_party is the entity 'medical_group'"):
         vbcsim.Arrangement([FeeForService()], delivering_party="medical_group")
+
+
+def test_model_5_with_a_specific_stop_loss_passes_every_flow_of_the_venture_to_its_owners():
+    # model 5 plus a specific stop-loss the venture buys: the owners split the venture's whole
+    # result, the stop-loss premium and recoveries included
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pop = vbcsim.defaults.provider_panel(2_000)
+        name = vbcsim.partnerships.MODEL_NAMES["joint_venture"]
+        preset = vbcsim.partnership_models(pop, joint_venture={"partner_equity": 0.3})[name]
+    protected = dataclasses.replace(
+        preset, contracts=(*preset.contracts, SpecificStopLoss(150_000.0, insured="venture"))
+    )
+    ds = vbcsim.compare(pop, {name: protected}, n_scenarios=300, seed=8, threads=1)
+    venture = ds.entity_net.sel(model=name, entity="venture").values
+    recovery = ds.settlement.sel(model=name, contract="specific_stop_loss").values
+    assert (recovery != 0).all()  # premium paid every year, recoveries in some
+    np.testing.assert_allclose(ds.net.sel(model=name, party="payer").values, 0.7 * venture, rtol=1e-12)
+    provider_own = ds.own_net.sel(model=name, party="provider").values
+    np.testing.assert_allclose(
+        ds.net.sel(model=name, party="provider").values, provider_own + 0.3 * venture, rtol=1e-12
+    )
+    # the venture's books by hand: premium − admin − care management − claims − rebate + stop-loss
+    arr = protected
+    fixed = (arr.admin_pmpm + arr.care_management_pmpm) * 12 * pop.members
+    premium = float(ds.premium.sel(model=name))
+    by_hand = (
+        premium - fixed - ds.medical_cost.sel(model=name).values - ds.rebate.sel(model=name).values + recovery
+    )
+    np.testing.assert_allclose(venture, by_hand, rtol=1e-9)

@@ -53,7 +53,10 @@ Economic conventions shared by all five (see ``docs/architecture.md``):
 from vbcsim.partnerships.base import DEFAULT_SCENARIO_RISK, PartnershipModel
 from vbcsim.partnerships.base import expected_pmpm as expected_pmpm
 from vbcsim.partnerships.custom_contract import CustomContract
+from vbcsim.partnerships.direct_ownership import DirectOwnership
 from vbcsim.partnerships.joint_venture import JointVenture
+from vbcsim.partnerships.mso import MSOEnablement
+from vbcsim.partnerships.platform import PlatformConvener
 from vbcsim.partnerships.registry import (
     MODEL_KEYS,
     MODEL_NAMES,
@@ -70,6 +73,9 @@ from vbcsim.partnerships.third_party import ThirdParty
 from vbcsim.partnerships.value_program import ValueProgram
 
 __all__ = [
+    "MSOEnablement",
+    "PlatformConvener",
+    "DirectOwnership",
     "MODEL_KEYS",
     "MODEL_NAMES",
     "DEFAULT_SCENARIO_RISK",

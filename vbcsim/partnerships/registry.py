@@ -18,7 +18,10 @@ from vbcsim._validation import check_positive_int
 from vbcsim.contracts.arrangement import Arrangement
 from vbcsim.partnerships.base import DEFAULT_SCENARIO_RISK, PartnershipModel, scaled_segments
 from vbcsim.partnerships.custom_contract import CustomContract
+from vbcsim.partnerships.direct_ownership import DirectOwnership
 from vbcsim.partnerships.joint_venture import JointVenture
+from vbcsim.partnerships.mso import MSOEnablement
+from vbcsim.partnerships.platform import PlatformConvener
 from vbcsim.partnerships.risk_network import RiskNetwork
 from vbcsim.partnerships.third_party import ThirdParty
 from vbcsim.partnerships.value_program import ValueProgram
@@ -27,8 +30,8 @@ from vbcsim.population.segments import Population
 
 _DEFAULT = object()
 
-#: the payer-led presets, filled in below the imports as their modules land
-_PAYER_LED: tuple = ()
+#: the payer-led presets, in order 6-8
+_PAYER_LED: tuple = (MSOEnablement, PlatformConvener, DirectOwnership)
 
 #: The partnership models by identifier, in order 1-5: registering a model is adding its class here.
 MODEL_CLASSES = {

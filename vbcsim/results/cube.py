@@ -72,6 +72,7 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
             data["entity_net"] = (("scenario", "model", "entity"), settled["entity_net"])
             data["own_net"] = (("scenario", "model", "party"), settled["own_net"])
             data["contributed_capital"] = (("model", "party"), _contributed_capital(arrangements))
+            data["equity"] = (("model", "entity", "party"), _equity(arrangements, settled["entities"]))
         data["efficiency"] = (
             ("scenario", "model"),
             np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
@@ -93,6 +94,16 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         config=json.dumps(plan.config()),
     )
     return validate(ds)
+
+
+def _equity(arrangements, entities) -> np.ndarray:
+    """(model, entity, party): each party's equity share of each entity the model owns (0 elsewhere)."""
+    out = np.zeros((len(arrangements), len(entities), len(PARTIES)))
+    for m, arr in enumerate(arrangements.values()):
+        for name, entity in arr.entities:
+            for party, share in entity.owners:
+                out[m, entities.index(name), PARTIES.index(party)] = share
+    return out
 
 
 def _contributed_capital(arrangements) -> np.ndarray:

@@ -355,13 +355,18 @@ def summarize(
     }
     if unpaired is not None:
         data["mean_unpaired_standard_error"] = (mp, unpaired)
-    if "contributed_capital" in ds:  # capital the parties put into the entities they own
+    if {"contributed_capital", "entity_net", "equity"} <= set(ds.data_vars):
+        # the owners' return on the capital they put into their entities: each owner's equity
+        # share of the entities' results, per scenario, over the capital it contributed
         contributed = np.asarray(ds["contributed_capital"].values, dtype=float)
         safe = np.where(contributed > 0, contributed, 1.0)
-        data["return_on_contributed_capital"] = (mp, np.where(contributed > 0, mean / safe, np.nan))
+        entity = np.nan_to_num(np.asarray(ds["entity_net"].transpose("scenario", "model", "entity").values))
+        equity = np.asarray(ds["equity"].transpose("model", "entity", "party").values, dtype=float)
+        income = np.einsum("sme,mep->smp", entity, equity)  # (S, M, P)
+        data["return_on_contributed_capital"] = (mp, np.where(contributed > 0, income.mean(0) / safe, np.nan))
         data["return_on_contributed_capital_standard_error"] = (
             mp,
-            np.where(contributed > 0, std / math.sqrt(n) / safe, np.nan),
+            np.where(contributed > 0, income.std(0, ddof=1) / math.sqrt(n) / safe, np.nan),
         )
     out = xr.Dataset(data, coords=coords)
     for extra in ("model_key",):
@@ -388,7 +393,9 @@ def summarize(
         )
     if "return_on_contributed_capital" in out:
         out["return_on_contributed_capital"].attrs.update(
-            units="1 per year", description="mean / the capital the party contributed to the model's entities"
+            units="1 per year",
+            description="the party's equity share of its entities' mean results / the capital it contributed "
+            "to them (the return on the investment, not on the party's whole book)",
         )
         out["return_on_contributed_capital_standard_error"].attrs.update(
             units="1 per year", description="Monte Carlo standard error of return_on_contributed_capital"

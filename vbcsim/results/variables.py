@@ -81,6 +81,12 @@ VARIABLES = {
             "owns: net = own_net + sum over entities of equity x entity_net",
         ),
         Variable(
+            "equity",
+            ("model", "entity", "party"),
+            "1",
+            "each party's equity share of each entity the model owns (0 where it owns none)",
+        ),
+        Variable(
             "contributed_capital",
             ("model", "party"),
             "currency",
