@@ -144,7 +144,8 @@ def _simulate(cost=None, contract=None, n_scenarios=3):
 def _finite(ds, what: str) -> None:
     for name, var in ds.data_vars.items():
         values = np.asarray(var.values, dtype=float)
-        values = values[~np.isnan(values)] if name == "settlement" else values  # NaN: no such contract
+        # NaN: no such contract in the model, no such entity owned by it
+        values = values[~np.isnan(values)] if name in ("settlement", "entity_net") else values
         assert np.isfinite(values).all(), f"{what}: {name} is not finite"
 
 
