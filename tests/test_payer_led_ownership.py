@@ -39,10 +39,12 @@ def stake_run():
     return model, _run({"owned": model})
 
 
-def _group_by_hand(model, cost):
+def _group_by_hand(model, cost, index=1.0):
+    # revenue at the group's prices; its cost of care follows the care it delivers (utilisation),
+    # at baseline prices: cost / price index
     s, delta = model.delivered_share, model.delivery_ratio
     care_management = model.care_management_pmpm * 12.0 * MEMBERS
-    return s * cost - delta * s * cost - care_management
+    return s * cost - delta * s * cost / index - care_management
 
 
 def test_the_preset_declares_the_owned_group():
@@ -128,7 +130,7 @@ def test_the_price_level_scales_the_medical_cost_exactly_on_the_same_draws():
     np.testing.assert_allclose(priced.medical_cost.sel(model="owned").values, 0.9 * cost, rtol=1e-12)
     np.testing.assert_allclose(
         priced.entity_net.sel(model="owned", entity="medical_group").values,
-        _group_by_hand(model, 0.9 * cost),
+        _group_by_hand(model, 0.9 * cost, index=0.9),
         rtol=1e-9,
     )
     assert float(priced.price_index.sel(model="owned")) == pytest.approx(0.9)

@@ -69,9 +69,11 @@ def test_flows_by_hand_against_a_run_without_steering_on_the_same_draws():
     # the platform: its fee less its operating cost, the same in every scenario
     platform = ds.entity_net.sel(model="platform", entity="platform").values
     np.testing.assert_allclose(platform, fee - opex, rtol=1e-12)
-    # the network: its delivery margin on the steered care, at the steered price
+    # the network: paid for the steered care at the steered price, its cost of that care at
+    # baseline prices (the care it delivers does not change with the price it is paid)
     provider = ds.net.sel(model="platform", party="provider").values
-    np.testing.assert_allclose(provider, (1 - m.delivery_ratio) * d * cost, rtol=1e-12)
+    index = arr.price_index()
+    np.testing.assert_allclose(provider, d * cost - m.delivery_ratio * d * cost / index, rtol=1e-12)
     # the payer: premium − admin − all claims − the fee; consolidated, plus the platform's result
     own = (arr.premium_pmpm - arr.admin_pmpm) * 12 * members - cost - fee
     np.testing.assert_allclose(ds.own_net.sel(model="platform", party="payer").values, own, rtol=1e-9)

@@ -248,3 +248,52 @@ def test_model_5_with_a_specific_stop_loss_passes_every_flow_of_the_venture_to_i
         premium - fixed - ds.medical_cost.sel(model=name).values - ds.rebate.sel(model=name).values + recovery
     )
     np.testing.assert_allclose(venture, by_hand, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (
+            lambda: vbcsim.Arrangement(
+                [vbcsim.contracts.Capitation(pmpm=450.0)],
+                insurer="venture",
+                entities={"venture": {"payer": 0.5, "provider": 0.5}},
+            ),
+            "capitation and bundles settle on the payer's and the provider's books",
+        ),
+        (
+            lambda: vbcsim.Arrangement(
+                [FeeForService(source="venture"), vbcsim.contracts.MLRRebate()],
+                insurer="venture",
+                entities={"venture": {"payer": 0.5, "provider": 0.5}},
+            ),
+            "give MLRRebate\\(..., insurer='venture'\\)",
+        ),
+        (
+            lambda: vbcsim.Arrangement(
+                [FeeForService(source="venture"), JointVenture(insurer="venture")],
+                insurer="venture",
+                entities={"venture": {"payer": 0.5, "provider": 0.5}},
+            ),
+            "already passes to its owners",
+        ),
+    ],
+)
+def test_contracts_that_would_misread_an_entity_s_books_are_refused(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_a_unit_price_change_is_a_transfer_between_the_parties():
+    # the same care at a lower price: what the payer saves on the care the provider delivers,
+    # the provider loses; only the outside care (paid to providers outside the parties) differs
+    plain = vbcsim.Arrangement([FeeForService()], premium_pmpm=600.0, delivered_share=0.7)
+    cheaper = dataclasses.replace(plain, price_level=0.9)
+    ds = _run({"plain": plain, "cheaper": cheaper})
+    total = ds.net.sum("party")
+    outside = ds.outside_care
+    np.testing.assert_allclose(
+        (total.sel(model="cheaper") + outside.sel(model="cheaper")).values,
+        (total.sel(model="plain") + outside.sel(model="plain")).values,
+        rtol=1e-12,
+    )

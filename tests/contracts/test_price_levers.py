@@ -340,7 +340,7 @@ def test_money_is_conserved_with_price_levers_and_reference_pricing(arr, seed):
     members = SMALL.members
     expected = (
         m.premium
-        - arr.delivery_ratio * arr.delivered_share * c
+        - arr.delivery_ratio * arr.delivered_share * c / arr.price_index()
         - arr.admin_pmpm * 12 * members
         - arr.care_management_pmpm * 12 * members
     )

@@ -287,7 +287,9 @@ class Arrangement:
         expected proportional cost reduction from care management (a fixed
         number or an uncertain :class:`Efficiency`).
     delivery_ratio : float
-        the provider's cost of delivering care per dollar of allowed cost, in
+        the provider's cost of delivering care per dollar of allowed cost at
+        baseline prices (a unit-price lever changes what the care is paid, not
+        what it costs to deliver), in
         (0, :data:`MAX_DELIVERY_RATIO`] (2).  Above 1 the provider loses
         ``delivery_ratio − 1`` on every fee-for-service dollar: accepted (a
         provider paid below cost, as many hospitals are by Medicare) with a
@@ -538,6 +540,34 @@ class Arrangement:
             )
 
 
+def _check_books(arr: Arrangement, declared: set) -> None:
+    """Contracts that settle on the payer's and the provider's books agree with who carries them."""
+    from vbcsim.contracts.bundled import BundledPayment
+    from vbcsim.contracts.joint_venture import JointVenture
+    from vbcsim.contracts.mlr import MLRRebate
+
+    moved = arr.insurer != "payer" or arr.delivering_party != "provider"
+    for i, c in enumerate(arr.contracts):
+        where = f"Arrangement: contracts[{i}] ({type(c).__name__})"
+        if moved and isinstance(c, (Capitation, BundledPayment)):
+            raise ValueError(
+                f"{where} pays from the payer to the provider, but this arrangement's insurer is "
+                f"{arr.insurer!r} and its delivering party {arr.delivering_party!r}: capitation and bundles "
+                "settle on the payer's and the provider's books only"
+            )
+        if isinstance(c, MLRRebate) and c.insurer != arr.insurer:
+            raise ValueError(
+                f"{where}: insurer={c.insurer!r}, but the arrangement's insurer (who collects the premium) is "
+                f"{arr.insurer!r}; give MLRRebate(..., insurer={arr.insurer!r})"
+            )
+        if isinstance(c, JointVenture) and (c.insurer in declared or c.partner in declared):
+            raise ValueError(
+                f"{where} splits an insurer's result between two parties, but here the plan is the entity "
+                f"{c.insurer if c.insurer in declared else c.partner!r}, whose result already passes to its "
+                "owners by equity: use an MLRRebate on the entity instead"
+            )
+
+
 def _check_entities_declared(arr: Arrangement) -> None:
     """Every entity the arrangement's flows reach is declared with its owners."""
     declared = {name for name, _ in arr.entities}
@@ -552,6 +582,7 @@ def _check_entities_declared(arr: Arrangement) -> None:
                 value = getattr(c, f.name)
                 if isinstance(value, str):
                     named.append((f"contracts[{i}] ({type(c).__name__}).{f.name}", value))
+    _check_books(arr, declared)
     for where, value in named:
         if value in ENTITIES and value not in declared:
             raise ValueError(

@@ -176,7 +176,10 @@ def settle_models(
         )
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
-        flows[arr.delivering_party] -= arr.delivery_ratio * arr.delivered_share * c_total
+        # the cost of delivering care follows the resources used (utilisation), not the unit prices
+        # paid for it: a price change is a transfer between payer and provider (c_total is at the
+        # arrangement's prices; its price index is 1 without price levers, which leaves this exact)
+        flows[arr.delivering_party] -= arr.delivery_ratio * arr.delivered_share * c_total / arr.price_index()
         flows[arr.care_management_party] -= arr.care_management_pmpm * 12.0 * total_members
         for cname, contract in zip(arr.contract_names, arr.contracts, strict=True):
             st = contract.settle(ctx)

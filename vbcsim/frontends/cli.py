@@ -541,12 +541,15 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
 def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed: int, threads) -> None:
     import vbcsim
     from vbcsim.frontends import plot
+    from vbcsim.partnerships.registry import PAYER_LED_CLASSES
     from vbcsim.results import io
 
     sizes = {} if config.curve_sizes is None else {"sizes": config.curve_sizes}
+    payer_led = set(config.model_keys) | set(config.overrides)
     curve = vbcsim.settlement_curve(
         config.population,
         overrides=config.overrides,
+        which="all" if payer_led & set(PAYER_LED_CLASSES) else "five",
         n_scenarios=config.curve_scenarios or min(n_scenarios, CURVE_SCENARIOS),
         seed=seed,
         scenario_risk=config.scenario_risk,
@@ -616,6 +619,7 @@ def _sensitivity_function():
 
 def _report(args) -> int:
     from vbcsim.frontends.report import check_report_path, report
+    from vbcsim.partnerships.registry import PAYER_LED_CLASSES
 
     # everything that can be wrong with the input is checked before the (long) run
     config, n_scenarios, seed, threads = _compare_settings(args)
@@ -629,7 +633,8 @@ def _report(args) -> int:
             n_scenarios=min(n_scenarios, SENSITIVITY_SCENARIOS),
             seed=seed,
             scenario_risk=config.scenario_risk,
-            overrides=config.overrides,
+            # the sensitivity analyses cover the five partnership models
+            overrides={k: v for k, v in config.overrides.items() if k not in PAYER_LED_CLASSES},
             threads=threads,
         )
     try:

@@ -384,6 +384,7 @@ def settlement_curve(
     n_scenarios: int = 2_000,
     seed: int = 0,
     overrides: Mapping | None = None,
+    which: str = "five",
     **options,
 ) -> xr.Dataset:
     """How often each contract settles, as a function of the panel's size.
@@ -392,6 +393,10 @@ def settlement_curve(
     the comparison rerun; with ``models`` None the five partnership models are
     rebuilt for each size (benchmarks, MSRs and pools follow the panel), with
     ``overrides`` passed to :func:`partnership_models`.
+
+    which : {"five", "all"}
+        with ``models`` None: the five partnership models (default) or all
+        eight, as for :func:`partnership_models`.
 
     Returns
     -------
@@ -416,7 +421,11 @@ def settlement_curve(
     results = []
     for size in sizes:
         pop = resize(population, size)
-        ms = models if models is not None else partnership_models(pop, scenario_risk, **dict(overrides or {}))
+        ms = (
+            models
+            if models is not None
+            else partnership_models(pop, scenario_risk, which=which, **dict(overrides or {}))
+        )
         ds = compare(
             pop,
             ms,

@@ -283,6 +283,11 @@ def make_setup(population, scenario_risk, overrides) -> Setup:
             cls = _model_class(key)
         except ValueError as exc:
             raise ValueError(f"overrides: {exc}") from None
+        if cls.key not in MODEL_CLASSES:
+            raise ValueError(
+                f"overrides: {cls.key} is a payer-led model; the sensitivity analyses cover the five "
+                f"partnership models ({', '.join(MODEL_KEYS)})"
+            )
         if cls.key in chosen:
             raise ValueError(f"overrides: model {cls.key!r} is overridden twice (as {key!r})")
         if isinstance(params, Arrangement):
