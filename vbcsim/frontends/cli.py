@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vbcsim._progress import as_callback
 from vbcsim._version import __version__
 
 __all__ = ["main"]
@@ -39,14 +40,6 @@ DEFAULT_COMMAND = "compare"
 COMPARE_SCENARIOS = 10_000  # scenarios of ``vbcsim compare`` when neither the flag nor the config sets them
 CURVE_SCENARIOS = 2_000  # at most this many scenarios per panel size for the settlement-probability plot
 PLOTS = ("net_distributions", "risk_return", "risk_shares", "settlement_probability")
-
-
-def _Progress(enabled: bool, desc: str = "vbcsim"):
-    """The run's progress bar (``tqdm``, on stderr when it is a terminal): a ``progress(done, total)``
-    callable, or None."""
-    from vbcsim._progress import as_callback
-
-    return as_callback(None if enabled else False, desc)
 
 
 def _int_at_least(low: int, what: str):
@@ -376,7 +369,7 @@ def _simulate(args) -> int:
         attachments=DEFAULT_ATTACHMENTS,
         scenario_risk=risk,
         threads=args.threads,
-        progress=_Progress(sys.stderr.isatty()),
+        progress=as_callback(None, "vbcsim"),
     )
     elapsed = time.perf_counter() - start
     print(_summary(ds, population, risk, elapsed))
@@ -456,7 +449,7 @@ def _run_compare(args, config, *, n_scenarios: int, seed: int, threads, backend:
     import vbcsim
 
     scheduler = getattr(args, "scheduler", None)
-    progress = _Progress(sys.stderr.isatty())
+    progress = as_callback(None, "vbcsim")
     start = time.perf_counter()
     client = None
     if scheduler is not None:
@@ -554,7 +547,7 @@ def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed
         seed=seed,
         scenario_risk=config.scenario_risk,
         threads=threads,
-        progress=_Progress(sys.stderr.isatty()),
+        progress=as_callback(None, "vbcsim"),
         **sizes,
     )
     curve = curve.sel(model=list(config.models))

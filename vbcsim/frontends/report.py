@@ -27,6 +27,7 @@ import numpy as np
 import xarray as xr
 
 from vbcsim._version import __version__
+from vbcsim.frontends.tables import takes_part as _takes_part
 
 __all__ = ["report", "check_report_path"]
 
@@ -536,19 +537,6 @@ def _cell(summary: xr.Dataset, name: str, at: dict, fmt, level: float | None = N
     }
 
 
-def _active(absolute: xr.Dataset, model, party, *views) -> bool:
-    """Whether ``party`` takes part in ``model``: its result, or its change against the baseline
-    in any of ``views``, is not identically 0 (a fixed capitation's payer has a constant result
-    but a large change against fee for service)."""
-    at = {"model": model, "party": party}
-    for view in (absolute, *(v for v in views if v is not None)):
-        if party in view["party"].values.tolist() and not (
-            float(view["mean"].sel(at)) == 0 and float(view["std"].sel(at)) == 0
-        ):
-            return True
-    return False
-
-
 def _rows(ds, summary, absolute, columns) -> list[dict]:
     """Rows of a table: per model a heading, then one row per party taking part."""
     members = _panel_members(ds) or None
@@ -561,7 +549,7 @@ def _rows(ds, summary, absolute, columns) -> list[dict]:
             heading += f" \N{EM DASH} medical cost {money(cost)} a year ({pmpm(cost / members / 12)} PMPM)"
         parties = []
         for party in summary["party"].values.tolist():
-            if not _active(absolute, model, party, summary):
+            if not _takes_part(absolute, model, party, summary):
                 continue
             at = {"model": model, "party": party}
             cells = [
@@ -580,7 +568,7 @@ def _headline(absolute, change) -> list[dict]:
     for i, model in enumerate(absolute["model"].values.tolist(), start=1):
         row = {"number": i, "model": str(model), "parties": {}}
         for party in MAIN_PARTIES:
-            if party not in view["party"].values.tolist() or not _active(absolute, model, party, view):
+            if party not in view["party"].values.tolist() or not _takes_part(absolute, model, party, view):
                 row["parties"][party] = None
                 continue
             at = {"model": model, "party": party}
@@ -728,7 +716,7 @@ def report(ds, path, *, summary=None, sensitivity=None, config=None, title=None)
         else:
             s_models = sensitivity["model"].values.tolist() if "model" in sensitivity.coords else []
             for i, model in enumerate(annual["model"].values.tolist(), start=1):
-                parties = [p for p in MAIN_PARTIES if _active(absolute, model, p, change)]
+                parties = [p for p in MAIN_PARTIES if _takes_part(absolute, model, p, change)]
                 if model in s_models and parties:
                     tornados.append(
                         _figure(

@@ -15,7 +15,7 @@ import numpy as np
 
 from vbcsim._version import __version__
 
-__all__ = ["compare_table", "tidy_csv", "summary_json", "money"]
+__all__ = ["compare_table", "tidy_csv", "summary_json", "money", "takes_part"]
 
 
 def money(x: float) -> str:
@@ -37,7 +37,20 @@ def _panel(ds) -> tuple[int, int]:
     return int(ds.members.values[~pooled].sum()), int(ds.members.values[pooled].sum())
 
 
-def _rows(ds, summary, level: float, members: int, *, change: bool) -> list[str]:
+def takes_part(absolute, model, party, *views) -> bool:
+    """Whether ``party`` takes part in ``model``: its result (the ``absolute`` summary), or its
+    change against the baseline in any of ``views``, is not identically 0 (a fixed capitation's
+    payer has a constant result but a large change against fee for service)."""
+    at = {"model": model, "party": party}
+    for view in (absolute, *(v for v in views if v is not None)):
+        if party in view["party"].values.tolist() and not (
+            float(view["mean"].sel(at)) == 0 and float(view["std"].sel(at)) == 0
+        ):
+            return True
+    return False
+
+
+def _rows(ds, summary, absolute, level: float, members: int, *, change: bool) -> list[str]:
     pct = f"{100 * level:g}%"
     worse = "P(worse)" if change else "P(loss)"
     header = (
@@ -67,13 +80,7 @@ def _rows(ds, summary, level: float, members: int, *, change: bool) -> list[str]
         lines.append(title + ")")
         for party in summary.party.values.tolist():
             at = {"model": model, "party": party}
-            absolute_mean = float(ds.net.sel(at).mean())
-            absolute_std = float(ds.net.sel(at).std())
-            if (
-                absolute_mean == 0
-                and absolute_std == 0
-                and (not change or "status_quo_net" not in ds or _zero_status_quo(ds, at))
-            ):
+            if not takes_part(absolute, model, party, summary):
                 continue  # not a party to this model
             values = [
                 float(summary["mean"].sel(at)),
@@ -107,11 +114,6 @@ def _rows(ds, summary, level: float, members: int, *, change: bool) -> list[str]
     return lines
 
 
-def _zero_status_quo(ds, at) -> bool:
-    sq = ds.status_quo_net.sel(at)
-    return float(abs(sq).max()) == 0.0
-
-
 def compare_table(ds, summary, elapsed: float, scenario_risk, *, change=None, level: float = 0.99) -> str:
     """The comparison as printed by ``vbcsim compare``: the change against fee for service (when
     ``change``, the summary with ``baseline="fee_for_service"``, is given), then the absolute results."""
@@ -137,13 +139,13 @@ def compare_table(ds, summary, elapsed: float, scenario_risk, *, change=None, le
             f"dollars a year: mean change; loss = the shortfall against fee for service (VaR, TVaR, capital "
             f"at {pct}); {errors}",
         ]
-        lines += _rows(ds, change, level, members, change=True)
+        lines += _rows(ds, change, summary, level, members, change=True)
     lines += [
         "",
         f"Annual net result by model and party, dollars a year (loss = -net; VaR, TVaR and capital at {pct}); "
         f"{errors}",
     ]
-    lines += _rows(ds, summary, level, members, change=False)
+    lines += _rows(ds, summary, summary, level, members, change=False)
     return "\n".join(lines)
 
 

@@ -303,9 +303,9 @@ def summarize(
     dx = net - mean
     sorted_loss = np.sort(loss, axis=0)
     constant = sorted_loss[0] == sorted_loss[-1]  # a party whose result never varies
-    var = np.stack([value_at_risk(loss, p) for p in levels])
     var_se = np.stack([_tail_error(_var_standard_error(sorted_loss, p), n, p, constant) for p in levels])
-    tails = [_tail(loss, p) for p in levels]
+    tails = [_tail(loss, p) for p in levels]  # (VaR, TVaR, TVaR's influence values) per level
+    var = np.stack([t[0] for t in tails])
     tvar = np.stack([t[1] for t in tails])
     tvar_se = np.stack([_tail_error(_se(t[2]), n, p, constant) for t, p in zip(tails, levels, strict=True)])
     _, cap_tvar, cap_psi = _tail(loss, capital_level)

@@ -219,6 +219,11 @@ def scenario_factors(scenario_risk, n_scenarios: int, seed: int) -> np.ndarray:
     )
 
 
+def _random_source(seed: int):
+    """The generator of each scenario-level stream under ``scenario_sampling="random"``."""
+    return lambda stream: driver.scenario_rng(seed, stream)
+
+
 def _scenario_draws(
     scenario_risk, n_scenarios: int, seed: int, source=None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -231,7 +236,7 @@ def _scenario_draws(
     if scenario_risk is None:
         return np.ones(n_scenarios), None
     if source is None:
-        source = lambda stream: driver.scenario_rng(seed, stream)  # noqa: E731
+        source = _random_source(seed)
     return scenario_risk.sample_with_market(
         n_scenarios, source(driver.STREAM_TREND), source(driver.STREAM_SHOCK), source(driver.STREAM_MARKET)
     )
@@ -382,7 +387,7 @@ def make_plan(
     if check_scenario_sampling(scenario_sampling) == "sobol":
         source = _sobol_source(n_scenarios, seed)
     else:
-        source = lambda stream: driver.scenario_rng(seed, stream)  # noqa: E731
+        source = _random_source(seed)
     factor, market = _scenario_draws(scenario_risk, n_scenarios, seed, source)
     efficiency = {
         name: arr.efficiency.sample(n_scenarios, source(_model_stream(name)))
