@@ -246,7 +246,6 @@ def test_notebook_imports_work():
     from vbcsim.calibrate import describe, fit, from_summary  # noqa: F401
     from vbcsim.defaults import provider_panel  # noqa: F401
     from vbcsim.metrics import risk_share  # noqa: F401
-
     from vbcsim.partnerships import DEFAULT_SCENARIO_RISK, MODEL_KEYS, MODEL_NAMES  # noqa: F401
 
     assert callable(vbcsim.plot.risk_shares)
