@@ -23,7 +23,7 @@ from itertools import islice
 
 import numpy as np
 
-from vbcsim.engine.driver import BLOCK_DRAWS, Block, block_layout, run_block
+from vbcsim.engine.driver import BLOCK_DRAWS, Block, _years_of, block_layout, block_rows, run_block
 from vbcsim.engine.rng import root_key
 
 __all__ = ["run_blocks_dask", "require_dask", "TASK_DRAWS"]
@@ -60,16 +60,16 @@ def _task(params, members, factors, attachments, key0, key1, blocks):
     """Run a group of blocks (on a worker): [(block, cost, excess), ...]."""
     out = []
     for b in blocks:
-        f = factors[b.start : b.stop]
+        f = factors[block_rows(b, _years_of(params))]
         out.append((b, *run_block(params[b.segment], members[b.segment], f, attachments, key0, key1, b)))
     return out
 
 
-def _groups(blocks, members):
+def _groups(blocks, members, years=1):
     groups, current, draws = [], [], 0
     for b in blocks:
         current.append(b)
-        draws += (b.stop - b.start) * int(members[b.segment])
+        draws += (b.stop - b.start) * int(members[b.segment]) * years
         if draws >= TASK_DRAWS:
             groups.append(current)
             current, draws = [], 0
@@ -81,24 +81,25 @@ def _groups(blocks, members):
 def run_blocks_dask(params, members, factors, attachments, seed, progress=None, blocks=None, sink=None):
     """:func:`vbcsim.engine.driver.run_blocks` with the blocks as Dask tasks."""
     dask = require_dask()
-    n_scen, n_views = factors.shape
+    n_rows, n_views = factors.shape
     n_att = attachments.shape[1]
+    years = _years_of(params)
     key0, key1 = root_key(seed)
     factors = np.ascontiguousarray(factors, dtype=np.float64)
     attachments = np.ascontiguousarray(attachments, dtype=np.float64)
     if blocks is None:
-        blocks = block_layout(members, n_scen)
+        blocks = block_layout(members, n_rows // years, years)
     result = None
     if sink is None:
-        cost = np.zeros((len(params), n_scen, n_views))
-        excess = np.zeros((len(params), n_scen, n_views, n_att))
+        cost = np.zeros((len(params), n_rows, n_views))
+        excess = np.zeros((len(params), n_rows, n_views, n_att))
 
         def sink(b: Block, c, e):
-            cost[b.segment, b.start : b.stop] = c
-            excess[b.segment, b.start : b.stop] = e
+            cost[b.segment, block_rows(b, years)] = c
+            excess[b.segment, block_rows(b, years)] = e
 
         result = (cost, excess)
-    groups = _groups(blocks, members)
+    groups = _groups(blocks, members, years)
     params, members = list(params), [int(m) for m in members]
     done = 0
 

@@ -27,11 +27,14 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative_int
 from vbcsim.engine import _kernels as K
+from vbcsim.engine import _years as KY
 from vbcsim.engine.rng import root_key
 from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 
 __all__ = [
     "encode",
+    "encode_years",
+    "YearParams",
     "block_layout",
     "run_blocks",
     "check_seed",
@@ -103,9 +106,106 @@ def encode(dist) -> tuple:
     return tuple(float(v) for v in prm)
 
 
-def block_scenarios(members: int) -> int:
-    """Scenarios per block for a segment of ``members`` members."""
-    return int(min(MAX_BLOCK_SCENARIOS, max(1, BLOCK_DRAWS // members)))
+#: the grid of the quantile tables of multi-year runs: z from -8.5 to 8.5 in steps of 1/128
+#: (log Q(Φ(z)) is smooth in z, so linear interpolation is within about 1e-6 relative; tested)
+TABLE_Z0 = -8.5
+TABLE_DZ = 1.0 / 128.0
+TABLE_POINTS = 2177
+#: the claim-count table of compound costs stops where F_N reaches 1 − 1e-16 (or this many counts)
+COUNT_TABLE_MAX = 1_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class YearParams:
+    """A segment's member model in a multi-year run (:mod:`vbcsim.engine._years`)."""
+
+    prm: tuple  # the encoded distribution (:func:`encode`)
+    mode: int  # how the severity latent becomes a cost: KY.MODE_*
+    table: np.ndarray  # log-quantile table (MODE_TABLE) or claim-count cdf (MODE_COMPOUND)
+    z0: float
+    dz: float
+    p: float  # probability that a member has cost in a year
+    p11: float  # ... next year, given it has cost this year
+    p01: float  # ... next year, given none this year
+    rho: float  # year-to-year correlation of the latents
+    churn: float  # probability that the slot's member is replaced at the start of a year
+    years: int  # simulated years (baseline years included)
+
+
+def _severity_table(dist) -> np.ndarray:
+    """log Q(Φ(z)) of a (non-compound) severity on the table grid, linear beyond z = 8."""
+    from scipy.special import ndtr
+
+    z = TABLE_Z0 + TABLE_DZ * np.arange(TABLE_POINTS)
+    q = ndtr(z)
+    with np.errstate(divide="ignore"):
+        logq = np.log(np.asarray(dist.ppf(np.where(z <= 8.0, q, ndtr(8.0))), dtype=float))
+    top = int(np.searchsorted(z, 8.0, side="right")) - 1  # extend linearly from the last two points ≤ 8
+    slope = (logq[top] - logq[top - 1]) / TABLE_DZ
+    logq[top + 1 :] = logq[top] + slope * (z[top + 1 :] - z[top])
+    if not np.all(np.isfinite(logq)):
+        bad = z[~np.isfinite(logq)]
+        raise ValueError(f"{dist!r}: its quantile function is not positive and finite at z = {bad[:3]}")
+    return logq
+
+
+def _count_table(freq) -> np.ndarray:
+    """F_N(0), F_N(1), ... up to 1 − 1e-16 (at most COUNT_TABLE_MAX counts)."""
+    hi = int(freq.ppf(1.0 - 1e-16)) if freq.mean() > 0 else 0
+    n = np.arange(min(max(hi, 0), COUNT_TABLE_MAX) + 1)
+    cdf = np.asarray(freq.cdf(n), dtype=float)
+    cdf[-1] = 1.0
+    return cdf
+
+
+def encode_years(dist, rho: float, churn: float, years: int) -> YearParams:
+    """The kernel's member model of a multi-year run for a member cost distribution."""
+    prm = encode(dist)
+    p = prm[K.P_NONZERO]
+    p11, p01 = occurrence_transitions(p, rho)
+    sev = dist.severity if isinstance(dist, Hurdle) else dist
+    empty = np.zeros(2)
+    if isinstance(sev, Compound):
+        mode, table = KY.MODE_COMPOUND, _count_table(sev.frequency)
+    elif isinstance(sev, Lognormal) and abs(sev.mu) + 14.0 * sev.sigma < K.FAST_EXP_LIMIT:
+        mode, table = KY.MODE_LOGNORMAL, empty
+    else:
+        mode, table = KY.MODE_TABLE, _severity_table(sev)
+    return YearParams(prm, mode, table, TABLE_Z0, TABLE_DZ, p, p11, p01, float(rho), float(churn), int(years))
+
+
+def occurrence_transitions(p: float, rho: float) -> tuple[float, float]:
+    """(p11, p01): the occurrence chain whose consecutive years have the law of a Gaussian latent.
+
+    With ``c = ndtri(1 − p)`` and (a, a') standard bivariate normal with correlation ρ,
+    p11 = P(a' > c | a > c) = P(a > c, a' > c) / p and p01 = (p − p p11) / (1 − p), so the
+    chain keeps P(cost) = p every year.
+    """
+    if p >= 1.0:
+        return 1.0, 1.0
+    if p <= 0.0:
+        return 0.0, 0.0
+    if rho <= 0.0:
+        return p, p
+    from scipy.special import ndtri
+    from scipy.stats import multivariate_normal
+
+    c = float(ndtri(1.0 - p))
+    # P(a > c, a' > c) = P(-a < -c, -a' < -c): the bivariate normal cdf at (-c, -c)
+    both = float(multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]]).cdf([-c, -c]))
+    p11 = min(1.0, max(p, both / p))
+    p01 = max(0.0, (p - p * p11) / (1.0 - p))
+    return p11, p01
+
+
+def _years_of(params) -> int:
+    """Years per scenario of the encoded segments (1: a single-year run)."""
+    return params[0].years if params and isinstance(params[0], YearParams) else 1
+
+
+def block_scenarios(members: int, years: int = 1) -> int:
+    """Scenarios per block for a segment of ``members`` members simulated over ``years`` years."""
+    return int(min(MAX_BLOCK_SCENARIOS, max(1, BLOCK_DRAWS // (members * years))))
 
 
 @dataclass(frozen=True)
@@ -116,11 +216,11 @@ class Block:
     stop: int
 
 
-def block_layout(members_per_segment, n_scenarios: int) -> list[Block]:
+def block_layout(members_per_segment, n_scenarios: int, years: int = 1) -> list[Block]:
     """The fixed logical blocks of a run (independent of threads and workers)."""
     blocks = []
     for g, members in enumerate(members_per_segment):
-        size = block_scenarios(int(members))
+        size = block_scenarios(int(members), years)
         for i, start in enumerate(range(0, n_scenarios, size)):
             blocks.append(Block(g, i, start, min(start + size, n_scenarios)))
     return blocks
@@ -149,12 +249,46 @@ def scenario_rng(seed: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
 
 
+def block_rows(block: Block, years: int) -> slice:
+    """The rows of a block's scenario-years (row = scenario × years + year)."""
+    return slice(block.start * years, block.stop * years)
+
+
 def run_block(param, members, factors, attachments, key0, key1, block: Block):
-    """One block's statistics: cost float64[s, V] and excess float64[s, V, K] for its scenarios."""
+    """One block's statistics: cost float64[r, V] and excess float64[r, V, K] for its rows.
+
+    ``factors`` holds the block's rows: its scenarios, or in a multi-year run its
+    scenario-years (``param`` a :class:`YearParams`).
+    """
     n_views, n_att = attachments.shape
-    s = block.stop - block.start
+    s = factors.shape[0]
     cost = np.zeros((s, n_views))
     excess = np.zeros((s, n_views, n_att))
+    if isinstance(param, YearParams):
+        KY.segment_block_years(
+            param.prm,
+            param.mode,
+            param.table,
+            param.z0,
+            param.dz,
+            param.p,
+            param.p11,
+            param.p01,
+            param.rho,
+            param.churn,
+            int(members),
+            param.years,
+            np.ascontiguousarray(factors, dtype=np.float64),
+            np.ascontiguousarray(attachments, dtype=np.float64),
+            key0,
+            key1,
+            block.segment,
+            block.index,
+            cost,
+            excess,
+            np.zeros(s),
+        )
+        return cost, excess
     K.segment_block(
         param,
         int(members),
@@ -175,33 +309,36 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
 
     ``params`` is a list of encoded distributions, ``members`` their counts,
     ``factors`` float64[n_scenarios, V] (> 0), ``attachments`` float64[V, K].
+    In a multi-year run (``params`` of :func:`encode_years`) the rows of
+    ``factors`` and of the results are scenario-years, row = scenario × years + year.
     ``blocks`` restricts the run to some blocks (default: all of
     :func:`block_layout`).  With ``sink``, each finished block is handed to
     ``sink(block, cost, excess)`` in this thread, in block order, and nothing
     is returned.
     """
-    n_scen, n_views = factors.shape
+    n_rows, n_views = factors.shape
     n_att = attachments.shape[1]
     n_seg = len(params)
+    years = _years_of(params)
     key0, key1 = root_key(seed)
     factors = np.ascontiguousarray(factors, dtype=np.float64)
     attachments = np.ascontiguousarray(attachments, dtype=np.float64)
     if blocks is None:
-        blocks = block_layout(members, n_scen)
+        blocks = block_layout(members, n_rows // years, years)
     if sink is None:
-        cost = np.zeros((n_seg, n_scen, n_views))
-        excess = np.zeros((n_seg, n_scen, n_views, n_att))
+        cost = np.zeros((n_seg, n_rows, n_views))
+        excess = np.zeros((n_seg, n_rows, n_views, n_att))
 
         def sink(b, c, e):
-            cost[b.segment, b.start : b.stop] = c
-            excess[b.segment, b.start : b.stop] = e
+            cost[b.segment, block_rows(b, years)] = c
+            excess[b.segment, block_rows(b, years)] = e
 
         result = (cost, excess)
     else:
         result = None
 
     def run(b: Block):
-        f = factors[b.start : b.stop]
+        f = factors[block_rows(b, years)]
         return b, *run_block(params[b.segment], members[b.segment], f, attachments, key0, key1, b)
 
     workers = min(threads, max(1, len(blocks)))

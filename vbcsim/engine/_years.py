@@ -1,0 +1,258 @@
+"""numba kernel of multi-year runs: members who persist across years and churn.
+
+A segment's ``members`` are slots.  The member in a slot carries two states
+from year to year, independent of each other and of every other member:
+
+- an occurrence indicator: whether the member has any cost this year (the
+  hurdle, probability ``p``).  It is a stationary two-state Markov chain:
+  P(cost next year | cost) = ``p11``, P(cost next year | none) = ``p01``,
+  with ``p01 (1 − p) = (1 − p11) p`` so that every year P(cost) = p exactly.
+  The driver sets ``p11`` so that a year's pair of indicators has the joint
+  law of a Gaussian latent ``a > ndtri(1 − p)`` with correlation ρ
+  (:func:`vbcsim.engine.driver.occurrence_transitions`);
+- a severity latent ``b``, standard normal, a stationary Gaussian AR(1):
+  ``b' = ρ b + √(1 − ρ²) ε``.  The member's cost, when it has any, is the
+  severity's quantile at ``Φ(b)`` (``exp(mu + sigma b)`` for a lognormal, a
+  table of the quantile function for the other families), or, for a
+  compound cost, the claim count's quantile at ``Φ(b)`` with the claims'
+  sizes drawn afresh each year.
+
+So every year's cost has exactly the segment's distribution, consecutive years
+are a Gaussian copula with latent correlation ρ (the pair's law, which is all
+the persistence statistics of :mod:`vbcsim.population.persistence` read), and
+high-cost members stay high-cost for a while, then regress.  At the start of
+each year after the first the slot's member leaves with probability ``churn``
+and a new member with fresh states takes the slot: churn is independent of
+risk.  The numpy reference of the map from states to cost is
+:func:`vbcsim.population.persistence.member_costs`.
+
+The draws of a member-year are the same whatever its cost, so the stream of a
+block is fixed by (seed, segment, block).  Memory is O(years × views × attachments) per block:
+members are drawn, accumulated and forgotten one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vbcsim.engine._fastexp import fast_exp
+from vbcsim.engine._kernels import STREAM_MEMBERS, sample_severity
+from vbcsim.engine.rng import block_state, standard_normal, uniform
+
+# how a member's severity latent b becomes its cost (``mode``)
+MODE_LOGNORMAL = 0  # exp(mu + sigma b), exactly
+MODE_TABLE = 1  # exp of the linear interpolation of log Q(Φ(z)) on an even grid of z
+MODE_COMPOUND = 2  # claim count N = F_N^{-1}(Φ(b)) from a table of F_N, fresh claim sizes
+
+STREAM_YEARS = 2  # the members' stream of multi-year runs (single-year runs use STREAM_MEMBERS)
+assert STREAM_YEARS != STREAM_MEMBERS
+
+_SQRT_HALF = 0.7071067811865476
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _table_log(z, tab, z0, dz):
+    t = (z - z0) / dz
+    last = tab.size - 1
+    if t <= 0.0:
+        return tab[0] + (tab[1] - tab[0]) * t  # linear beyond the grid (1 in 1e17 members)
+    if t >= last:
+        return tab[last] + (tab[last] - tab[last - 1]) * (t - last)
+    i = int(t)
+    w = t - i
+    return tab[i] + (tab[i + 1] - tab[i]) * w
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _count(z, cdf):
+    """The smallest n with F_N(n) ≥ Φ(z), from the table ``cdf`` (F_N(0), F_N(1), ...)."""
+    u = 0.5 * math.erfc(-z * _SQRT_HALF)
+    n = 0
+    last = cdf.size - 1
+    while n < last and cdf[n] < u:
+        n += 1
+    return n
+
+
+@njit(nogil=True, cache=True, inline="always")
+def member_cost(s0, s1, prm, mode, tab, z0, dz, b):
+    """The cost of a member with cost (the hurdle passed) whose severity latent is ``b``."""
+    if mode == MODE_LOGNORMAL:
+        return fast_exp(prm[6] + prm[7] * b), s0, s1  # BODY_A, BODY_B of the parameter vector
+    if mode == MODE_TABLE:
+        return math.exp(_table_log(b, tab, z0, dz)), s0, s1
+    n = _count(b, tab)
+    total = 0.0
+    for _ in range(n):
+        x, s0, s1 = sample_severity(s0, s1, prm)
+        total += x
+    return total, s0, s1
+
+
+#: slots per batch: their states and costs stay in L1 between the years
+BATCH = 256
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def year_batch(s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz):
+    """Year ``y`` of ``m`` slots: update their states, write their costs to ``xbuf[:m]``.
+
+    ``occ`` (float 0/1) and ``state`` hold each slot's occurrence indicator and severity
+    latent from the year before (ignored in year 0).  Per slot, in order: one normal (the
+    severity latent's innovation, or a new member's latent), one uniform (the occurrence
+    transition), and one uniform when there is churn (whether a new member takes the slot).
+    Returns (joiners, s0, s1): the slots that took a new member this year (year 0: all).
+    """
+    joiners = 0
+    for i in range(m):
+        e, s0, s1 = standard_normal(s0, s1)
+        u, s0, s1 = uniform(s0, s1)
+        new = y == 0
+        if churn > 0.0 and not new:
+            w, s0, s1 = uniform(s0, s1)
+            new = w < churn
+        if new:
+            joiners += 1
+            state[i] = e
+            occ[i] = 1.0 if u < p else 0.0
+        else:
+            state[i] = rho * state[i] + innov * e
+            occ[i] = 1.0 if u < (p11 if occ[i] > 0.0 else p01) else 0.0
+    if mode == MODE_LOGNORMAL:
+        mu = prm[6]  # BODY_A, BODY_B of the parameter vector
+        sigma = prm[7]
+        for i in range(m):  # vectorised: fast_exp is branch-free
+            xbuf[i] = occ[i] * fast_exp(mu + sigma * state[i])
+    elif mode == MODE_TABLE:
+        for i in range(m):
+            xbuf[i] = occ[i] * math.exp(_table_log(state[i], tab, z0, dz))
+    else:
+        for i in range(m):
+            x = 0.0
+            if occ[i] > 0.0:
+                x, s0, s1 = member_cost(s0, s1, prm, mode, tab, z0, dz, state[i])
+            xbuf[i] = x
+    return joiners, s0, s1
+
+
+@njit(nogil=True, cache=True)
+def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0, key1, stream, a_, b_):
+    """``n`` slots over ``years`` years as :func:`segment_block_years` draws one scenario (a test hook).
+
+    Returns (occurrence, latent, cost) as float[n, years] and joined bool[n, years] (True
+    where a new member took the slot that year; year 0: every slot).
+    """
+    s0, s1 = block_state(key0, key1, stream, a_, b_)
+    occ_out = np.empty((n, years))
+    lat_out = np.empty((n, years))
+    cost = np.empty((n, years))
+    joined = np.zeros((n, years), dtype=np.bool_)
+    innov = math.sqrt(1.0 - rho * rho)
+    occ = np.zeros(BATCH)
+    state = np.zeros(BATCH)
+    prev = np.zeros(BATCH)
+    xbuf = np.empty(BATCH)
+    for start in range(0, n, BATCH):
+        m = min(BATCH, n - start)
+        for y in range(years):
+            prev[:m] = state[:m]
+            _, s0, s1 = year_batch(
+                s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+            )
+            for i in range(m):
+                occ_out[start + i, y] = occ[i]
+                lat_out[start + i, y] = state[i]
+                cost[start + i, y] = xbuf[i]
+                # a kept member's latent is rho * prev + innov * e with |e| < 14 (the ziggurat's range)
+                joined[start + i, y] = y == 0 or abs(state[i] - rho * prev[i]) > innov * 14.0 + 1e-12
+    return occ_out, lat_out, cost, joined
+
+
+@njit(nogil=True, cache=True)
+def segment_block_years(
+    prm, mode, tab, z0, dz, p, p11, p01, rho, churn, members, years, factors, attachments, key0, key1,
+    segment, chunk, cost_out, excess_out, joiners_out,
+):  # fmt: skip
+    """Simulate one logical block of a multi-year run: ``members`` slots over a run of scenarios.
+
+    Rows run over scenario-years, row = scenario × years + year (year 0 first).  Slots are
+    taken in batches of ``BATCH``; within a batch, year after year (:func:`year_batch`).
+
+    Parameters
+    ----------
+    factors : float64[S × years, V]
+        per scenario-year and view, all > 0.
+    attachments : float64[V, K]
+        per-member attachment points of each view (``inf`` pads unused slots).
+    cost_out : float64[S × years, V], excess_out : float64[S × years, V, K]
+        written: Σ factor × X and Σ (factor × X − attachment)+ over the members.
+    joiners_out : float64[S × years]
+        written: members new to the segment that year (every member in year 0).
+    """
+    s0, s1 = block_state(key0, key1, STREAM_YEARS, segment, chunk)
+    n_rows, n_views = factors.shape
+    n_scen = n_rows // years
+    n_att = attachments.shape[1]
+    n_thr = n_views * n_att
+    thr = np.empty(years * n_thr)
+    lowest = np.empty(years)
+    acc = np.empty(years * n_thr)
+    total = np.empty(years)
+    innov = math.sqrt(1.0 - rho * rho)
+    occ = np.zeros(BATCH)
+    state = np.zeros(BATCH)
+    xbuf = np.empty(BATCH)
+    for s in range(n_scen):
+        for y in range(years):
+            low = np.inf
+            row = s * years + y
+            for v in range(n_views):
+                for k in range(n_att):
+                    t = attachments[v, k] / factors[row, v]
+                    thr[y * n_thr + v * n_att + k] = t
+                    low = min(low, t)
+            lowest[y] = low
+            total[y] = 0.0
+            joiners_out[row] = 0.0
+        acc[:] = 0.0
+        for start in range(0, members, BATCH):
+            m = min(BATCH, members - start)
+            for y in range(years):
+                joiners, s0, s1 = year_batch(
+                    s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+                )
+                joiners_out[s * years + y] += joiners
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                i = 0
+                while i + 4 <= m:
+                    a0 += xbuf[i]
+                    a1 += xbuf[i + 1]
+                    a2 += xbuf[i + 2]
+                    a3 += xbuf[i + 3]
+                    i += 4
+                while i < m:
+                    a0 += xbuf[i]
+                    i += 1
+                total[y] += (a0 + a1) + (a2 + a3)
+                low = lowest[y]
+                base = y * n_thr
+                for i in range(m):
+                    x = xbuf[i]
+                    if x > low:
+                        for j in range(n_thr):
+                            e = x - thr[base + j]
+                            if e > 0.0:
+                                acc[base + j] += e
+        for y in range(years):
+            row = s * years + y
+            for v in range(n_views):
+                f = factors[row, v]
+                cost_out[row, v] = f * total[y]
+                for k in range(n_att):
+                    excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
