@@ -137,10 +137,25 @@ class SettlementContext:
     contracts: tuple = ()
     # the parties' book of business (a Population), for exact pricing on it; None when unknown
     population: object | None = None
+    # multi-year runs (docs/multi_year.md): the rows of every per-scenario array are then
+    # scenario-years, row = scenario × years + (year − 1), in year-1 currency (each year's costs
+    # divided by the expected trend index, so currency terms are indexed at the expected trend)
+    years: int = 1
+    year: np.ndarray | None = None  # (n,) the performance year (1..years) of each row; None: one year
+    baseline_years: int = 0  # years simulated before year 1 (the status quo), for benchmarks
+    baseline_segment_cost: np.ndarray | None = None  # (S, baseline_years, G) their cost by segment
+    market_path: np.ndarray | None = None  # (S, baseline_years + years) the market factor of every year
+    reference_per_capita: float = 0.0  # the reference population's expected cost per member (year 1)
+    annual_trend: float = 0.0  # the run's expected trend (ScenarioRisk.annual_trend)
 
     @property
     def n_scenarios(self) -> int:
+        """Rows of the per-scenario arrays: scenarios, or scenario-years in a multi-year run."""
         return self.segment_cost.shape[0]
+
+    def by_year(self, values) -> np.ndarray:
+        """A per-row array as (scenario, year): float[n_scenarios // years, years]."""
+        return np.asarray(values).reshape(-1, self.years)
 
     def _columns(self, segments):
         if segments is None:

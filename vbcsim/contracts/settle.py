@@ -44,6 +44,14 @@ def aggregate_stop_loss_oracle(population):
     return stop_loss
 
 
+def _timeline(timeline, population, scenario_risk) -> dict:
+    """The SettlementContext fields of a multi-year run ({} for a single year)."""
+    if not timeline:
+        return {}
+    level = scenario_risk.mean() if scenario_risk is not None else 1.0
+    return dict(timeline, reference_per_capita=population.expected_cost() / population.members * level)
+
+
 def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
     for party, flow in flows.items():
         if party not in net:
@@ -102,6 +110,7 @@ def settle_models(
     segments=None,
     aggregate_oracle=None,
     market_factor=None,
+    timeline: dict | None = None,
 ) -> dict:
     """Settle every model.
 
@@ -110,7 +119,10 @@ def settle_models(
     segments are ``segments``: the population's (the parties' book of
     business) followed by any segments simulated for models' pools.
     ``market_factor`` (S,) is the market-wide part of each scenario's
-    systematic multiplier (None: no split, 1).
+    systematic multiplier (None: no split, 1).  In a multi-year run the S rows
+    are scenario-years and ``timeline`` holds the context's multi-year fields
+    (``years``, ``year``, ``baseline_years``, ``baseline_segment_cost``,
+    ``market_path``, ``annual_trend``; see :class:`SettlementContext`).
 
     Every arrangement's own flows: the payer collects the premium and pays its
     administrative cost; the provider pays ``delivery_ratio × delivered_share ×
@@ -143,6 +155,7 @@ def settle_models(
     rebate = np.zeros((n_scen, n_models))
     outside_care = np.zeros((n_scen, n_models))
     balance_billing = np.zeros((n_scen, n_models))  # money from members (docs/prices.md)
+    benchmark = np.full((n_scen, n_models), np.nan)  # the first benchmark contract's (multi-year runs)
     agg_oracle = aggregate_oracle or aggregate_stop_loss_oracle(population)
 
     for m, (name, arr) in enumerate(arrangements.items()):
@@ -173,6 +186,7 @@ def settle_models(
             population=population,
             scenario_risk=scenario_risk,
             market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
+            **_timeline(timeline, population, scenario_risk),
         )
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
@@ -194,6 +208,8 @@ def settle_models(
             if st.outside_care is not None:
                 outside_care[:, m] += np.broadcast_to(np.asarray(st.outside_care, dtype=float), (n_scen,))
             ctx.settled.append((cname, contract, st))
+            if timeline and np.isnan(benchmark[0, m]) and hasattr(contract, "updated_benchmark"):
+                benchmark[:, m] = np.broadcast_to(contract.updated_benchmark(ctx), (n_scen,))
         own_net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
         for e, entity in arr.entities:  # consolidation: each entity's whole result to its owners
             entity_net[:, m, entity_names.index(e)] = flows[e]
@@ -215,4 +231,5 @@ def settle_models(
         "entities": entity_names,
         "entity_net": entity_net,
         "own_net": own_net,
+        "benchmark": benchmark,
     }

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative, check_positive, check_positive_int, check_probability
+from vbcsim._validation import check_nonnegative, check_positive, check_probability
+from vbcsim.contracts.agreement import Agreement, agreement_benchmark, check_benchmark_terms, fixed_benchmark
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
 from vbcsim.contracts.capitation import (
     MAX_RATIO,
@@ -50,6 +51,21 @@ from vbcsim.contracts.fee_for_service import (
     _check_parties,
     _members_benchmark,
     _scenario_quality,
+)
+from vbcsim.contracts.mssp_rules import (  # noqa: F401  (re-exported: the MSSP's parameters)
+    _MSR_FLOOR,
+    BENCHMARK_UPDATES,
+    MSSP_ALTERNATIVE_QUALITY_STANDARD,
+    MSSP_BASIC_LEVELS,
+    MSSP_ENHANCED,
+    MSSP_MINIMUM_BENEFICIARIES,
+    MSSP_MSR_TABLE,
+    MSSP_QUALITY_STANDARD,
+    MSSP_SEQUESTRATION,
+    MSSP_SYMMETRIC_MSR_ELECTIONS,
+    QUALITY_RULES,
+    _mssp_msr,
+    mssp_minimum_savings_rate,
 )
 
 __all__ = [
@@ -66,128 +82,6 @@ __all__ = [
     "QUALITY_RULES",
     "BENCHMARK_UPDATES",
 ]
-
-# -- MSSP parameters ---------------------------------------------------------------------------
-
-#: An MSSP ACO must have at least 5,000 assigned beneficiaries (42 CFR 425.110(a)(1)).
-MSSP_MINIMUM_BENEFICIARIES = 5_000
-
-#: The one-sided model's minimum savings rate by number of assigned beneficiaries,
-#: 42 CFR 425.604(b): rows (low end, high end, MSR at the low end, MSR at the high end);
-#: 60,000 or more: 2.0%; linear interpolation within a range (CMS-1345-P, 76 FR 19528,
-#: before its Table 6: 7,500 beneficiaries get 3.3%, midway between 3.4% and 3.2%).  The
-#: rates are confidence bounds (90% at 5,000) that an ACO of average per-capita expenditure
-#: would not beat the MSR by chance alone, so they fall with size.
-MSSP_MSR_TABLE = (
-    (5_000, 5_999, 0.039, 0.036),
-    (6_000, 6_999, 0.036, 0.034),
-    (7_000, 7_999, 0.034, 0.032),
-    (8_000, 8_999, 0.032, 0.031),
-    (9_000, 9_999, 0.031, 0.030),
-    (10_000, 14_999, 0.030, 0.027),
-    (15_000, 19_999, 0.027, 0.025),
-    (20_000, 49_999, 0.025, 0.022),
-    (50_000, 59_999, 0.022, 0.020),
-)
-_MSR_FLOOR = 0.020  # 60,000 or more assigned beneficiaries (42 CFR 425.604(b))
-
-#: Symmetric MSR/MLR an ACO in a two-sided model (BASIC levels C-E, ENHANCED) may
-#: elect instead of the variable, size-based MSR/MLR: 0%, or 0.5% to 2.0% in 0.5%
-#: steps (42 CFR 425.605(b), 425.610(b)).
-MSSP_SYMMETRIC_MSR_ELECTIONS = (0.0, 0.005, 0.010, 0.015, 0.020)
-
-#: BASIC track levels (42 CFR 425.605(d)(1)(i)-(v); glide path 425.600(a)(4)): maximum
-#: sharing rate, performance payment limit (fraction of the updated benchmark), shared loss
-#: rate (whatever the quality), and the loss limit: the lesser of a share of the ACO
-#: participants' total Medicare Parts A and B FFS revenue (``revenue_loss_cap``) and of the
-#: updated benchmark (``loss_cap``).  C: 2% of revenue, at most 1% of the benchmark; D: 4%,
-#: at most 2%; E: the QPP revenue-based nominal amount standard, 8% (42 CFR 414.1415(c)(3)),
-#: at most 1 point above its expenditure-based standard (3% + 1 = 4%).  A, B: one-sided.
-MSSP_BASIC_LEVELS = {
-    "A": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
-    "B": {"sharing_rate": 0.40, "savings_cap": 0.10, "loss_sharing_rate": None, "loss_cap": None},
-    "C": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.01},
-    "D": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.02},
-    "E": {"sharing_rate": 0.50, "savings_cap": 0.10, "loss_sharing_rate": 0.30, "loss_cap": 0.04},
-}
-for _level, _rate in zip("ABCDE", (None, None, 0.02, 0.04, 0.08), strict=True):
-    MSSP_BASIC_LEVELS[_level]["revenue_loss_cap"] = _rate  # 425.605(d)(1)(iii)-(v); None: one-sided
-del _level, _rate
-
-#: ENHANCED track (42 CFR 425.610): sharing rate up to 75% based on quality
-#: performance; shared savings limited to 20% of the updated benchmark; shared loss
-#: rate 1 − the final sharing rate, not less than 40% and not more than 75%; shared
-#: losses limited to 15% of the updated benchmark.
-MSSP_ENHANCED = {
-    "sharing_rate": 0.75,
-    "savings_cap": 0.20,
-    "loss_sharing_rate": 0.75,
-    "loss_sharing_floor": 0.40,
-    "loss_cap": 0.15,
-}
-
-#: The quality performance standard and the alternative one as thresholds on the scenario
-#: quality score q in [0, 1]: a *mapping* of q to the ACO's percentile among MIPS Quality
-#: performance category scores, not the regulation's measure.  42 CFR 425.512(a): failing
-#: the standard, no savings; the standard is the 40th percentile from performance year 2024
-#: (30th in 2021-2023).  The alternative standard (from 2023; CY 2023 PFS final rule,
-#: 87 FR 69777), the 10th percentile on one of the four outcome measures (and the 40th on
-#: one other), maps to q ≥ 0.10; it earns the sharing rate × the quality score (q here).
-MSSP_QUALITY_STANDARD = 0.40
-MSSP_ALTERNATIVE_QUALITY_STANDARD = 0.10
-
-#: Mandatory Medicare sequestration, 2% (Budget Control Act of 2011, Pub. L. 112-25;
-#: section 251A of the Balanced Budget and Emergency Deficit Control Act of 1985,
-#: 2 U.S.C. 901a), applied by CMS to MSSP shared savings payments, not to shared loss
-#: repayments (CMS, MSSP "Shared Savings and Losses and Assignment Methodology
-#: Specifications"); Congress suspended it for part of the COVID-19 emergency.
-MSSP_SEQUESTRATION = 0.02
-
-#: the choices of ``SharedSavings.quality_rule`` and ``SharedSavings.benchmark_update``
-QUALITY_RULES = ("linear", "mssp")
-BENCHMARK_UPDATES = ("prospective", "retrospective")
-
-
-def mssp_minimum_savings_rate(beneficiaries) -> float:
-    """The MSSP one-sided minimum savings rate for an ACO's number of assigned beneficiaries.
-
-    Implements the table of 42 CFR 425.604(b) (:data:`MSSP_MSR_TABLE`): within
-    a range the MSR is interpolated linearly between its value at the low end
-    and at the high end of the range (3.4% at 7,000 and 3.2% at 7,999, so
-    about 3.3% at 7,500); it falls from 3.9% at 5,000 beneficiaries to 2.0% at
-    60,000 and stays at 2.0% above.  The value is not rounded (CMS's example
-    quotes the 7,500-beneficiary MSR as 3.3%; the interpolation gives 3.2999%).
-
-    ``beneficiaries`` is the number of assigned beneficiaries, an integer of at least
-    5,000 (else a TypeError or ValueError): an MSSP ACO needs 5,000 (42 CFR
-    425.110(a)(1)) and the table starts there.  For a smaller panel give an explicit
-    ``minimum_savings_rate``, or derive one from the table's principle on the panel's
-    own cost (:func:`vbcsim.partnerships.value_program.panel_minimum_savings_rate`).
-
-    Examples
-    --------
-    >>> mssp_minimum_savings_rate(5_000)
-    0.039
-    >>> round(mssp_minimum_savings_rate(7_500), 4)
-    0.033
-    >>> mssp_minimum_savings_rate(100_000)
-    0.02
-    """
-    if isinstance(beneficiaries, (bool, np.bool_)):
-        raise TypeError(
-            f"mssp_minimum_savings_rate: beneficiaries must be an integer count, got {beneficiaries!r}"
-        )
-    n = check_positive_int("beneficiaries", beneficiaries, owner="mssp_minimum_savings_rate")
-    if n < MSSP_MINIMUM_BENEFICIARIES:
-        raise ValueError(
-            f"mssp_minimum_savings_rate: beneficiaries must be at least {MSSP_MINIMUM_BENEFICIARIES:,} "
-            f"(the MSSP minimum, 42 CFR 425.110(a)(1); the MSR table of 425.604(b) starts there), got {n:,}"
-        )
-    for low, high, msr_low, msr_high in MSSP_MSR_TABLE:
-        if low <= n <= high:
-            return msr_low + (msr_high - msr_low) * (n - low) / (high - low)
-    return _MSR_FLOOR
-
 
 # -- the contract ------------------------------------------------------------------------------
 
@@ -296,6 +190,19 @@ class SharedSavings(Contract):
         ``benchmark_pmpm`` is then the benchmark before the update (price it
         without systematic risk: the multiplier's mean is in the update); the
         MSR, MLR and caps apply to the updated benchmark.
+    agreement : Agreement, optional
+        agreement periods (:class:`vbcsim.Agreement`): the benchmark of each
+        period is set from the covered members' own cost in the baseline years
+        before it and rebased every period (docs/multi_year.md);
+        ``benchmark_pmpm`` must then be None, and ``benchmark_update`` says
+        how it moves from the last baseline year to each performance year.
+    benchmark_trend : float, optional
+        in runs over several years, the agreed annual trend of a fixed
+        ``benchmark_pmpm`` target (a commercial PMPM target with an agreed
+        trend), in (−0.5, 1]: year t's benchmark is ``benchmark_pmpm × (1 +
+        benchmark_trend)^(t − 1)``.  None (default): the run's expected trend
+        (:class:`vbcsim.ScenarioRisk` ``annual_trend``), as every currency
+        term of a multi-year run is indexed.
 
     Notes
     -----
@@ -360,6 +267,8 @@ class SharedSavings(Contract):
     revenue_loss_cap: float | None = None
     sequestration: float = 0.0
     benchmark_update: str = "prospective"
+    agreement: Agreement | None = field(default=None, metadata={"omit_default": True})
+    benchmark_trend: float | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self):
         owner = "SharedSavings"
@@ -367,7 +276,9 @@ class SharedSavings(Contract):
         def put(name, check, *args, **kw):  # check the field ``name`` and store the checked value
             object.__setattr__(self, name, check(name, getattr(self, name), *args, owner=owner, **kw))
 
-        put("benchmark_pmpm", _pmpm_positive)
+        check_benchmark_terms(self, owner)
+        if self.agreement is None:
+            put("benchmark_pmpm", _pmpm_positive)
         put("sharing_rate", check_probability)
         put("minimum_savings_rate", check_probability, open_high=True)
         if (self.minimum_loss_rate is None) != (self.loss_sharing_rate is None):
@@ -672,9 +583,17 @@ class SharedSavings(Contract):
         atts = () if self.outlier_attachment is None else (self.outlier_attachment,)
         return Needs(attachments=atts, quality=self.quality_gate is not None or self.quality_rule == "mssp")
 
-    def benchmark(self, ctx: SettlementContext) -> float:
-        """The annual benchmark B = benchmark_pmpm × 12 × members covered (before any update)."""
-        return _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
+    def benchmark(self, ctx: SettlementContext):
+        """The annual benchmark B = benchmark_pmpm × 12 × members covered (before any update).
+
+        In a multi-year run, B of each row (scenario-year): under an agreement the rebased
+        benchmark, already updated to the performance year; else trended by
+        ``benchmark_trend`` (:func:`vbcsim.contracts.agreement.fixed_benchmark`).
+        """
+        if self.agreement is not None:
+            return agreement_benchmark(self.agreement, ctx, self.segments, update=self.benchmark_update)
+        b = _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
+        return fixed_benchmark(b, self.benchmark_trend, ctx)
 
     def updated_benchmark(self, ctx: SettlementContext):
         """The benchmark settled against: B, or B × ctx.market_factor (S,) when updated retrospectively.
@@ -682,6 +601,8 @@ class SharedSavings(Contract):
         A retrospective update without a market factor in the context (no scenario risk) is B.
         """
         b = self.benchmark(ctx)
+        if self.agreement is not None:
+            return b  # updated to each performance year by the agreement
         if self.benchmark_update == "prospective" or ctx.market_factor is None:
             return b
         m = np.asarray(ctx.market_factor, dtype=float)
@@ -774,26 +695,3 @@ def _choice(name: str, value, allowed: tuple, owner: str) -> str:
     if value not in allowed:
         raise ValueError(f"{owner}: {name} must be one of {allowed}, got {value!r}")
     return value
-
-
-def _mssp_msr(beneficiaries, elected, *, two_sided: bool, owner: str) -> float:
-    """The MSR of an MSSP preset: the elected symmetric rate, or the size-based table."""
-    if elected is not None:
-        if not two_sided:
-            raise ValueError(
-                f"{owner}: the one-sided levels use the size-based MSR of 42 CFR 425.604(b); give "
-                f"beneficiaries, not minimum_savings_rate (got {elected!r})"
-            )
-        rate = check_probability("minimum_savings_rate", elected, owner=owner, open_high=True)
-        for allowed in MSSP_SYMMETRIC_MSR_ELECTIONS:
-            if abs(rate - allowed) < 1e-12:
-                return allowed
-        raise ValueError(
-            f"{owner}: minimum_savings_rate must be an MSSP election, one of "
-            f"{', '.join(f'{a:.3f}' for a in MSSP_SYMMETRIC_MSR_ELECTIONS)} (or None for the size-based "
-            f"MSR from beneficiaries), got {rate!r}"
-        )
-    if beneficiaries is None:
-        what = "beneficiaries (size-based MSR/MLR) or minimum_savings_rate (an elected symmetric MSR/MLR)"
-        raise ValueError(f"{owner}: give {what if two_sided else 'beneficiaries (size-based MSR)'}")
-    return mssp_minimum_savings_rate(beneficiaries)

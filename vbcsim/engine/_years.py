@@ -97,14 +97,15 @@ BATCH = 256
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def year_batch(s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz):
+def year_batch(s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz):
     """Year ``y`` of ``m`` slots: update their states, write their costs to ``xbuf[:m]``.
 
     ``occ`` (float 0/1) and ``state`` hold each slot's occurrence indicator and severity
     latent from the year before (ignored in year 0).  Per slot, in order: one normal (the
     severity latent's innovation, or a new member's latent), one uniform (the occurrence
     transition), and one uniform when there is churn (whether a new member takes the slot).
-    Returns (joiners, s0, s1): the slots that took a new member this year (year 0: all).
+    ``fresh[i]`` is set to whether slot i took a new member this year (year 0: every slot).
+    Returns (joiners, s0, s1): how many did.
     """
     joiners = 0
     for i in range(m):
@@ -114,6 +115,7 @@ def year_batch(s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, p
         if churn > 0.0 and not new:
             w, s0, s1 = uniform(s0, s1)
             new = w < churn
+        fresh[i] = new
         if new:
             joiners += 1
             state[i] = e
@@ -153,21 +155,19 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
     innov = math.sqrt(1.0 - rho * rho)
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
-    prev = np.zeros(BATCH)
+    fresh = np.zeros(BATCH, dtype=np.bool_)
     xbuf = np.empty(BATCH)
     for start in range(0, n, BATCH):
         m = min(BATCH, n - start)
         for y in range(years):
-            prev[:m] = state[:m]
             _, s0, s1 = year_batch(
-                s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+                s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
             )
             for i in range(m):
                 occ_out[start + i, y] = occ[i]
                 lat_out[start + i, y] = state[i]
                 cost[start + i, y] = xbuf[i]
-                # a kept member's latent is rho * prev + innov * e with |e| < 14 (the ziggurat's range)
-                joined[start + i, y] = y == 0 or abs(state[i] - rho * prev[i]) > innov * 14.0 + 1e-12
+                joined[start + i, y] = fresh[i]
     return occ_out, lat_out, cost, joined
 
 
@@ -205,6 +205,7 @@ def segment_block_years(
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
     xbuf = np.empty(BATCH)
+    fresh = np.zeros(BATCH, dtype=np.bool_)
     for s in range(n_scen):
         for y in range(years):
             low = np.inf
@@ -222,7 +223,7 @@ def segment_block_years(
             m = min(BATCH, members - start)
             for y in range(years):
                 joiners, s0, s1 = year_batch(
-                    s0, s1, m, y, occ, state, xbuf, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+                    s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
                 )
                 joiners_out[s * years + y] += joiners
                 a0 = 0.0

@@ -19,7 +19,7 @@ market-wide part of the multipliers that :meth:`ScenarioRisk.sample` draws.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,6 +75,26 @@ class ScenarioRisk:
     shock_size : float
         Proportional cost change in a shock year, greater than -1 and at most
         ``MAX_SHOCK_SIZE`` (10.0, an 11-fold year).
+    annual_trend : float
+        The expected annual growth of cost per member in runs over several
+        years (``years=`` of :func:`vbcsim.simulate`), in (−0.5, 1]: year t's
+        expected cost is (1 + annual_trend)^(t − 1) times year 1's.  0
+        (default) keeps every year at year 1's level; a single-year run does
+        not use it.  Commercial medical cost trend has run at 7–8% a year
+        recently (PwC Health Research Institute, "Medical cost trend: Behind
+        the numbers 2025": 8% group market, 7.5% individual).  Contract terms in
+        currency (premiums, capitation rates, fixed benchmarks, attachment
+        points) are indexed by it year by year: they are priced at the
+        expected trend (docs/multi_year.md).
+    trend_persistence : float
+        In runs over several years: the year-to-year correlation φ in [0, 1) of
+        the annual trend's miss against ``annual_trend``.  Year t's miss is
+        e_t = φ e_{t−1} + √(1 − φ²) σ Z_t (e_1 = σ Z_1, year 1's miss as in a
+        single-year run), and the cost level compounds them: it is
+        (1 + annual_trend)^(t − 1) exp(Σ_{τ≤t} e_τ − Var/2), so a year that
+        came in high leaves every later year high (cost levels do not
+        revert), and with φ > 0 the next year's trend tends to miss the same
+        way.  0 (default): independent misses.
     market_share_of_variance : float
         The market-wide share of the trend's log-variance, in [0, 1].  0
         (default): the whole trend uncertainty is local (the market-wide part
@@ -89,6 +109,8 @@ class ScenarioRisk:
     shock_probability: float = 0.0
     shock_size: float = 0.0
     market_share_of_variance: float = 0.0
+    annual_trend: float = field(default=0.0, metadata={"omit_default": True})
+    trend_persistence: float = field(default=0.0, metadata={"omit_default": True})
 
     def __post_init__(self):
         cv = check_nonnegative("trend_cv", self.trend_cv, owner="ScenarioRisk")
@@ -123,6 +145,77 @@ class ScenarioRisk:
                 "market_share_of_variance", self.market_share_of_variance, owner="ScenarioRisk"
             ),
         )
+
+        trend = check_real("annual_trend", self.annual_trend, owner="ScenarioRisk")
+        if not -0.5 < trend <= 1.0:
+            raise ValueError(
+                f"ScenarioRisk: annual_trend must be in (-0.5, 1] (a growth rate per year), got {trend!r}"
+            )
+        object.__setattr__(self, "annual_trend", trend)
+        phi = check_probability("trend_persistence", self.trend_persistence, owner="ScenarioRisk")
+        if phi >= 1.0:
+            raise ValueError(f"ScenarioRisk: trend_persistence must be below 1, got {phi!r}")
+        object.__setattr__(self, "trend_persistence", phi)
+
+    def trend_index(self, years: int, first: int = 1) -> np.ndarray:
+        """(1 + annual_trend)^(t − 1) for t = first, ..., first + years − 1: the expected cost level."""
+        t = np.arange(first, first + years, dtype=float)
+        return (1.0 + self.annual_trend) ** (t - 1.0)
+
+    def _path_variance(self, years: int, scale: float) -> np.ndarray:
+        """Var(Σ_{τ≤t} e_τ) for t = 1..years of the AR(1) misses with standard deviation ``scale``."""
+        phi = self.trend_persistence
+        lag = np.abs(np.subtract.outer(np.arange(years), np.arange(years)))
+        cov = scale * scale * phi**lag
+        return np.array([cov[: t + 1, : t + 1].sum() for t in range(years)])
+
+    def sample_path(self, n: int, years: int, first, later) -> tuple[np.ndarray, np.ndarray]:
+        """Multipliers over ``years`` consecutive years, relative to the expected trend.
+
+        Returns (multiplier, market) as float[n, years]: each year's systematic multiplier
+        and its market-wide part, divided by :meth:`trend_index` (so each year's multiplier
+        has mean :meth:`mean`).  ``first`` and ``later`` are each a (trend, shock, market)
+        triple of numpy generators: year 0 draws from ``first`` exactly as
+        :meth:`sample_with_market` does, the later years from ``later`` (as float[n, years −
+        1], so the first scenarios of a longer run equal a shorter run).  The shock years
+        are independent from year to year; the trend's misses follow the AR(1) of
+        ``trend_persistence``, split into independent market-wide and local AR(1)s with the
+        log-variance shares of ``market_share_of_variance``.
+        """
+        z0, shock0 = self._draw(n, first[0], first[1])
+        sigma, w, phi = self._sigma, self.market_share_of_variance, self.trend_persistence
+        shocked = np.ones((n, years))
+        if shock0 is not None:
+            shocked[:, 0] = np.where(shock0, 1.0 + self.shock_size, 1.0)
+            if years > 1:
+                later_shock = later[1].random((n, years - 1)) < self.shock_probability
+                shocked[:, 1:] = np.where(later_shock, 1.0 + self.shock_size, 1.0)
+        if z0 is None:
+            return shocked, shocked.copy()
+        z = np.empty((n, years))
+        z[:, 0] = z0
+        if years > 1:
+            z[:, 1:] = later[0].standard_normal((n, years - 1))
+
+        def level(normals, scale):
+            e = np.empty_like(normals)
+            e[:, 0] = scale * normals[:, 0]
+            for t in range(1, years):
+                e[:, t] = phi * e[:, t - 1] + math.sqrt(1.0 - phi * phi) * scale * normals[:, t]
+            return np.exp(np.cumsum(e, axis=1) - 0.5 * self._path_variance(years, scale))
+
+        multiplier = level(z, sigma) * shocked
+        if w == 0.0:
+            market = shocked.copy()
+        elif w == 1.0:
+            market = multiplier.copy()
+        else:
+            y = np.empty((n, years))
+            y[:, 0] = first[2].standard_normal(n)
+            if years > 1:
+                y[:, 1:] = later[2].standard_normal((n, years - 1))
+            market = level(math.sqrt(w) * z + math.sqrt(1.0 - w) * y, math.sqrt(w) * sigma) * shocked
+        return multiplier, market
 
     @property
     def _sigma(self) -> float:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from vbcsim._validation import check_at_most, check_instances, check_positive_int
+from vbcsim._validation import check_at_most, check_instances, check_positive_int, check_probability
 from vbcsim.population.distributions import Distribution, check_distribution
+from vbcsim.population.persistence import Persistence
 
 __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
 
@@ -15,6 +16,8 @@ __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
 #: even summed over many segments.  How many members a run can actually simulate is bounded by
 #: the work limit of :func:`vbcsim.simulate` (``vbcsim.results.plan.MAX_MEMBER_DRAWS``).
 MAX_MEMBERS = 2**53
+
+_LATER = {"omit_default": True}  # fields added with multi-year runs: left out of descriptions at default
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,29 @@ class Segment:
     chronic condition) or, for bundled payments, a set of episodes.
     ``members`` is a positive integer (a whole float such as ``1e4`` passes)
     of at most ``MAX_MEMBERS`` (2**53).
+
+    In runs over several years (``years=`` of :func:`vbcsim.simulate`) the
+    members persist from year to year (docs/multi_year.md):
+
+    - ``annual_churn``, in [0, 1): the share of members who leave at the end
+      of each year, replaced by as many new members with fresh risk (the
+      segment keeps its size; who leaves does not depend on risk).  Default
+      0.  Commercial group plans lose about 21.5% of members a year (Fang et
+      al., JAMA Netw Open 2022); over a third of Medicare ACO beneficiaries
+      were not attributed to the same ACO two years running (McWilliams et
+      al., JAMA Intern Med 2014;174:938).
+    - ``persistence``: how strongly a member's cost persists
+      (:class:`vbcsim.Persistence`); None (default): ``Persistence()``, the
+      literature's share of the top decile that stays in it.
+
+    A single-year run uses neither.
     """
 
     name: str
     members: int
     cost: Distribution
+    annual_churn: float = field(default=0.0, metadata=_LATER)
+    persistence: Persistence | None = field(default=None, metadata=_LATER)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -39,6 +60,18 @@ class Segment:
         check_at_most("members", members, MAX_MEMBERS, owner=owner, why="2**53, see segments.MAX_MEMBERS")
         object.__setattr__(self, "members", members)
         check_distribution(f"Segment {self.name!r}: cost", self.cost)
+        churn = check_probability("annual_churn", self.annual_churn, owner=owner)
+        if churn >= 1.0:
+            raise ValueError(f"{owner}: annual_churn must be below 1 (a share of members leaving a year), got {churn!r}")
+        object.__setattr__(self, "annual_churn", churn)
+        if self.persistence is not None and not isinstance(self.persistence, Persistence):
+            raise TypeError(
+                f"{owner}: persistence must be a vbcsim.Persistence or None, got {type(self.persistence).__name__}"
+            )
+
+    def latent_correlation(self) -> float:
+        """The year-to-year correlation ρ of the members' latent risk (multi-year runs)."""
+        return (self.persistence or Persistence()).latent_correlation(self.cost)
 
     def expected_cost(self) -> float:
         """Exact expected annual cost of the segment (before systematic risk)."""

@@ -4,6 +4,7 @@ into one ``xarray.Dataset`` whose variables follow the registry in :mod:`vbcsim.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -14,22 +15,55 @@ from vbcsim.contracts.settle import settle_models
 from vbcsim.results.plan import Plan
 from vbcsim.results.variables import VARIABLES, validate
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "variables", "finish", "Rows"]
 
 
 def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=None) -> xr.Dataset:
-    """The result Dataset for scenarios [start, stop) from the engine's cost[G, s, V], excess[G, s, V, K]."""
+    """The result Dataset for scenarios [start, stop) from the engine's cost[G, s, V], excess[G, s, V, K].
+
+    In a multi-year run (``plan.multi_year``) the engine's rows are scenario-years
+    (:mod:`vbcsim.results.years`).
+    """
+    if plan.multi_year:
+        from vbcsim.results.years import assemble_years
+
+        return assemble_years(plan, cost, excess, start, stop, aggregate_oracle)
     sl = slice(start, stop)
-    n = stop - start
+    rows = Rows(
+        scenarios=np.arange(start, stop),
+        factor=plan.factor[sl],
+        quality=None if plan.quality is None else plan.quality[sl],
+        efficiency={m: e[sl] for m, e in plan.efficiency.items()},
+        market=None if plan.market_factor is None else plan.market_factor[sl],
+    )
+    data, coords = variables(plan, cost, excess, rows, aggregate_oracle)
+    return finish(plan, data, coords)
+
+
+@dataclass
+class Rows:
+    """The scenario-level inputs of the rows being assembled (scenarios, or scenario-years)."""
+
+    scenarios: np.ndarray  # the scenario coordinate (its length is the number of rows)
+    factor: np.ndarray  # (n,) systematic multiplier
+    quality: np.ndarray | None  # (n,) when there are models
+    efficiency: dict  # model -> (n,)
+    market: np.ndarray | None  # (n,) market-wide part of the factor (None: no split)
+    timeline: dict | None = None  # the SettlementContext's multi-year fields
+
+
+def variables(plan: Plan, cost, excess, rows: Rows, aggregate_oracle=None) -> tuple[dict, dict]:
+    """The cube's variables and coordinates, with a ``scenario`` dimension over ``rows``."""
+    n = len(rows.scenarios)
     att = plan.attachments
     names = plan.simulated.names
-    coords = {"scenario": np.arange(start, stop), "segment": names}
+    coords = {"scenario": rows.scenarios, "segment": names}
     if len(plan.simulated) > len(plan.population):
         # segments simulated only for a model's pool (outside the parties' book of business)
         coords["pooled"] = ("segment", np.arange(len(plan.simulated)) >= len(plan.population))
     data = {
         "cost": (("scenario", "segment"), cost[:, :, 0].T),
-        "scenario_factor": (("scenario",), plan.factor[sl]),
+        "scenario_factor": (("scenario",), rows.factor),
         "members": (("segment",), np.asarray(plan.members, dtype=np.int64)),
     }
     if att.size:
@@ -40,7 +74,7 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
         )
     arrangements = plan.arrangements
     if arrangements:
-        q = plan.quality[sl]
+        q = rows.quality
         settled = settle_models(
             plan.population,
             arrangements,
@@ -51,12 +85,13 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
             plan.scenario_risk,
             segments=tuple(names),
             aggregate_oracle=aggregate_oracle,
-            market_factor=None if plan.market_factor is None else plan.market_factor[sl],
+            market_factor=rows.market,
+            timeline=rows.timeline,
         )
         if plan.status_quo:
             data["status_quo_net"] = (
                 ("scenario", "model", "party"),
-                _status_quo_net(plan, cost, q, sl, aggregate_oracle),
+                _status_quo_net(plan, cost, rows, aggregate_oracle),
             )
         coords["model"] = list(arrangements)
         coords["party"] = list(PARTIES)
@@ -75,10 +110,17 @@ def assemble(plan: Plan, cost, excess, start: int, stop: int, aggregate_oracle=N
             data["equity"] = (("model", "entity", "party"), _equity(arrangements, settled["entities"]))
         data["efficiency"] = (
             ("scenario", "model"),
-            np.stack([plan.efficiency[m][sl] for m in arrangements], axis=1).reshape(n, len(arrangements)),
+            np.stack([rows.efficiency[m] for m in arrangements], axis=1).reshape(n, len(arrangements)),
         )
         data["quality"] = (("scenario",), q)
         data.update(_price_variables(arrangements, settled))
+        if rows.timeline is not None:
+            data["benchmark"] = (("scenario", "model"), settled["benchmark"])
+    return data, coords
+
+
+def finish(plan: Plan, data: dict, coords: dict) -> xr.Dataset:
+    """The Dataset of ``data`` and ``coords``: units and descriptions from the registry, the run's attrs."""
     ds = xr.Dataset(data, coords=coords)
     for name in ds.data_vars:
         spec = VARIABLES[name]
@@ -137,7 +179,7 @@ def _price_variables(arrangements, settled) -> dict:
     return out
 
 
-def _status_quo_net(plan: Plan, cost, quality, sl: slice, aggregate_oracle) -> np.ndarray:
+def _status_quo_net(plan: Plan, cost, rows: Rows, aggregate_oracle) -> np.ndarray:
     """Each model's parties under its fee-for-service status quo, settled on the baseline view.
 
     The status quo has no efficiency effect and no per-member attachments, so the engine's view 0
@@ -153,10 +195,11 @@ def _status_quo_net(plan: Plan, cost, quality, sl: slice, aggregate_oracle) -> n
         np.repeat(base, len(models), axis=2),
         np.zeros((book, base.shape[1], len(models), 0)),
         [()] * len(models),
-        quality,
+        rows.quality,
         plan.scenario_risk,
         segments=tuple(plan.population.names),
         aggregate_oracle=aggregate_oracle,
-        market_factor=None if plan.market_factor is None else plan.market_factor[sl],
+        market_factor=rows.market,
+        timeline=rows.timeline,
     )
     return settled["net"]

@@ -115,7 +115,10 @@ def describe(obj):
     if is_dataclass(obj) and not isinstance(obj, type):
         out = {"type": type(obj).__name__}
         for f in fields(obj):
-            out[f.metadata.get("name", f.name)] = describe(getattr(obj, f.name))
+            value = getattr(obj, f.name)
+            if f.metadata.get("omit_default") and value == f.default:
+                continue  # a field added later, at its default: the description stays as before
+            out[f.metadata.get("name", f.name)] = describe(value)
         return out
     if isinstance(obj, (list, tuple)):
         return [describe(o) for o in obj]
@@ -347,6 +350,23 @@ class Plan:
     # settle each model's fee-for-service status quo too (the cube's ``status_quo_net``)
     status_quo: bool = False
     scenario_sampling: str = "random"
+    # multi-year runs (docs/multi_year.md): performance years, the status-quo years simulated before
+    # them for benchmarks, and the expected trend index of every simulated year (baseline first).
+    # Then ``factor`` and ``market_factor`` are (S, baseline_years + years), relative to the trend
+    # index, ``quality`` is (S, years), and the rows of ``factors`` and of the engine's output are
+    # scenario-years (row = scenario × (baseline_years + years) + year index)
+    years: int = 1
+    baseline_years: int = 0
+    trend_index: np.ndarray | None = None
+
+    @property
+    def multi_year(self) -> bool:
+        """Whether the run simulates members across years (more than one year, or baseline years)."""
+        return self.years > 1 or self.baseline_years > 0
+
+    @property
+    def simulated_years(self) -> int:
+        return self.baseline_years + self.years
 
     def config(self) -> dict:
         out = {
@@ -360,6 +380,9 @@ class Plan:
             out["baseline"] = "fee_for_service"
         if self.scenario_sampling != "random":
             out["scenario_sampling"] = self.scenario_sampling
+        if self.multi_year:
+            out["years"] = self.years
+            out["baseline_years"] = self.baseline_years
         return out
 
 
@@ -376,6 +399,7 @@ def make_plan(
     streamed=False,
     status_quo=False,
     scenario_sampling="random",
+    years=1,
 ) -> Plan:
     """Draw the scenario-level variables and lay out the engine's views.
 
@@ -383,6 +407,13 @@ def make_plan(
     is refused before anything is drawn.
     """
     simulated = _with_pools(population, arrangements)
+    lead = baseline_years_needed(arrangements)
+    if years > 1 or lead > 0:
+        return _multi_year_plan(
+            population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality,
+            threads=threads, streamed=streamed, status_quo=status_quo,
+            scenario_sampling=scenario_sampling, years=years, lead=lead,
+        )  # fmt: skip
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
     if check_scenario_sampling(scenario_sampling) == "sobol":
         source = _sobol_source(n_scenarios, seed)
@@ -393,12 +424,7 @@ def make_plan(
         name: arr.efficiency.sample(n_scenarios, source(_model_stream(name)))
         for name, arr in arrangements.items()
     }
-    # view 0: the baseline cost with the requested attachments; view m + 1: model m
-    view_att = [tuple(att)] + [arr.attachments() for arr in arrangements.values()]
-    width = max(len(a) for a in view_att)
-    att_table = np.full((len(view_att), width), np.inf)
-    for v, a in enumerate(view_att):
-        att_table[v, : len(a)] = a
+    view_att, att_table = _views(att, arrangements)
     factors = np.empty((n_scenarios, len(view_att)))
     factors[:, 0] = factor
     for v, (name, arr) in enumerate(arrangements.items(), start=1):
@@ -429,6 +455,107 @@ def make_plan(
         market_factor=market,
         status_quo=bool(status_quo and arrangements),
         scenario_sampling=scenario_sampling,
+    )
+
+
+def _views(att, arrangements):
+    """The views' attachments (0: the baseline cost with ``att``; m + 1: model m) and their table."""
+    view_att = [tuple(att)] + [arr.attachments() for arr in arrangements.values()]
+    width = max(len(a) for a in view_att)
+    att_table = np.full((len(view_att), width), np.inf)
+    for v, a in enumerate(view_att):
+        att_table[v, : len(a)] = a
+    return view_att, att_table
+
+
+def baseline_years_needed(arrangements) -> int:
+    """Status-quo years to simulate before year 1: the most any contract's agreement needs."""
+    need = 0
+    for arr in arrangements.values():
+        for c in arr.contracts:
+            agreement = getattr(c, "agreement", None)
+            if agreement is not None:
+                need = max(need, agreement.baseline_years)
+    return need
+
+
+#: streams of the scenario-level draws of the years after the first in a multi-year run
+STREAM_YEARS_TREND = 111
+STREAM_YEARS_SHOCK = 112
+STREAM_YEARS_QUALITY = 113
+STREAM_YEARS_MARKET = 114
+
+
+def _multi_year_plan(
+    population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality, *,
+    threads, streamed, status_quo, scenario_sampling, years, lead,
+) -> Plan:  # fmt: skip
+    """:func:`make_plan` of a run over ``years`` performance years after ``lead`` baseline years.
+
+    The first simulated year's scenario-level draws come from the streams of a single-year run
+    (under ``scenario_sampling="sobol"`` from its Sobol' points); the later years' from streams of
+    their own, pseudo-random.  Each model's efficiency is drawn once per scenario and applies in
+    every performance year; the baseline years are the status quo (no efficiency, no price lever).
+    """
+    total = lead + years
+    check_run_size(simulated, arrangements, n_scenarios * total, att, threads=threads, streamed=streamed)
+    source = _sobol_source(n_scenarios, seed) if scenario_sampling == "sobol" else _random_source(seed)
+    later = _random_source(seed)
+    if scenario_risk is None:
+        factor, market, index = np.ones((n_scenarios, total)), None, np.ones(total)
+    else:
+        factor, market = scenario_risk.sample_path(
+            n_scenarios,
+            total,
+            tuple(source(s) for s in (driver.STREAM_TREND, driver.STREAM_SHOCK, driver.STREAM_MARKET)),
+            tuple(later(s) for s in (STREAM_YEARS_TREND, STREAM_YEARS_SHOCK, STREAM_YEARS_MARKET)),
+        )
+        index = scenario_risk.trend_index(total, first=1 - lead)
+    efficiency = {
+        name: arr.efficiency.sample(n_scenarios, source(_model_stream(name)))
+        for name, arr in arrangements.items()
+    }
+    view_att, att_table = _views(att, arrangements)
+    factors = np.empty((n_scenarios, total, len(view_att)))
+    factors[:, :, 0] = factor
+    for v, (name, arr) in enumerate(arrangements.items(), start=1):
+        factors[:, :, v] = factor
+        modelled = factor[:, lead:] * (1.0 - efficiency[name])[:, None]
+        factors[:, lead:, v] = modelled * arr.price_index()
+    q = None
+    if arrangements:
+        dist = quality or Quality()
+        q = np.empty((n_scenarios, years))
+        q[:, 0] = dist.sample(n_scenarios, source(driver.STREAM_QUALITY))
+        if years > 1:
+            q[:, 1:] = dist.sample(n_scenarios * (years - 1), later(STREAM_YEARS_QUALITY)).reshape(
+                n_scenarios, years - 1
+            )
+    return Plan(
+        population=population,
+        simulated=simulated,
+        arrangements=arrangements,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        attachments=att,
+        scenario_risk=scenario_risk,
+        quality_dist=quality,
+        factor=factor,
+        efficiency=efficiency,
+        quality=q,
+        view_attachments=view_att,
+        factors=factors.reshape(n_scenarios * total, len(view_att)),
+        attachment_table=att_table,
+        params=[
+            driver.encode_years(s.cost, s.latent_correlation(), s.annual_churn, total) for s in simulated
+        ],
+        members=[s.members for s in simulated],
+        market_factor=market,
+        status_quo=bool(status_quo and arrangements),
+        scenario_sampling=scenario_sampling,
+        years=years,
+        baseline_years=lead,
+        trend_index=index,
     )
 
 

@@ -25,6 +25,17 @@ from vbcsim.results.store import simulate_to_zarr
 __all__ = ["simulate", "describe", "check_population", "make_plan", "run_engine", "assemble"]
 
 
+#: most performance years a run may simulate (an agreement is 3 to 5 years; a venture's horizon 10)
+MAX_YEARS = 50
+
+
+def check_years(years) -> int:
+    years = check_positive_int("years", years, strict=True)
+    if years > MAX_YEARS:
+        raise ValueError(f"years must be at most {MAX_YEARS} (simulation.MAX_YEARS), got {years!r}")
+    return years
+
+
 def _check_flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
@@ -47,6 +58,7 @@ def simulate(
     overwrite: bool = False,
     baseline: bool = False,
     scenario_sampling: str = "random",
+    years: int = 1,
 ) -> xr.Dataset:
     """Simulate the annual medical cost of every member, ``n_scenarios`` times.
 
@@ -129,6 +141,21 @@ def simulate(
         assume independent scenarios, so under "sobol" they are the plain
         Monte Carlo errors, an upper bound in practice.
 
+    years : int
+        performance years per scenario (default 1), at most ``MAX_YEARS``
+        (50).  Over several years members persist and churn
+        (:class:`vbcsim.Segment` ``annual_churn``, ``persistence``), the
+        systematic risk follows a trend (:class:`vbcsim.ScenarioRisk`
+        ``annual_trend``, ``trend_persistence``), and contracts settle year
+        by year, benchmarks across agreement periods
+        (:class:`vbcsim.Agreement`).  Every per-scenario variable then has a
+        ``year`` dimension after ``scenario`` (coordinate 1..years, with
+        ``trend_index``), ``premium`` is (year, model), and the cube adds
+        ``cumulative_net``, ``benchmark`` and, when an agreement needs the
+        years before the first, ``baseline_cost`` (scenario, baseline_year,
+        segment).  ``years=1`` without agreements is the single-year run,
+        bit for bit (docs/multi_year.md).
+
     Returns
     -------
     xarray.Dataset
@@ -177,6 +204,7 @@ def simulate(
         streamed=out is not None,
         status_quo=_check_flag("baseline", baseline),
         scenario_sampling=check_scenario_sampling(scenario_sampling),
+        years=check_years(years),
     )
     progress = as_callback(progress, "simulate")
     if out is not None:

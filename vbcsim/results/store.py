@@ -115,8 +115,9 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
     n_seg, n_views = len(plan.params), plan.factors.shape[1]
     n_att = plan.attachment_table.shape[1]
     S = plan.n_scenarios
-    # the Dataset's structure, from one scenario of zeros
-    probe = assemble(plan, np.zeros((n_seg, 1, n_views)), np.zeros((n_seg, 1, n_views, n_att)), 0, 1)
+    T = plan.simulated_years  # engine rows per scenario (1 in a single-year run)
+    # the Dataset's structure, from one scenario of ones (a benchmark from zero cost is refused)
+    probe = assemble(plan, np.ones((n_seg, T, n_views)), np.ones((n_seg, T, n_views, n_att)), 0, 1)
     data = {}
     for name, var in probe.data_vars.items():
         if "scenario" in var.dims:
@@ -134,10 +135,10 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
     engine = work / "engine"
     zarr.open_group(str(engine), mode="w", **_zarr_kwargs(zarr.open_group))
     for g, members in enumerate(plan.members):
-        bs = block_scenarios(int(members))
+        bs = block_scenarios(int(members), T)
         n_blocks = -(-S // bs)
-        _array(zarr, engine / f"cost_{g}", (S, n_views), (bs, n_views), "f8", 0.0)
-        _array(zarr, engine / f"excess_{g}", (S, n_views, n_att), (bs, n_views, n_att), "f8", 0.0)
+        _array(zarr, engine / f"cost_{g}", (S * T, n_views), (bs * T, n_views), "f8", 0.0)
+        _array(zarr, engine / f"excess_{g}", (S * T, n_views, n_att), (bs * T, n_views, n_att), "f8", 0.0)
         _array(zarr, engine / f"done_{g}", (n_blocks,), (1,), "bool", False)
     _array(zarr, engine / "settled", (-(-S // SETTLE_SCENARIOS),), (1,), "bool", False)
     zarr.open_group(str(work), mode="r+").attrs["vbcsim_run"] = rid
@@ -191,11 +192,12 @@ def _compute(zarr, plan, work: Path, backend, threads, progress) -> None:
     excess_arrays = [zarr.open_array(str(engine / f"excess_{g}"), mode="r+") for g in range(len(plan.params))]
     done_arrays = [zarr.open_array(str(engine / f"done_{g}"), mode="r+") for g in range(len(plan.params))]
     done_flags = [np.asarray(d[:], dtype=bool) for d in done_arrays]
-    todo = [b for b in block_layout(plan.members, S) if not done_flags[b.segment][b.index]]
+    T = plan.simulated_years
+    todo = [b for b in block_layout(plan.members, S, T) if not done_flags[b.segment][b.index]]
 
     def sink(b, c, e):
-        cost_arrays[b.segment][b.start : b.stop] = c
-        excess_arrays[b.segment][b.start : b.stop] = e
+        cost_arrays[b.segment][b.start * T : b.stop * T] = c
+        excess_arrays[b.segment][b.start * T : b.stop * T] = e
         done_arrays[b.segment][b.index] = True
 
     if todo:
@@ -209,8 +211,8 @@ def _compute(zarr, plan, work: Path, backend, threads, progress) -> None:
         if flags[i]:
             continue
         stop = min(start + SETTLE_SCENARIOS, S)
-        cost = np.stack([a[start:stop] for a in cost_arrays])
-        excess = np.stack([a[start:stop] for a in excess_arrays])
+        cost = np.stack([a[start * T : stop * T] for a in cost_arrays])
+        excess = np.stack([a[start * T : stop * T] for a in excess_arrays])
         part = assemble(plan, cost, excess, start, stop, aggregate_oracle=oracle)
         region = part[[n for n, v in part.data_vars.items() if "scenario" in v.dims]]
         region = region.drop_vars([c for c in region.coords if "scenario" not in region[c].dims])

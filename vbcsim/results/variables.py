@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import xarray as xr
 
-__all__ = ["Variable", "VARIABLES", "validate"]
+__all__ = ["Variable", "VARIABLES", "MULTI_YEAR", "expected_dims", "validate"]
 
 
 @dataclass(frozen=True)
@@ -148,16 +148,59 @@ VARIABLES = {
             "the parties from outside (Settlement.from_members).  Present when some model has a contract "
             "that bills members (ReferenceBasedPricing)",
         ),
+        # multi-year runs (docs/multi_year.md): every variable above with a scenario dimension then
+        # has a year dimension after it (premium becomes (year, model)), and these are added
+        Variable(
+            "cumulative_net",
+            ("scenario", "year", "model", "party"),
+            "currency",
+            "each party's net result summed over the years up to and including the year",
+        ),
+        Variable(
+            "baseline_cost",
+            ("scenario", "baseline_year", "segment"),
+            "currency per year",
+            "medical cost of the segment in the status-quo years before the agreement (baseline_year 0, "
+            "-1, ...), from which agreements set their first benchmark; present when a contract has one",
+        ),
+        Variable(
+            "benchmark",
+            ("scenario", "year", "model"),
+            "currency per year",
+            "the benchmark each model's first benchmark contract (SharedSavings) settled against in the "
+            "year, after any update; NaN for models without one",
+        ),
     )
 }
 
+#: variables only multi-year runs have (their registered dims include ``year`` already)
+MULTI_YEAR = ("cumulative_net", "baseline_cost", "benchmark")
+
+
+def expected_dims(name: str, multi_year: bool) -> tuple[str, ...]:
+    """A variable's dims: the registry's, with ``year`` after ``scenario`` in a multi-year cube."""
+    dims = VARIABLES[name].dims
+    if not multi_year or name in MULTI_YEAR:
+        return dims
+    if dims and dims[0] == "scenario":
+        return ("scenario", "year", *dims[1:])
+    if name == "premium":
+        return ("year", "model")
+    return dims
+
 
 def validate(ds: xr.Dataset) -> xr.Dataset:
-    """Check that every registered variable present has its registered dims; return ``ds``."""
+    """Check that every registered variable present has its registered dims; return ``ds``.
+
+    A cube with a ``year`` dimension (a multi-year run) has it after ``scenario`` in every
+    per-scenario variable (:func:`expected_dims`).
+    """
+    multi_year = "year" in ds.dims
     for name, var in ds.data_vars.items():
         spec = VARIABLES.get(name)
         if spec is None:
             raise ValueError(f"variable {name!r} is not in the registry (vbcsim.variables.VARIABLES)")
-        if tuple(var.dims) != spec.dims:
-            raise ValueError(f"variable {name!r} has dims {tuple(var.dims)}, registry says {spec.dims}")
+        dims = expected_dims(name, multi_year)
+        if tuple(var.dims) != dims:
+            raise ValueError(f"variable {name!r} has dims {tuple(var.dims)}, registry says {dims}")
     return ds

@@ -1,0 +1,327 @@
+"""Multi-year runs: members who persist and churn, the year dimension, agreement periods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import vbcsim
+from vbcsim.contracts import SharedSavings
+from vbcsim.contracts.agreement import Agreement, agreement_benchmark
+from vbcsim.contracts.base import SettlementContext
+from vbcsim.engine import _years as KY
+from vbcsim.engine import driver
+from vbcsim.engine.rng import root_key
+from vbcsim.population.persistence import Persistence, member_costs, persistence_statistics
+
+LOGNORMAL = vbcsim.Hurdle(0.8, vbcsim.Lognormal(7.0, 1.6))
+GAMMA = vbcsim.Gamma(1.5, 2000.0)
+SPLICED = vbcsim.Hurdle(
+    0.85, vbcsim.Spliced(vbcsim.Lognormal(7.5, 1.5), vbcsim.Pareto(2.5, 100_000.0), 100_000.0, 0.005)
+)
+COMPOUND = vbcsim.Compound(vbcsim.Poisson(2.0), vbcsim.Lognormal(6.0, 1.0))
+
+
+def paths(dist, n, years, rho, churn, seed=1, block=(0, 0)):
+    """The kernel's slots (occurrence, latent, cost, joined) of ``n`` members over ``years``."""
+    yp = driver.encode_years(dist, rho, churn, years)
+    key0, key1 = root_key(seed)
+    return KY.member_paths(
+        yp.prm, yp.mode, yp.table, yp.z0, yp.dz, yp.p, yp.p11, yp.p01, yp.rho, yp.churn,
+        n, years, key0, key1, 7, *block,
+    )  # fmt: skip
+
+
+# -- the member model ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dist", [LOGNORMAL, GAMMA, SPLICED], ids=["lognormal", "gamma", "spliced"])
+def test_kernel_matches_numpy_reference(dist):
+    """The kernel's cost of each member-year is the numpy reference's map of its states."""
+    occ, lat, cost, _ = paths(dist, 4000, 3, 0.7, 0.2)
+    a = np.where(occ > 0, np.inf, -np.inf)  # the reference's occurrence latent: above or below the hurdle
+    ref = member_costs(dist, a, lat)
+    # lognormal: fast_exp within 1 ulp; other families: the quantile table, within 1e-5 relative
+    rtol = 1e-13 if dist is LOGNORMAL else 1e-5
+    np.testing.assert_allclose(cost, ref, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("dist", [LOGNORMAL, GAMMA, SPLICED, COMPOUND], ids=["ln", "gamma", "spliced", "compound"])
+def test_each_year_has_the_segment_distribution(dist):
+    """Every year's costs are draws from the segment's distribution: the mean within 4 standard errors,
+    the share with cost within 4 binomial errors, and (continuous) a KS test of the positive part."""
+    n, years = 40_000, 4
+    _, _, cost, _ = paths(dist, n, years, 0.8, 0.1, seed=3)
+    p = dist.p_nonzero if isinstance(dist, vbcsim.Hurdle) else 1.0
+    sev = dist.severity if isinstance(dist, vbcsim.Hurdle) else dist
+    for y in range(years):
+        x = cost[:, y]
+        se = x.std(ddof=1) / np.sqrt(n)
+        assert abs(x.mean() - dist.mean()) < 4 * se
+        share = (x > 0).mean()
+        if not isinstance(sev, vbcsim.Compound):
+            assert abs(share - p) <= 4 * np.sqrt(p * (1 - p) / n) + 1e-12
+            assert stats.kstest(x[x > 0], sev.cdf).pvalue > 1e-4
+
+
+@pytest.mark.parametrize(
+    "persistence", [Persistence(), Persistence(top_decile_stay=0.6), Persistence(rank_correlation=0.5)]
+)
+def test_persistence_statistic_recovered(persistence):
+    """The simulated statistic of consecutive years matches the parameter within 4 standard errors."""
+    rho = persistence.latent_correlation(LOGNORMAL)
+    _, _, cost, _ = paths(LOGNORMAL, 60_000, 2, rho, 0.0, seed=5)
+    got = persistence_statistics(cost[:, 0], cost[:, 1])
+    name, value = persistence.statistic
+    assert abs(got[name] - value) <= 4 * got[f"{name}_se"]
+
+
+def test_churn_recovered_and_independent_of_risk():
+    churn = 0.2
+    n, years = 50_000, 5
+    occ, lat, cost, joined = paths(LOGNORMAL, n, years, 0.9, churn, seed=9)
+    assert joined[:, 0].all()
+    share = joined[:, 1:].mean(axis=0)
+    assert np.all(np.abs(share - churn) <= 4 * np.sqrt(churn * (1 - churn) / n))
+    # a new member's latent is fresh: independent of the slot's previous member's
+    new = joined[:, 1]
+    r = np.corrcoef(lat[new, 0], lat[new, 1])[0, 1]
+    assert abs(r) < 4 / np.sqrt(new.sum())
+    kept = ~new
+    assert np.corrcoef(lat[kept, 0], lat[kept, 1])[0, 1] == pytest.approx(0.9, abs=0.01)
+
+
+def test_lag_correlation_decays_geometrically():
+    """High-cost members regress: the latent's lag-k correlation is rho^k."""
+    _, lat, _, _ = paths(LOGNORMAL, 40_000, 4, 0.7, 0.0, seed=11)
+    for k in (1, 2, 3):
+        r = np.corrcoef(lat[:, 0], lat[:, k])[0, 1]
+        assert r == pytest.approx(0.7**k, abs=4 / np.sqrt(40_000))
+
+
+def test_occurrence_chain_keeps_the_hurdle_each_year():
+    occ, _, _, _ = paths(LOGNORMAL, 80_000, 6, 0.8, 0.0, seed=13)
+    p11, _ = driver.occurrence_transitions(0.8, 0.8)
+    assert np.all(np.abs(occ.mean(axis=0) - 0.8) <= 4 * np.sqrt(0.16 / 80_000))
+    had = occ[:, 0] > 0
+    assert (occ[had, 1] > 0).mean() == pytest.approx(p11, abs=4 * np.sqrt(p11 * (1 - p11) / had.sum()))
+
+
+# -- the cube ----------------------------------------------------------------------------------
+
+POP = vbcsim.Population(
+    [
+        vbcsim.Segment("a", 3000, LOGNORMAL, annual_churn=0.2),
+        vbcsim.Segment("b", 1000, SPLICED, annual_churn=0.1),
+    ]
+)
+
+
+def test_years_one_is_the_single_year_run():
+    models = vbcsim.partnership_models(POP)
+    one = vbcsim.simulate(POP, models, n_scenarios=40, seed=2, years=1, baseline=True)
+    plain = vbcsim.simulate(POP, models, n_scenarios=40, seed=2, baseline=True)
+    assert "year" not in one.dims
+    for name in plain.data_vars:
+        np.testing.assert_array_equal(one[name].values, plain[name].values)
+    assert one.attrs["config"] == plain.attrs["config"]
+
+
+def test_year_dimension_and_money_identities():
+    risk = vbcsim.ScenarioRisk(trend_cv=0.03, annual_trend=0.06, trend_persistence=0.5)
+    models = vbcsim.partnership_models(POP, risk)
+    ds = vbcsim.simulate(POP, models, n_scenarios=60, seed=4, years=4, scenario_risk=risk, baseline=True)
+    assert ds["net"].dims == ("scenario", "year", "model", "party")
+    assert ds["premium"].dims == ("year", "model")
+    np.testing.assert_allclose(ds["trend_index"].values, 1.06 ** np.arange(4))
+    np.testing.assert_allclose(ds["cumulative_net"].values, ds["net"].cumsum("year").values)
+    # every year's premium is year 1's indexed at the expected trend
+    np.testing.assert_allclose(ds["premium"].values, ds["premium"].values[:1] * ds["trend_index"].values[:, None])
+    # money is conserved in every year: the parties' results sum to the premium less what leaves them
+    for m in ds["model"].values:
+        total = ds["net"].sel(model=m).sum("party")
+        assert np.isfinite(total.values).all()
+    ffs = vbcsim.Arrangement(contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.05, 0.01))
+    one = vbcsim.simulate(POP, {"ffs": ffs}, n_scenarios=30, seed=4, years=3, scenario_risk=risk)
+    book = one["cost"].sum("segment")
+    expected = book * (1 - one["efficiency"].sel(model="ffs"))
+    np.testing.assert_allclose(one["medical_cost"].sel(model="ffs").values, expected.values, rtol=1e-12)
+    # parties sum to premium − delivery − admin − outside care (fee for service: the payer pays C)
+    arr = one.sel(model="ffs")
+    total = arr["net"].sum("party")
+    c = arr["medical_cost"]
+    delivery = 0.85 * c  # the default delivery ratio, the provider delivers all the care
+    admin = ffs.admin_pmpm * 12 * POP.members * one["trend_index"]
+    expected = (arr["premium"] - delivery - admin).transpose("scenario", "year")
+    np.testing.assert_allclose(total.values, expected.values, rtol=1e-9)
+
+
+def test_each_year_cost_matches_the_exact_mean():
+    """The panel's cost in each year has the exact expected cost × the trend index (no scenario risk)."""
+    risk = vbcsim.ScenarioRisk(annual_trend=0.05)
+    ds = vbcsim.simulate(POP, n_scenarios=400, seed=6, years=3, scenario_risk=risk)
+    cost = ds["cost"].sum("segment")
+    for y in range(3):
+        x = cost.isel(year=y).values
+        expected = POP.expected_cost() * 1.05**y
+        assert abs(x.mean() - expected) <= 4 * x.std(ddof=1) / np.sqrt(x.size)
+
+
+def test_excess_matches_exact_stop_loss_each_year():
+    seg = vbcsim.Segment("a", 2000, LOGNORMAL)
+    ds = vbcsim.simulate(seg, n_scenarios=300, seed=8, years=3, attachments=[50_000.0])
+    per_member = float(LOGNORMAL.stop_loss(50_000.0))
+    for y in range(3):
+        x = ds["excess"].isel(year=y, attachment=0).sum("segment").values
+        assert abs(x.mean() - 2000 * per_member) <= 4 * x.std(ddof=1) / np.sqrt(x.size)
+
+
+def test_trend_path_mean_and_year_one():
+    risk = vbcsim.ScenarioRisk(trend_cv=0.04, shock_probability=0.1, shock_size=0.1, annual_trend=0.07,
+                               trend_persistence=0.6, market_share_of_variance=0.5)  # fmt: skip
+    ds = vbcsim.simulate(vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, years=4, scenario_risk=risk)
+    f = ds["scenario_factor"].values
+    expected = risk.mean() * 1.07 ** np.arange(4)
+    se = f.std(axis=0, ddof=1) / np.sqrt(f.shape[0])
+    assert np.all(np.abs(f.mean(axis=0) - expected) <= 4 * se)
+    single = vbcsim.simulate(vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, scenario_risk=risk)
+    np.testing.assert_array_equal(f[:, 0], single["scenario_factor"].values)
+
+
+def test_bitwise_across_threads():
+    models = vbcsim.partnership_models(POP)
+    a = vbcsim.simulate(POP, models, n_scenarios=30, seed=5, years=3, threads=1)
+    b = vbcsim.simulate(POP, models, n_scenarios=30, seed=5, years=3, threads=2)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    # the first scenarios of a longer run are a shorter run
+    c = vbcsim.simulate(POP, models, n_scenarios=12, seed=5, years=3, threads=2)
+    np.testing.assert_array_equal(a["net"].values[:12], c["net"].values)
+
+
+def test_bitwise_on_dask():
+    pytest.importorskip("dask")
+    a = vbcsim.simulate(POP, n_scenarios=20, seed=5, years=2)
+    b = vbcsim.simulate(POP, n_scenarios=20, seed=5, years=2, backend="dask")
+    np.testing.assert_array_equal(a["cost"].values, b["cost"].values)
+
+
+def test_zarr_resume(tmp_path):
+    pytest.importorskip("zarr")
+    from vbcsim.results import store
+
+    agreement = Agreement(length=2)
+    arr = vbcsim.Arrangement(
+        premium_pmpm=None,
+        contracts=[vbcsim.contracts.FeeForService(), SharedSavings(None, 0.5, 0.02, agreement=agreement)],
+        efficiency=vbcsim.Efficiency(0.03, 0.01),
+    )
+    kw = dict(n_scenarios=50, seed=3, years=3, models={"ss": arr})
+    full = vbcsim.simulate(POP, **kw)
+    out = tmp_path / "r.zarr"
+    calls = {"n": 0}
+
+    def stop_after_two(done, total):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        vbcsim.simulate(POP, out=str(out), progress=stop_after_two, threads=1, **kw)
+    assert (tmp_path / "r.zarr.partial").exists()
+    resumed = vbcsim.simulate(POP, out=str(out), threads=1, **kw).load()
+    for name in ("net", "cost", "baseline_cost", "benchmark", "cumulative_net"):
+        np.testing.assert_array_equal(resumed[name].values, full[name].values)
+    assert store.SETTLE_SCENARIOS > 0
+
+
+# -- agreement periods ---------------------------------------------------------------------------
+
+
+def _context(base, perf, market=None, members=100, agreement_years=None):
+    """A hand-made context: base (S, B) and perf (S, Y) per capita costs of one segment."""
+    base = np.asarray(base, dtype=float)
+    perf = np.asarray(perf, dtype=float)
+    n_paths, years = perf.shape
+    rows = n_paths * years
+    return SettlementContext(
+        model="m",
+        segments=("s",),
+        members=np.array([members]),
+        segment_cost=(perf * members).reshape(rows, 1),
+        excess_by_attachment={},
+        premium=np.zeros(rows),
+        quality=None,
+        expected_cost=1.0,
+        years=years,
+        year=np.tile(np.arange(1, years + 1), n_paths),
+        baseline_years=base.shape[1],
+        baseline_segment_cost=(base * members)[:, :, None],
+        market_path=market,
+        reference_per_capita=1000.0,
+    )
+
+
+def test_two_period_rebasing_by_hand():
+    """Benchmark years 900, 1000, 1100 → 0.1·900 + 0.3·1000 + 0.6·1100 = 1050 for years 1-2; the
+    second period's benchmark years are years 0, 1, 2 (1100, 950, 940) → 0.1·1100 + 0.3·950 + 0.6·940 = 959."""
+    ctx = _context([[900.0, 1000.0, 1100.0]], [[950.0, 940.0, 930.0, 920.0]])
+    b = agreement_benchmark(Agreement(length=2), ctx, None, update="prospective") / 100
+    np.testing.assert_allclose(b, [1050.0, 1050.0, 959.0, 959.0])
+
+
+def test_rebasing_with_market_trend_regional_blend_and_prior_savings():
+    market = np.array([[1.0, 1.02, 1.05, 1.08, 1.10, 1.13]])  # years -2..3
+    ctx = _context([[900.0, 1000.0, 1100.0]], [[950.0, 940.0, 930.0]], market=market)
+    ag = Agreement(length=2, regional_blend=0.5, prior_savings_adjustment=True)
+    b = agreement_benchmark(ag, ctx, None, update="retrospective") / 100
+    # period 1: each benchmark year trended to year 0 by the market, then to the performance year
+    hist = 0.1 * 900 * 1.05 / 1.0 + 0.3 * 1000 * 1.05 / 1.02 + 0.6 * 1100
+    region = 1000.0 * 1.05
+    adj = np.clip(0.5 * (region - hist), -0.05 * region, 0.05 * region)
+    p1 = hist + adj
+    np.testing.assert_allclose(b[:2], [p1 * 1.08 / 1.05, p1 * 1.10 / 1.05])
+    # period 2: benchmark years 0, 1, 2 trended to year 2; the prior savings of years 1 and 2
+    hist2 = 0.1 * 1100 * 1.10 / 1.05 + 0.3 * 950 * 1.10 / 1.08 + 0.6 * 940
+    region2 = 1000.0 * 1.10
+    adj2 = np.clip(0.5 * (region2 - hist2), -0.05 * region2, 0.05 * region2)
+    savings = np.mean([b[0] - 950.0, b[1] - 940.0])
+    psa = min(0.5 * max(savings, 0.0), 0.05 * region2)
+    np.testing.assert_allclose(b[2], (hist2 + max(adj2, psa)) * 1.13 / 1.10)
+
+
+def test_agreement_needs_baseline_years_and_no_pmpm():
+    with pytest.raises(ValueError, match="benchmark_pmpm must be None"):
+        SharedSavings(900.0, 0.5, 0.02, agreement=Agreement())
+    with pytest.raises(ValueError, match="baseline_weights"):
+        Agreement(baseline_weights=(0.5, 0.6, 0.0))
+    with pytest.raises(ValueError, match="length"):
+        Agreement(length=0)
+    with pytest.raises(TypeError, match="agreement"):
+        SharedSavings(None, 0.5, 0.02, agreement="mssp")
+    with pytest.raises(ValueError, match="years"):
+        vbcsim.simulate(POP, n_scenarios=2, seed=1, years=0)
+
+
+def _ratchet_run(n_scenarios=300):
+    arr = vbcsim.Arrangement(
+        premium_pmpm=None,
+        contracts=[vbcsim.contracts.FeeForService(), SharedSavings(None, 0.5, 0.0, agreement=Agreement(length=3))],
+        efficiency=vbcsim.Efficiency(0.05, 0.0),
+    )
+    return vbcsim.simulate(POP, {"ss": arr}, n_scenarios=n_scenarios, seed=12, years=6)
+
+
+def test_ratchet_shrinks_second_period_savings():
+    """With a true 5% efficiency, the first period's benchmark comes from status-quo years and the
+    second's from years with the efficiency in them: the provider's shared savings shrink."""
+    ds = _ratchet_run()
+    ss = ds["settlement"].sel(model="ss", contract="shared_savings") / ds["trend_index"]
+    first, second = ss.sel(year=[1, 2, 3]).mean("year"), ss.sel(year=[4, 5, 6]).mean("year")
+    diff = (first - second).values
+    assert diff.mean() > 4 * diff.std(ddof=1) / np.sqrt(diff.size)
+    # the second benchmark is about 5% lower than the first (the efficiency it absorbed)
+    bench = ds["benchmark"].sel(model="ss") / ds["trend_index"]
+    ratio = (bench.sel(year=4) / bench.sel(year=1)).mean().item()
+    assert ratio == pytest.approx(0.95, abs=0.01)
