@@ -736,3 +736,7 @@ def tornado(sens: xr.Dataset, model: str | int, party: str = "provider", ax: Axe
     else:
         ax.legend(fontsize=7, loc="best")
     return fig
+
+
+# the multi-year figures (vbcsim.plot.fan_chart, vbcsim.plot.benchmark_path) live in plot_years
+from vbcsim.frontends.plot_years import benchmark_path, fan_chart  # noqa: E402,F401

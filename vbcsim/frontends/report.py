@@ -231,35 +231,10 @@ def _figure(make, caption: str, alt: str) -> dict:
 def _fan_chart(ds: xr.Dataset):
     """Fan chart of the provider's and the payer's cumulative net result over the cube's years:
     per model the median (line), the middle 50% and 90% of simulated paths (bands)."""
-    from matplotlib.figure import Figure
+    from vbcsim.frontends.plot_years import fan_chart
 
-    from vbcsim._figures import MONEY
-    from vbcsim.frontends.plot import _model_colors, model_label
-
-    cum = ds["net"].transpose("scenario", "year", "model", "party").cumsum("year")
-    years = np.asarray(ds["year"].values)
-    models = cum["model"].values.tolist()
-    parties = [p for p in MAIN_PARTIES if p in cum["party"].values.tolist()]
-    colors = _model_colors(models)
-    fig = Figure(figsize=(7.5, 3.6 + 0.2 * len(models)), layout="constrained")
-    axes = fig.subplots(1, len(parties), squeeze=False).ravel()
-    for ax, party in zip(axes, parties, strict=True):
-        for i, model in enumerate(models):
-            values = cum.sel(model=model, party=party).values  # scenario, year
-            if np.any(values):
-                q = np.quantile(values, (0.05, 0.25, 0.5, 0.75, 0.95), axis=0)
-                ax.fill_between(years, q[0], q[4], color=colors[model], alpha=0.12, linewidth=0)
-                ax.fill_between(years, q[1], q[3], color=colors[model], alpha=0.25, linewidth=0)
-                ax.plot(years, q[2], color=colors[model], linewidth=1.6, label=model_label(i, model, None))
-        ax.axhline(0.0, color="0.6", linewidth=0.8, zorder=0)
-        ax.yaxis.set_major_formatter(MONEY)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_title(str(party), loc="left")
-        ax.set(xlabel="year", ylabel="cumulative net result ($)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    fig.suptitle("Cumulative net result: median (line), middle 50% and 90% of paths (bands)", fontsize=10)
-    return fig
+    parties = [p for p in MAIN_PARTIES if p in ds["party"].values.tolist()]
+    return fan_chart(ds, parties=parties, bands=(0.5, 0.9))
 
 
 def _sensitivity_note(sensitivity) -> str | None:

@@ -17,6 +17,9 @@ __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
 #: the work limit of :func:`vbcsim.simulate` (``vbcsim.results.plan.MAX_MEMBER_DRAWS``).
 MAX_MEMBERS = 2**53
 
+#: the latent correlation of a segment whose cost cannot reach the default persistence
+FALLBACK_LATENT_CORRELATION = 0.95
+
 _LATER = {"omit_default": True}  # fields added with multi-year runs: left out of descriptions at default
 
 
@@ -70,8 +73,19 @@ class Segment:
             )
 
     def latent_correlation(self) -> float:
-        """The year-to-year correlation ρ of the members' latent risk (multi-year runs)."""
-        return (self.persistence or Persistence()).latent_correlation(self.cost)
+        """The year-to-year correlation ρ of the members' latent risk (multi-year runs).
+
+        A compound cost draws its claims' sizes afresh each year, so only its claim count
+        persists and the default top-decile stay may be out of its reach: the default then
+        takes ``FALLBACK_LATENT_CORRELATION`` (0.95), strong persistence of the claim count;
+        an explicit ``persistence`` out of reach is a ValueError.
+        """
+        if self.persistence is not None:
+            return self.persistence.latent_correlation(self.cost)
+        try:
+            return Persistence().latent_correlation(self.cost)
+        except ValueError:
+            return FALLBACK_LATENT_CORRELATION
 
     def expected_cost(self) -> float:
         """Exact expected annual cost of the segment (before systematic risk)."""

@@ -223,7 +223,11 @@ def _baseline_net(ds: xr.Dataset, baseline) -> tuple[np.ndarray, str]:
 
 
 def summarize(
-    ds: xr.Dataset, levels=(0.95, 0.99), capital_level: float = 0.99, baseline: str | None = None
+    ds: xr.Dataset,
+    levels=(0.95, 0.99),
+    capital_level: float = 0.99,
+    baseline: str | None = None,
+    discount_rate: float = 0.0,
 ) -> xr.Dataset:
     """Reward and risk of each party under each model, with their Monte Carlo errors.
 
@@ -244,6 +248,18 @@ def summarize(
         fee-for-service status quo on the same draws (needs the cube's
         ``status_quo_net``, which :func:`vbcsim.compare` settles by default);
         a model's name or identifier: the change against that model.
+    discount_rate : float
+        multi-year cubes only: the annual rate at which the cumulative
+        metrics discount each year's result to the start of the agreement,
+        at the end of its year, ÷ (1 + rate)^year (default 0: plain sums).
+
+    A multi-year cube (``year`` dimension, :func:`vbcsim.simulate` ``years=``)
+    gives every metric per year (a ``year`` dimension) and, as
+    ``cumulative_<metric>`` (model, party) with its standard error, of each
+    party's result summed over the years (its present value at
+    ``discount_rate``): the mean cumulative result, its risk, the probability
+    that the agreement as a whole loses money.  Year by year paths (ruin,
+    break-even) are :func:`vbcsim.capital_path`'s.
 
     Returns
     -------
@@ -271,6 +287,12 @@ def summarize(
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"ds must be an xarray.Dataset, got {type(ds).__name__}")
+    if "year" in ds.dims:
+        from vbcsim.results.horizon import summarize_years
+
+        return summarize_years(summarize, ds, levels, capital_level, baseline, discount_rate)
+    if discount_rate != 0.0:
+        raise ValueError("discount_rate applies to a multi-year cube (simulate(..., years=...)), not to one year")
     for name, dims in (("net", ("scenario", "model", "party")), ("medical_cost", ("scenario", "model"))):
         if name not in ds:
             raise ValueError(
