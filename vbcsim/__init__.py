@@ -10,6 +10,7 @@ from vbcsim.analysis import calibrate, credibility
 from vbcsim.analysis.funding import funding
 from vbcsim.analysis.sensitivity import sensitivity, sensitivity_indices
 from vbcsim.analysis.solve import SolveResult, Target, solve
+from vbcsim.contracts.agreement import Agreement
 from vbcsim.contracts.arrangement import Arrangement, Efficiency, Quality
 from vbcsim.partnerships import compare, partnership_models, settlement_curve
 from vbcsim.population import defaults, exact
@@ -23,8 +24,10 @@ from vbcsim.population.distributions import (
     Poisson,
     Spliced,
 )
+from vbcsim.population.persistence import Persistence
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population, Segment
+from vbcsim.results.horizon import capital_path, present_value
 from vbcsim.results.metrics import summarize
 from vbcsim.results.simulation import simulate
 
@@ -46,11 +49,15 @@ __all__ = [
     "Population",
     "Segment",
     "ScenarioRisk",
+    "Persistence",
+    "Agreement",
     "simulate",
     "compare",
     "partnership_models",
     "settlement_curve",
     "summarize",
+    "capital_path",
+    "present_value",
     "solve",
     "Target",
     "SolveResult",

@@ -11,12 +11,15 @@ Write your own with :class:`UserContract` (a numba-compiled settlement
 function plus the attachments it needs) or by subclassing :class:`Contract`.
 """
 
+from vbcsim.contracts.advance import AdvancePayment
+from vbcsim.contracts.agreement import Agreement
 from vbcsim.contracts.base import PARTIES, Contract, Needs, Settlement, SettlementContext, transfer
 from vbcsim.contracts.bundled import BundledPayment
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
 from vbcsim.contracts.entities import ENTITIES, Entity
 from vbcsim.contracts.fee_for_service import FeeForService
 from vbcsim.contracts.fees import ManagementFee
+from vbcsim.contracts.glide_path import GlidePath
 from vbcsim.contracts.joint_venture import JointVenture
 from vbcsim.contracts.mlr import MLRRebate
 from vbcsim.contracts.pay_for_performance import PayForPerformance
@@ -55,4 +58,7 @@ __all__ = [
     "ReferenceBasedPricing",
     "Entity",
     "ENTITIES",
+    "Agreement",
+    "AdvancePayment",
+    "GlidePath",
 ]

@@ -147,6 +147,13 @@ class SettlementContext:
     market_path: np.ndarray | None = None  # (S, baseline_years + years) the market factor of every year
     reference_per_capita: float = 0.0  # the reference population's expected cost per member (year 1)
     annual_trend: float = 0.0  # the run's expected trend (ScenarioRisk.annual_trend)
+    trend_index: np.ndarray | None = None  # (n,) each row's expected trend index (year t: (1 + trend)^(t-1))
+
+    def nominal(self) -> np.ndarray:
+        """Each row's factor from year-1 currency to its own year's (the trend index; ones in one year)."""
+        if self.trend_index is None:
+            return np.ones(self.n_scenarios)
+        return np.asarray(self.trend_index, dtype=float)
 
     @property
     def n_scenarios(self) -> int:

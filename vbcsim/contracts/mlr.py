@@ -74,11 +74,11 @@ Not modelled (documented simplifications):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from vbcsim._validation import check_nonnegative, check_positive, check_probability
+from vbcsim._validation import check_nonnegative, check_positive, check_positive_int, check_probability
 from vbcsim.contracts.base import Contract, Settlement, SettlementContext, check_party
 from vbcsim.contracts.bundled import BundledPayment
 from vbcsim.contracts.capitation import (
@@ -116,6 +116,8 @@ __all__ = [
 ]
 
 MLR_LARGE_GROUP = 0.85  # 45 CFR 158.210(a)
+#: the MLR of a reporting year aggregates it and the two years before (45 CFR 158.220(b))
+MLR_AGGREGATION_YEARS = 3
 MLR_SMALL_GROUP = 0.80  # 45 CFR 158.210(b)
 MLR_INDIVIDUAL = 0.80  # 45 CFR 158.210(c)
 MLR_MINIMUMS = {"large_group": MLR_LARGE_GROUP, "small_group": MLR_SMALL_GROUP, "individual": MLR_INDIVIDUAL}
@@ -427,6 +429,13 @@ class MLRRebate(Contract):
     reinsurance : {"direct", "net"}
         the basis on which the insurer's stop-loss enters (default "direct",
         the regulation's: not at all; see the module docstring).
+    aggregation_years : int
+        in runs over several years, the MLR of a year aggregates the
+        numerator, the adjusted premium and the life-years of this many years
+        ending with it (default 3, 45 CFR 158.220(b): the reporting year and
+        the two before); the rebate is the shortfall times the year's own
+        adjusted premium (158.240).  The first years of a run aggregate the
+        years the run has.  A single-year run has one year to aggregate.
 
     Notes
     -----
@@ -446,10 +455,9 @@ class MLRRebate(Contract):
 
     Settlement: ``amount = rebate``, flows ``{insurer: −rebate}``,
     ``external = rebate``.  The contract reads the settlements of the
-    contracts before it: place it last in the arrangement.  Not yet
-    applicable: the three-year aggregation of 45 CFR 158.220(b) (vbcsim has no
-    multi-year results yet); see the module docstring for the other
-    simplifications.
+    contracts before it: place it last in the arrangement.  Over several years
+    the three-year aggregation of 45 CFR 158.220(b) applies (``aggregation_years``);
+    see the module docstring for the other simplifications.
 
     Examples
     --------
@@ -471,9 +479,15 @@ class MLRRebate(Contract):
     life_years: float | None = None
     deductible_factor: float = 1.0
     reinsurance: str = "direct"
+    aggregation_years: int = field(default=MLR_AGGREGATION_YEARS, metadata={"omit_default": True})
 
     def __post_init__(self):
         owner = "MLRRebate"
+        object.__setattr__(
+            self,
+            "aggregation_years",
+            check_positive_int("aggregation_years", self.aggregation_years, owner=owner, strict=True),
+        )
         object.__setattr__(
             self,
             "minimum_ratio",
@@ -536,13 +550,48 @@ class MLRRebate(Contract):
             return (self.incurred_claims(ctx) + self.quality_improvement(ctx)) / self.adjusted_premium(ctx)
 
     def rebate(self, ctx: SettlementContext) -> np.ndarray:
-        """The rebate per scenario: ``max((minimum_ratio − c) × P' − I − Q, 0)`` (0 if non-credible)."""
+        """The rebate per scenario: ``max((minimum_ratio − c) × P' − I − Q, 0)`` (0 if non-credible).
+
+        Over several years, the MLR aggregates ``aggregation_years`` years (:meth:`aggregated_rebate`).
+        """
         adjusted = self.adjusted_premium(ctx)
+        numerator = self.incurred_claims(ctx) + self.quality_improvement(ctx)
+        if ctx.year is not None and self.aggregation_years > 1:
+            return self.aggregated_rebate(ctx, numerator, adjusted)
         if not self.credible(ctx):
             return np.zeros(ctx.n_scenarios)
-        numerator = self.incurred_claims(ctx) + self.quality_improvement(ctx)
         standard = self.minimum_ratio - self.credibility_adjustment(ctx)
         return np.maximum(standard * adjusted - numerator, 0.0)
+
+    def aggregated_rebate(self, ctx: SettlementContext, numerator, adjusted) -> np.ndarray:
+        """45 CFR 158.220(b): each year's MLR over the years ending with it, the rebate on its own premium.
+
+        With k the years aggregated (``aggregation_years``, fewer in the run's first years),
+        ``MLR_t = Σ (I + Q) / Σ P'`` over years t − k + 1..t, the credibility of the k years'
+        life-years, and ``rebate_t = max(minimum_ratio − c − MLR_t, 0) × P'_t`` (158.240).
+        """
+        # each year's amounts at its own level (the run settles in year-1 currency)
+        index = ctx.by_year(ctx.nominal())
+        num = ctx.by_year(numerator) * index
+        den = ctx.by_year(adjusted) * index
+        k = self.aggregation_years
+        csum_n = np.cumsum(num, axis=1)
+        csum_d = np.cumsum(den, axis=1)
+        years = num.shape[1]
+        out = np.zeros_like(num)
+        per_year = self.experience_life_years(ctx)
+        for t in range(years):
+            lo = t - k
+            agg_n = csum_n[:, t] - (csum_n[:, lo] if lo >= 0 else 0.0)
+            agg_d = csum_d[:, t] - (csum_d[:, lo] if lo >= 0 else 0.0)
+            life_years = per_year * min(k, t + 1)
+            if self.credibility and life_years < PARTIALLY_CREDIBLE_LIFE_YEARS:
+                continue
+            c = credibility_adjustment(life_years, self.deductible_factor) if self.credibility else 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shortfall = self.minimum_ratio - c - agg_n / agg_d
+            out[:, t] = np.maximum(shortfall, 0.0) * den[:, t]
+        return (out / index).reshape(-1)
 
     def settle(self, ctx: SettlementContext) -> Settlement:
         """The insurer pays the rebate to members (outside the parties)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -211,7 +212,9 @@ def fan_chart(
     what = "Cumulative net result"
     if rate > 0:
         what += f", present value at {100 * rate:.3g}% a year (end-of-year discounting)"
-    fig.suptitle(f"{what}: median (line), {_bands_text(bands)} (bands)", fontsize=10)
+    title = f"{what}: median (line), {_bands_text(bands)} (bands)"
+    # about 12 characters of 10-point text an inch: wrap the title to the figure's width
+    fig.suptitle("\n".join(textwrap.wrap(title, width=int(12 * fig.get_figwidth()))), fontsize=10)
     return fig
 
 

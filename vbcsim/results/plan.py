@@ -472,10 +472,11 @@ def baseline_years_needed(arrangements) -> int:
     """Status-quo years to simulate before year 1: the most any contract's agreement needs."""
     need = 0
     for arr in arrangements.values():
-        for c in arr.contracts:
-            agreement = getattr(c, "agreement", None)
-            if agreement is not None:
-                need = max(need, agreement.baseline_years)
+        for contract in arr.contracts:
+            for c in getattr(contract, "stages", (contract,)):  # a GlidePath's stages
+                agreement = getattr(c, "agreement", None)
+                if agreement is not None:
+                    need = max(need, agreement.baseline_years)
     return need
 
 

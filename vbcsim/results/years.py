@@ -44,6 +44,7 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
         "baseline_segment_cost": baseline,
         "market_path": market,
         "annual_trend": 0.0 if plan.scenario_risk is None else plan.scenario_risk.annual_trend,
+        "trend_index": np.tile(plan.trend_index[lead:], n),
     }
     rows = Rows(
         scenarios=np.arange(n * years),
