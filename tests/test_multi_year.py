@@ -47,7 +47,9 @@ def test_kernel_matches_numpy_reference(dist):
     np.testing.assert_allclose(cost, ref, rtol=rtol, atol=0)
 
 
-@pytest.mark.parametrize("dist", [LOGNORMAL, GAMMA, SPLICED, COMPOUND], ids=["ln", "gamma", "spliced", "compound"])
+@pytest.mark.parametrize(
+    "dist", [LOGNORMAL, GAMMA, SPLICED, COMPOUND], ids=["ln", "gamma", "spliced", "compound"]
+)
 def test_each_year_has_the_segment_distribution(dist):
     """Every year's costs are draws from the segment's distribution: the mean within 4 standard errors,
     the share with cost within 4 binomial errors, and (continuous) a KS test of the positive part."""
@@ -137,12 +139,16 @@ def test_year_dimension_and_money_identities():
     np.testing.assert_allclose(ds["trend_index"].values, 1.06 ** np.arange(4))
     np.testing.assert_allclose(ds["cumulative_net"].values, ds["net"].cumsum("year").values)
     # every year's premium is year 1's indexed at the expected trend
-    np.testing.assert_allclose(ds["premium"].values, ds["premium"].values[:1] * ds["trend_index"].values[:, None])
+    np.testing.assert_allclose(
+        ds["premium"].values, ds["premium"].values[:1] * ds["trend_index"].values[:, None]
+    )
     # money is conserved in every year: the parties' results sum to the premium less what leaves them
     for m in ds["model"].values:
         total = ds["net"].sel(model=m).sum("party")
         assert np.isfinite(total.values).all()
-    ffs = vbcsim.Arrangement(contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.05, 0.01))
+    ffs = vbcsim.Arrangement(
+        contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.05, 0.01)
+    )
     one = vbcsim.simulate(POP, {"ffs": ffs}, n_scenarios=30, seed=4, years=3, scenario_risk=risk)
     book = one["cost"].sum("segment")
     expected = book * (1 - one["efficiency"].sel(model="ffs"))
@@ -180,12 +186,16 @@ def test_excess_matches_exact_stop_loss_each_year():
 def test_trend_path_mean_and_year_one():
     risk = vbcsim.ScenarioRisk(trend_cv=0.04, shock_probability=0.1, shock_size=0.1, annual_trend=0.07,
                                trend_persistence=0.6, market_share_of_variance=0.5)  # fmt: skip
-    ds = vbcsim.simulate(vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, years=4, scenario_risk=risk)
+    ds = vbcsim.simulate(
+        vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, years=4, scenario_risk=risk
+    )
     f = ds["scenario_factor"].values
     expected = risk.mean() * 1.07 ** np.arange(4)
     se = f.std(axis=0, ddof=1) / np.sqrt(f.shape[0])
     assert np.all(np.abs(f.mean(axis=0) - expected) <= 4 * se)
-    single = vbcsim.simulate(vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, scenario_risk=risk)
+    single = vbcsim.simulate(
+        vbcsim.Segment("a", 10, LOGNORMAL), n_scenarios=20_000, seed=1, scenario_risk=risk
+    )
     np.testing.assert_array_equal(f[:, 0], single["scenario_factor"].values)
 
 
@@ -307,7 +317,10 @@ def test_agreement_needs_baseline_years_and_no_pmpm():
 def _ratchet_run(n_scenarios=300):
     arr = vbcsim.Arrangement(
         premium_pmpm=None,
-        contracts=[vbcsim.contracts.FeeForService(), SharedSavings(None, 0.5, 0.0, agreement=Agreement(length=3))],
+        contracts=[
+            vbcsim.contracts.FeeForService(),
+            SharedSavings(None, 0.5, 0.0, agreement=Agreement(length=3)),
+        ],
         efficiency=vbcsim.Efficiency(0.05, 0.0),
     )
     return vbcsim.simulate(POP, {"ss": arr}, n_scenarios=n_scenarios, seed=12, years=6)

@@ -94,7 +94,9 @@ class AdvancePayment(Contract):
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise TypeError(f"{owner}: {name} must be a finite number, got {value!r}")
             object.__setattr__(self, name, check_nonnegative(name, value, owner=owner))
-        object.__setattr__(self, "years_paid", check_nonnegative_int("years_paid", self.years_paid, owner=owner))
+        object.__setattr__(
+            self, "years_paid", check_nonnegative_int("years_paid", self.years_paid, owner=owner)
+        )
         if not isinstance(self.recoup_from, str) or not self.recoup_from:
             raise TypeError(f"{owner}: recoup_from must be a contract's name, got {self.recoup_from!r}")
         if not isinstance(self.repay_at_end, bool):
@@ -115,7 +117,9 @@ class AdvancePayment(Contract):
         members per month.
         """
         n = check_nonnegative_int("beneficiaries", beneficiaries, owner="AdvancePayment.mssp")
-        rate = check_nonnegative("per_beneficiary_quarterly", per_beneficiary_quarterly, owner="AdvancePayment.mssp")
+        rate = check_nonnegative(
+            "per_beneficiary_quarterly", per_beneficiary_quarterly, owner="AdvancePayment.mssp"
+        )
         if rate > MSSP_AIP_QUARTERLY_PER_BENEFICIARY:
             raise ValueError(
                 f"AdvancePayment.mssp: per_beneficiary_quarterly must be at most ${MSSP_AIP_QUARTERLY_PER_BENEFICIARY:g} "

@@ -44,6 +44,7 @@ __all__ = [
     "agreement_benchmark",
     "fixed_benchmark",
     "check_benchmark_terms",
+    "with_agreement",
 ]
 
 #: the MSSP weights of the three benchmark years of a first agreement period, oldest first: 10, 30
@@ -224,7 +225,9 @@ def check_benchmark_terms(contract, owner: str) -> None:
         if isinstance(trend, bool) or not isinstance(trend, numbers.Real):
             raise TypeError(f"{owner}: benchmark_trend must be a number or None, got {trend!r}")
         if not (math.isfinite(trend) and -0.5 < trend <= 1.0):
-            raise ValueError(f"{owner}: benchmark_trend must be in (-0.5, 1] (a growth rate per year), got {trend!r}")
+            raise ValueError(
+                f"{owner}: benchmark_trend must be in (-0.5, 1] (a growth rate per year), got {trend!r}"
+            )
         object.__setattr__(contract, "benchmark_trend", float(trend))
 
 
@@ -239,3 +242,41 @@ def fixed_benchmark(benchmark: float, trend, ctx):
         return benchmark
     ratio = (1.0 + trend) / (1.0 + ctx.annual_trend)
     return benchmark * ratio ** (np.asarray(ctx.year, dtype=float) - 1.0)
+
+
+def with_agreement(obj, agreement: Agreement):
+    """``obj`` (an Arrangement, a contract, or a tuple of them) with every SharedSavings under ``agreement``.
+
+    Each :class:`~vbcsim.contracts.SharedSavings` inside, however deep (a pooled savings
+    contract's, a glide path's stages), loses its fixed ``benchmark_pmpm`` and
+    ``benchmark_trend`` and takes its benchmark from the agreement instead.
+    """
+    import dataclasses
+
+    from vbcsim.contracts.shared_savings import SharedSavings
+
+    if not isinstance(agreement, Agreement):
+        raise TypeError(f"agreement must be a vbcsim.Agreement, got {type(agreement).__name__}")
+    if isinstance(obj, SharedSavings):
+        return dataclasses.replace(obj, benchmark_pmpm=None, benchmark_trend=None, agreement=agreement)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(with_agreement(o, agreement) for o in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {}
+        for f in dataclasses.fields(obj):
+            if not f.init:
+                continue
+            value = getattr(obj, f.name)
+            new = with_agreement(value, agreement) if _holds_contracts(value) else value
+            if new is not value:
+                changes[f.name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    return obj
+
+
+def _holds_contracts(value) -> bool:
+    from vbcsim.contracts.base import Contract
+
+    if isinstance(value, Contract):
+        return True
+    return isinstance(value, (tuple, list)) and any(isinstance(v, Contract) for v in value)

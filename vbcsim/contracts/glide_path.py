@@ -58,7 +58,9 @@ class GlidePath(Contract):
             raise ValueError("GlidePath: the stages must be contracts of one class")
         ends = {(getattr(s, "source", None), getattr(s, "target", None)) for s in stages}
         if len(ends) > 1:
-            raise ValueError(f"GlidePath: the stages must move money between the same parties, got {sorted(ends)}")
+            raise ValueError(
+                f"GlidePath: the stages must move money between the same parties, got {sorted(ends)}"
+            )
         object.__setattr__(self, "stages", stages)
 
     @classmethod

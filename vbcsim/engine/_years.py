@@ -223,7 +223,25 @@ def segment_block_years(
             m = min(BATCH, members - start)
             for y in range(years):
                 joiners, s0, s1 = year_batch(
-                    s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+                    s0,
+                    s1,
+                    m,
+                    y,
+                    occ,
+                    state,
+                    xbuf,
+                    fresh,
+                    p,
+                    p11,
+                    p01,
+                    rho,
+                    innov,
+                    churn,
+                    prm,
+                    mode,
+                    tab,
+                    z0,
+                    dz,
                 )
                 joiners_out[s * years + y] += joiners
                 a0 = 0.0

@@ -177,6 +177,7 @@ def compare(
     target_metric: str = "mean",
     target_party: str = "provider",
     max_scenarios: int = 1_000_000,
+    agreement=None,
     **options,
 ) -> xr.Dataset:
     """Run the five partnership models (or ``models``) on the same member draws.
@@ -224,8 +225,15 @@ def compare(
         the party whose metric is held to ``target_error`` (default provider).
     max_scenarios : int
         the most scenarios ``target_error`` may run (default 1,000,000).
+    agreement : Agreement, optional
+        set every shared-savings benchmark of the models from the panel's own
+        cost in the years before each agreement period and rebase it each
+        period (:class:`vbcsim.Agreement`, :func:`vbcsim.contracts.agreement.with_agreement`)
+        instead of the presets' fixed benchmarks: with ``years=`` the ratchet
+        shows (docs/multi_year.md).
     **options
-        passed to :func:`vbcsim.simulate`: ``scenario_risk`` (default
+        passed to :func:`vbcsim.simulate`: ``years`` (performance years,
+        default 1), ``scenario_risk`` (default
         :data:`DEFAULT_SCENARIO_RISK`; None for none), ``quality``,
         ``attachments``, ``threads``, ``progress``, ``backend`` ("dask" to run
         on a Dask cluster), ``out`` (a zarr store to stream to and resume
@@ -255,6 +263,7 @@ def compare(
             target_party=target_party,
             max_scenarios=max_scenarios,
             scenario_risk=scenario_risk,
+            agreement=agreement,
             **options,
         )
     which = "five"
@@ -264,6 +273,11 @@ def compare(
     default_models = models is None
     if default_models:
         models = partnership_models(population, scenario_risk, which=which)
+    if agreement is not None:
+        from vbcsim.contracts.agreement import with_agreement
+        from vbcsim.results.plan import _check_models
+
+        models = {name: with_agreement(arr, agreement) for name, arr in _check_models(models).items()}
     ds = simulate(
         population,
         models,

@@ -65,7 +65,9 @@ class Segment:
         check_distribution(f"Segment {self.name!r}: cost", self.cost)
         churn = check_probability("annual_churn", self.annual_churn, owner=owner)
         if churn >= 1.0:
-            raise ValueError(f"{owner}: annual_churn must be below 1 (a share of members leaving a year), got {churn!r}")
+            raise ValueError(
+                f"{owner}: annual_churn must be below 1 (a share of members leaving a year), got {churn!r}"
+            )
         object.__setattr__(self, "annual_churn", churn)
         if self.persistence is not None and not isinstance(self.persistence, Persistence):
             raise TypeError(

@@ -72,7 +72,9 @@ def summarize_years(summarize, ds, levels, capital_level, baseline, discount_rat
     return out
 
 
-def capital_path(ds: xr.Dataset, reserves=None, discount_rate: float = 0.0, entity: bool = False) -> xr.Dataset:
+def capital_path(
+    ds: xr.Dataset, reserves=None, discount_rate: float = 0.0, entity: bool = False
+) -> xr.Dataset:
     """Each party's cash year by year: ruin, shortfall and break-even.
 
     Parameters
@@ -157,7 +159,9 @@ def _reserves(reserves, names: list, what: str):
             raise ValueError(f"reserves must be finite, got {reserves!r}")
         return float(reserves)
     if not isinstance(reserves, dict):
-        raise TypeError(f"reserves must be a number or a dict of {what} -> amount, got {type(reserves).__name__}")
+        raise TypeError(
+            f"reserves must be a number or a dict of {what} -> amount, got {type(reserves).__name__}"
+        )
     unknown = sorted(set(reserves) - set(names))
     if unknown:
         raise ValueError(f"reserves: unknown {what} {unknown}; the cube has {names}")

@@ -292,7 +292,9 @@ def summarize(
 
         return summarize_years(summarize, ds, levels, capital_level, baseline, discount_rate)
     if discount_rate != 0.0:
-        raise ValueError("discount_rate applies to a multi-year cube (simulate(..., years=...)), not to one year")
+        raise ValueError(
+            "discount_rate applies to a multi-year cube (simulate(..., years=...)), not to one year"
+        )
     for name, dims in (("net", ("scenario", "model", "party")), ("medical_cost", ("scenario", "model"))):
         if name not in ds:
             raise ValueError(

@@ -32,9 +32,9 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
     n_seg, _, n_views = cost.shape
     by_year = cost.reshape(n_seg, n, total, n_views)
     perf_cost = np.ascontiguousarray(by_year[:, :, lead:]).reshape(n_seg, n * years, n_views)
-    perf_excess = np.ascontiguousarray(excess.reshape(n_seg, n, total, *excess.shape[2:])[:, :, lead:]).reshape(
-        n_seg, n * years, *excess.shape[2:]
-    )
+    perf_excess = np.ascontiguousarray(
+        excess.reshape(n_seg, n, total, *excess.shape[2:])[:, :, lead:]
+    ).reshape(n_seg, n * years, *excess.shape[2:])
     market = None if plan.market_factor is None else plan.market_factor[sl]
     baseline = np.ascontiguousarray(by_year[:, :, :lead, 0].transpose(1, 2, 0))  # (n, lead, G)
     timeline = {
@@ -76,7 +76,10 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
     coords["trend_index"] = ("year", level)
     if lead:
         coords["baseline_year"] = np.arange(1 - lead, 1)
-        data["baseline_cost"] = (("scenario", "baseline_year", "segment"), baseline * index[None, :lead, None])
+        data["baseline_cost"] = (
+            ("scenario", "baseline_year", "segment"),
+            baseline * index[None, :lead, None],
+        )
     if "net" in data:
         data["cumulative_net"] = (("scenario", "year", "model", "party"), np.cumsum(data["net"][1], axis=1))
     return finish(plan, data, coords)
