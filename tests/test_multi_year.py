@@ -338,3 +338,130 @@ def test_ratchet_shrinks_second_period_savings():
     bench = ds["benchmark"].sel(model="ss") / ds["trend_index"]
     ratio = (bench.sel(year=4) / bench.sel(year=1)).mean().item()
     assert ratio == pytest.approx(0.95, abs=0.01)
+
+
+# -- money over time -----------------------------------------------------------------------------
+
+
+def _rows_context(years, n_paths=1, members=1000, trend=0.0):
+    rows = years * n_paths
+    ctx = _context(np.ones((n_paths, 3)), np.ones((n_paths, years)), members=members)
+    ctx.trend_index = np.tile((1.0 + trend) ** np.arange(years), n_paths)
+    ctx.annual_trend = trend
+    ctx.premium = np.full(rows, 1.0)
+    return ctx
+
+
+def test_advance_payment_recoupment_by_hand():
+    """$250k + $10 PMPM × 1,000 members (120k a year) in years 1-2; shared savings of 0, 200k, 50k, 400k
+    recoup 0, 200k, 50k, 240k (the balance: 370k + 120k − 200k − 50k = 240k); nothing is left."""
+    from vbcsim.contracts import AdvancePayment
+    from vbcsim.contracts.base import transfer
+
+    ctx = _rows_context(4)
+    ctx.settled.append(("shared_savings", None, transfer(np.array([0.0, 200e3, 50e3, 400e3]), "payer", "provider")))
+    aip = AdvancePayment(upfront=250e3, pmpm=10.0, years_paid=2)
+    advanced, recouped = aip.flows_by_year(ctx)
+    np.testing.assert_allclose(advanced, [370e3, 120e3, 0.0, 0.0])
+    np.testing.assert_allclose(recouped, [0.0, 200e3, 50e3, 240e3])
+    st = aip.settle(ctx)
+    np.testing.assert_allclose(st.amount, [370e3, -80e3, -50e3, -240e3])
+    np.testing.assert_allclose(st.flows["payer"] + st.flows["provider"], 0.0)
+    # savings too small: the balance stays outstanding unless repaid at the end
+    ctx.settled[0] = ("shared_savings", None, transfer(np.array([0.0, 0.0, 10e3, 0.0]), "payer", "provider"))
+    _, recouped = aip.flows_by_year(ctx)
+    np.testing.assert_allclose(recouped, [0.0, 0.0, 10e3, 0.0])
+    _, recouped = AdvancePayment(upfront=250e3, pmpm=10.0, repay_at_end=True).flows_by_year(ctx)
+    np.testing.assert_allclose(recouped, [0.0, 0.0, 10e3, 480e3])
+
+
+def test_advance_payment_is_nominal_under_trend():
+    from vbcsim.contracts import AdvancePayment
+    from vbcsim.contracts.base import transfer
+
+    ctx = _rows_context(2, trend=0.1)
+    ctx.settled.append(("shared_savings", None, transfer(np.array([0.0, 1e9]), "payer", "provider")))
+    advanced, recouped = AdvancePayment(upfront=0.0, pmpm=10.0, years_paid=2).flows_by_year(ctx)
+    # year 2's $120k is 120k / 1.1 in year-1 currency; the recoupment takes back both years' 240k nominal
+    np.testing.assert_allclose(advanced, [120e3, 120e3 / 1.1])
+    np.testing.assert_allclose(recouped, [0.0, 240e3 / 1.1])
+
+
+def test_mssp_advance_investment_payment():
+    from vbcsim.contracts import AdvancePayment
+
+    aip = AdvancePayment.mssp(20_000)
+    # $45 a quarter for at most 10,000 beneficiaries, spread over 20,000 members' months
+    assert aip.upfront == 250_000.0
+    assert aip.pmpm * 12 * 20_000 == pytest.approx(45 * 4 * 10_000)
+    with pytest.raises(ValueError, match="per_beneficiary_quarterly"):
+        AdvancePayment.mssp(5_000, per_beneficiary_quarterly=50.0)
+    with pytest.raises(ValueError, match="recoup_from"):
+        AdvancePayment().settle(_rows_context(2))
+
+
+def test_mlr_three_year_aggregation_by_hand():
+    """Claims 80, 90, 70, 80 on premium 100 each year (large group, 85%): the aggregated MLRs are
+    80%, 85%, 80%, 80% ((90 + 70 + 80) / 300), so the rebates are 5, 0, 5, 5."""
+    from vbcsim.contracts import MLRRebate
+
+    ctx = _rows_context(4, members=100_000)  # fully credible
+    ctx.premium = np.full(4, 100.0)
+    ctx.segment_cost = np.array([[80.0], [90.0], [70.0], [80.0]])
+    ctx.claims_party = "payer"
+    from vbcsim.contracts import FeeForService
+
+    ctx.settled.append(("fee_for_service", FeeForService(), FeeForService().settle(ctx)))
+    rebate = MLRRebate(credibility=False).rebate(ctx)
+    np.testing.assert_allclose(rebate, [5.0, 0.0, 5.0, 5.0])
+    single = MLRRebate(credibility=False, aggregation_years=1).rebate(ctx)
+    np.testing.assert_allclose(single, [5.0, 0.0, 15.0, 5.0])
+
+
+def test_glide_path_settles_each_year_with_its_level():
+    from vbcsim.contracts import GlidePath
+
+    path = GlidePath.mssp_basic(benchmark_pmpm=100.0, minimum_savings_rate=0.0, beneficiaries=20_000)
+    assert [s.sharing_rate for s in path.stages] == [0.4, 0.4, 0.5, 0.5, 0.5]
+    members = 1000
+    years = 6
+    ctx = _context(np.ones((1, 3)) * 1200, np.full((1, years), 1100.0), members=members)
+    ctx.quality = np.ones(years)
+    benchmark = 100.0 * 12 * members
+    ctx.segment_cost = np.full((years, 1), benchmark * 0.95)  # 5% savings every year
+    st = path.settle(ctx)
+    rates = np.array([0.4, 0.4, 0.5, 0.5, 0.5, 0.5])
+    np.testing.assert_allclose(st.amount, rates * 0.05 * benchmark * (1 - 0.02))
+    with pytest.raises(ValueError, match="one class"):
+        GlidePath((SharedSavings(100.0, 0.5, 0.0), vbcsim.contracts.FeeForService()))
+
+
+def test_summarize_years_and_capital_path():
+    ffs = vbcsim.Arrangement(contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.02, 0.01))
+    ds = vbcsim.simulate(POP, {"ffs": ffs}, n_scenarios=200, seed=3, years=3, baseline=True)
+    s = vbcsim.summarize(ds, discount_rate=0.05)
+    assert s["mean"].dims == ("year", "model", "party")
+    pv = (ds["net"] / 1.05 ** ds["year"]).sum("year").mean("scenario")
+    np.testing.assert_allclose(s["cumulative_mean"].values, pv.values, rtol=1e-12)
+    for y in (1, 2, 3):
+        np.testing.assert_allclose(
+            s["mean"].sel(year=y).values, ds["net"].sel(year=y).mean("scenario").values, rtol=1e-12
+        )
+    c = vbcsim.capital_path(ds, reserves={"provider": 0.0})
+    cum = ds["net"].cumsum("year")
+    ruin = (cum.min("year") < 0).mean("scenario")
+    np.testing.assert_allclose(c["ruin_probability"].values, ruin.values)
+    first = (cum > 0).argmax("year") + 1
+    never = ~(cum > 0).any("year")
+    expected = xr_where(never, np.nan, first)
+    np.testing.assert_array_equal(c["break_even_year"].values, expected.values)
+    with pytest.raises(ValueError, match="year dimension"):
+        vbcsim.capital_path(vbcsim.simulate(POP, {"ffs": ffs}, n_scenarios=5, seed=1))
+    with pytest.raises(ValueError, match="unknown party"):
+        vbcsim.capital_path(ds, reserves={"insurer": 1.0})
+
+
+def xr_where(cond, a, b):
+    import xarray as xr
+
+    return xr.where(cond, a, b)

@@ -40,7 +40,7 @@ def _old_params(signature: str) -> dict:
 
     params = signature.rsplit(" -> ", 1)[0] if " -> " in signature else signature
     namespace = {**vars(vbcsim), **vars(vbcsim.contracts), "np": np, "inf": float("inf"), "nan": float("nan")}
-    exec(f"def _f{params.replace('<object>', 'None')}: pass", namespace)  # noqa: S102
+    exec(f"def _f{params.replace('<object>', 'None').replace('<factory>', 'None')}: pass", namespace)  # noqa: S102
     return dict(inspect.signature(namespace["_f"]).parameters)
 
 
@@ -53,7 +53,8 @@ def _only_added(old_signature: str, new_obj, where: str) -> None:
             raise SystemExit(f"{where}: parameter {name!r} was removed")
         if new[name].kind != p.kind:
             raise SystemExit(f"{where}: parameter {name!r} changed kind")
-        if repr(new[name].default) != repr(p.default) and "<object" not in repr(new[name].default):
+        shown = repr(new[name].default)
+        if shown != repr(p.default) and "<object" not in shown and shown != "<factory>":
             raise SystemExit(
                 f"{where}: the default of {name!r} changed from {p.default!r} to {new[name].default!r}"
             )

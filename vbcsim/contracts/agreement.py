@@ -253,11 +253,9 @@ def with_agreement(obj, agreement: Agreement):
     """
     import dataclasses
 
-    from vbcsim.contracts.shared_savings import SharedSavings
-
     if not isinstance(agreement, Agreement):
         raise TypeError(f"agreement must be a vbcsim.Agreement, got {type(agreement).__name__}")
-    if isinstance(obj, SharedSavings):
+    if _takes_agreement(obj):
         return dataclasses.replace(obj, benchmark_pmpm=None, benchmark_trend=None, agreement=agreement)
     if isinstance(obj, (tuple, list)):
         return type(obj)(with_agreement(o, agreement) for o in obj)
@@ -272,6 +270,13 @@ def with_agreement(obj, agreement: Agreement):
                 changes[f.name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
     return obj
+
+
+def _takes_agreement(obj) -> bool:
+    """A benchmark contract with agreement terms (SharedSavings: its fields, not its class, which
+    imports this module)."""
+    names = getattr(obj, "__dataclass_fields__", {})
+    return "agreement" in names and "benchmark_pmpm" in names and "benchmark_trend" in names
 
 
 def _holds_contracts(value) -> bool:
