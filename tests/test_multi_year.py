@@ -465,3 +465,31 @@ def xr_where(cond, a, b):
     import xarray as xr
 
     return xr.where(cond, a, b)
+
+
+def test_start_up_costs_and_the_venture_break_even():
+    from vbcsim.contracts import StartUpCost
+    from vbcsim.partnerships.joint_venture import JointVenture
+
+    ctx = _rows_context(4, trend=0.05)
+    cost = StartUpCost((3e6, 1e6)).cost(ctx)
+    np.testing.assert_allclose(cost * ctx.nominal(), [3e6, 1e6, 0.0, 0.0])
+    with pytest.raises(ValueError, match="start_up_costs"):
+        JointVenture(start_up_costs=(-1.0,))
+    pop = vbcsim.defaults.provider_panel(4_000)
+    risk = vbcsim.ScenarioRisk(annual_trend=0.05)
+    plain = JointVenture().arrangement(pop, risk)
+    launched = JointVenture(start_up_costs=(2e6, 1e6)).arrangement(pop, risk)
+    kw = dict(n_scenarios=60, seed=2, years=4, scenario_risk=risk)
+    a = vbcsim.simulate(pop, {"jv": plain}, **kw)
+    b = vbcsim.simulate(pop, {"jv": launched}, **kw)
+    # the launch costs are the venture's, in each year's currency, and nothing else changes
+    # before the MLR (which does not count them as claims)
+    diff = (a["entity_net"] - b["entity_net"]).sel(model="jv", entity="venture").mean("scenario")
+    np.testing.assert_allclose(diff.values, [2e6, 1e6, 0.0, 0.0], rtol=1e-9, atol=1e-6)
+    c = vbcsim.capital_path(b, entity=True)
+    cum = b["entity_net"].sel(entity="venture").cumsum("year")
+    np.testing.assert_allclose(
+        c["break_even_probability"].sel(entity="venture").values,
+        ((cum > 0).cumsum("year") > 0).mean("scenario").values,
+    )

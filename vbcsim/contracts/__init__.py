@@ -26,6 +26,7 @@ from vbcsim.contracts.pay_for_performance import PayForPerformance
 from vbcsim.contracts.pooled import PooledSavings, SavingsPassThrough
 from vbcsim.contracts.reference_pricing import ReferenceBasedPricing
 from vbcsim.contracts.risk_corridor import ACO_REACH_GLOBAL_BANDS, ACO_REACH_PROFESSIONAL_BANDS, RiskCorridor
+from vbcsim.contracts.start_up import StartUpCost
 from vbcsim.contracts.shared_savings import SharedSavings, mssp_minimum_savings_rate
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
 from vbcsim.contracts.user import UserContract
@@ -61,4 +62,5 @@ __all__ = [
     "Agreement",
     "AdvancePayment",
     "GlidePath",
+    "StartUpCost",
 ]

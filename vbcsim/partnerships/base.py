@@ -112,6 +112,8 @@ class PartnershipModel:
             name, value = f.name, getattr(self, f.name)
             if value is None and "None" in str(f.type):  # an optional term, None: not applied
                 continue
+            if isinstance(f.default, tuple):  # a sequence term, checked by the model (_check_terms)
+                continue
             if isinstance(f.default, bool):
                 if not isinstance(value, bool):
                     raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from vbcsim.contracts import FeeForService
 from vbcsim.contracts import JointVenture as JointVentureContract
 from vbcsim.contracts.entities import Entity
+from vbcsim.contracts.start_up import StartUpCost
 from vbcsim.partnerships.base import DELIVERED_SHARE_SYSTEM, PartnershipModel
 
 
@@ -61,6 +62,12 @@ class JointVenture(PartnershipModel):
       its state's risk-based capital rules); give it (currency) to have the
       cube's ``contributed_capital`` and :func:`vbcsim.summarize`'s
       ``return_on_contributed_capital`` report each owner's return on it.
+    - ``start_up_costs`` (): the venture's launch costs in currency in its first years
+      (:class:`vbcsim.contracts.StartUpCost`: systems, network, marketing, regulatory work),
+      none by default (no source gives a figure for a plan of a given size); over several
+      years (``years=``) they set when the venture breaks even
+      (:func:`vbcsim.capital_path`, ``entity=True``): provider-sponsored plans have been
+      described as a five- to seven-year journey to break even (Modern Healthcare, 2015).
     - ``delivered_share`` 0.67: the provider partner, a health system, delivers about two thirds
       of the plan members' care; the plan pays other providers for the rest.
     """
@@ -81,8 +88,14 @@ class JointVenture(PartnershipModel):
     quality_improvement_pmpm: float = 0.0
     credibility: bool = True
     contributed_capital: float | None = None
+    start_up_costs: tuple = field(default=(), metadata={"omit_default": True})
 
     def _check_terms(self) -> None:
+        try:
+            launch = StartUpCost(self.start_up_costs, party="venture")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(str(exc).replace("StartUpCost: amounts", "JointVenture: start_up_costs")) from None
+        object.__setattr__(self, "start_up_costs", launch.amounts)
         if self.taxes_and_fees_ratio >= 1.0:
             raise ValueError(
                 f"JointVenture: taxes_and_fees_ratio must be a share of premium in [0, 1), "
@@ -109,7 +122,8 @@ class JointVenture(PartnershipModel):
             quality_improvement_pmpm=self.quality_improvement_pmpm,
             credibility=self.credibility,
         ).mlr_floor()
-        return [FeeForService(source="venture")] + ([floor] if floor is not None else [])
+        launch = [StartUpCost(tuple(self.start_up_costs), party="venture")] if self.start_up_costs else []
+        return [FeeForService(source="venture")] + launch + ([floor] if floor is not None else [])
 
     def arrangement_terms(self, population, scenario_risk) -> dict:
         owners = {"payer": 1.0 - self.partner_equity, "provider": self.partner_equity}
