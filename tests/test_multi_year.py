@@ -20,6 +20,8 @@ GAMMA = vbcsim.Gamma(1.5, 2000.0)
 SPLICED = vbcsim.Hurdle(
     0.85, vbcsim.Spliced(vbcsim.Lognormal(7.5, 1.5), vbcsim.Pareto(2.5, 100_000.0), 100_000.0, 0.005)
 )
+pytestmark = pytest.mark.filterwarnings("ignore:a panel of .* members is below the MSSP minimum")
+
 COMPOUND = vbcsim.Compound(vbcsim.Poisson(2.0), vbcsim.Lognormal(6.0, 1.0))
 
 
@@ -493,3 +495,75 @@ def test_start_up_costs_and_the_venture_break_even():
         c["break_even_probability"].sel(entity="venture").values,
         ((cum > 0).cumsum("year") > 0).mean("scenario").values,
     )
+
+
+def test_block_kernel_accumulates_the_members_of_its_first_scenario():
+    """The block kernel's first scenario is member_paths on the block's own stream: its per-year
+    totals and excesses are the numpy sums of those members' costs, times each row's factor."""
+    members, years, att = 700, 3, 20_000.0
+    dist = SPLICED
+    yp = driver.encode_years(dist, 0.6, 0.15, years)
+    key0, key1 = root_key(4)
+    factors = np.array([[1.0, 0.9], [1.1, 1.0], [0.95, 1.2]] * 2)  # 2 scenarios × 3 years, 2 views
+    attachments = np.array([[att], [np.inf]])
+    block = driver.Block(segment=1, index=0, start=0, stop=2)
+    cost, excess = driver.run_block(yp, members, factors, attachments, key0, key1, block)
+    _, _, x, _ = KY.member_paths(
+        yp.prm, yp.mode, yp.table, yp.z0, yp.dz, yp.p, yp.p11, yp.p01, yp.rho, yp.churn,
+        members, years, key0, key1, KY.STREAM_YEARS, 1, 0,
+    )  # fmt: skip
+    for y in range(years):
+        for v in range(2):
+            f = factors[y, v]
+            np.testing.assert_allclose(cost[y, v], f * x[:, y].sum(), rtol=1e-12)
+        expected = factors[y, 0] * np.maximum(x[:, y] - att / factors[y, 0], 0.0).sum()
+        np.testing.assert_allclose(excess[y, 0, 0], expected, rtol=1e-12)
+        assert excess[y, 1, 0] == 0.0
+
+
+def test_fixed_benchmark_with_an_agreed_trend():
+    ctx = _rows_context(3, trend=0.06)
+    ss = SharedSavings(100.0, 0.5, 0.0, benchmark_trend=0.03)
+    b = ss.benchmark(ctx)
+    # in year-1 currency: (1.03 / 1.06)^(t − 1); in each year's own currency, 1.03^(t − 1)
+    np.testing.assert_allclose(b * ctx.nominal(), 100.0 * 12 * 1000 * 1.03 ** np.arange(3))
+    assert SharedSavings(100.0, 0.5, 0.0).benchmark(ctx) == 100.0 * 12 * 1000
+    with pytest.raises(ValueError, match="benchmark_trend"):
+        SharedSavings(100.0, 0.5, 0.0, benchmark_trend=2.0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    years=st.integers(2, 4),
+    length=st.integers(1, 3),
+    trend=st.floats(0.0, 0.1),
+    churn=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_money_is_conserved_every_year(years, length, trend, churn, seed):
+    """In every scenario, year and model the parties' results sum to the premium less the provider's
+    own cost of care, admin, care management, outside care and what leaves as rebates."""
+    pop = vbcsim.Population([vbcsim.Segment("a", 1500, LOGNORMAL, annual_churn=churn)])
+    risk = vbcsim.ScenarioRisk(trend_cv=0.03, annual_trend=trend, trend_persistence=0.3)
+    models = vbcsim.partnership_models(pop, risk)
+    ds = vbcsim.compare(pop, models, n_scenarios=8, seed=seed, years=years, scenario_risk=risk,
+                        agreement=Agreement(length=length), progress=False)  # fmt: skip
+    n = pop.members
+    for name, arr in models.items():
+        m = ds.sel(model=name)
+        total = m["net"].sum("party")
+        c = m["medical_cost"]
+        index = ds["trend_index"]
+        expected = (
+            m["premium"]
+            - arr.delivery_ratio * arr.delivered_share * c / arr.price_index()
+            - (arr.admin_pmpm + arr.care_management_pmpm) * 12 * n * index
+            - m["outside_care"]
+            - m["rebate"]
+        ).transpose("scenario", "year")
+        np.testing.assert_allclose(total.values, expected.values, rtol=1e-9, atol=1e-3)
+        np.testing.assert_allclose(m["cumulative_net"].isel(year=-1).values, m["net"].sum("year").values, rtol=1e-12)
