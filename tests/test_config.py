@@ -136,7 +136,13 @@ def test_scenario_risk_keys_override_the_default():
     config = parse_config({"scenario_risk": {"trend_cv": 0.05}})
     assert config.scenario_risk == dataclasses.replace(DEFAULT_SCENARIO_RISK, trend_cv=0.05)
     config = parse_config({"scenario_risk": {"trend_cv": 0, "shock_probability": 0, "shock_size": 0}})
-    assert config.scenario_risk == ScenarioRisk()
+    # the multi-year keys keep the default's
+    assert config.scenario_risk == ScenarioRisk(
+        annual_trend=DEFAULT_SCENARIO_RISK.annual_trend,
+        trend_persistence=DEFAULT_SCENARIO_RISK.trend_persistence,
+    )
+    zero = {"trend_cv": 0, "shock_probability": 0, "shock_size": 0, "annual_trend": 0, "trend_persistence": 0}
+    assert parse_config({"scenario_risk": zero}).scenario_risk == ScenarioRisk()
 
 
 def test_model_overrides_and_subset():

@@ -11,6 +11,8 @@ beside its exact counterpart.
 member draws (configured by a TOML file, see :mod:`vbcsim.config` and
 ``examples/compare.toml``), prints each party's reward and risk under each
 model, and writes the result cube (netCDF or zarr) and plots atomically.
+``--years N`` runs N performance years per scenario and prints the cumulative
+result first (:mod:`vbcsim.frontends.cli_years`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 from vbcsim._progress import as_callback
 from vbcsim._version import __version__
+from vbcsim.frontends import cli_years
 
 __all__ = ["main"]
 
@@ -140,15 +143,20 @@ built-in defaults (a 20,000-member commercial provider panel)."""
 
 _COMPARE_EPILOG = """\
 configuration (TOML; every section optional, see examples/compare.toml):
-  [simulation]         n_scenarios, seed, threads (the flags above override them)
+  [simulation]         n_scenarios, seed, threads, years (the flags above override them)
   [population]         scale = 0.2 (built-in population, 100,000 x scale members)
     or [[population.segments]] tables: name, members, cost = {type = ..., parameters}
                        types: lognormal (mu, sigma | mean, cv), gamma (shape, scale |
                        mean, cv), pareto (alpha, scale), spliced (body, tail, threshold
                        [, tail_weight]), hurdle (p_nonzero, severity), compound
                        (frequency = poisson (lam) | negative_binomial (mean, dispersion),
-                       severity)
-  [scenario_risk]      trend_cv, shock_probability, shock_size (override the default)
+                       severity); over several years also annual_churn and
+                       persistence = {top_decile_stay = ... | rank_correlation = ...}
+  [scenario_risk]      trend_cv, shock_probability, shock_size, market_share_of_variance,
+                       annual_trend, trend_persistence (override the default)
+  [agreement]          length, baseline_years, baseline_weights, regional_blend,
+                       prior_savings_adjustment, adjustment_cap, prior_savings_share:
+                       benchmarks from the panel's own history, rebased each period
   [compare]            models = [...]: the models to compare, by id, in order
   [models.<id>]        parameter overrides of one model (the fields of
                        vbcsim.partnerships.CustomContract, ValueProgram, ThirdParty,
@@ -164,7 +172,8 @@ naming the field; a failure to write an output exits with status 1.
 examples:
   vbcsim compare
   vbcsim compare examples/compare.toml --scenarios 20000 --seed 7 --out results.nc
-  vbcsim compare my.toml --out results.zarr --plots figures/"""
+  vbcsim compare my.toml --out results.zarr --plots figures/
+  vbcsim compare --years 5 --agreement-length 3 --discount-rate 0.03 --csv summary.csv"""
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -204,6 +213,7 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         "config", nargs="?", default=None, help="TOML configuration file (default: built-in defaults)"
     )
     _add_run_args(p)
+    cli_years.add_year_args(p)
     p.add_argument(
         "--out",
         default=None,
@@ -227,7 +237,10 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
         "--plots",
         default=None,
         metavar="DIR",
-        help="write the figures as PNG files to DIR (created if missing): " + ", ".join(PLOTS),
+        help="write the figures as PNG files to DIR (created if missing): "
+        + ", ".join(PLOTS)
+        + "; with --years > 1: "
+        + ", ".join((*cli_years.YEAR_PLOTS, "settlement_probability")),
     )
     p.add_argument(
         "--csv",
@@ -419,6 +432,7 @@ def _compare_settings(args):
         raw = dict(config.source)
         raw["compare"] = {**dict(raw.get("compare", {})), "models": "all"}
         config = parse_config(raw)
+    config = cli_years.resolve(args, config)
     n_scenarios = next(v for v in (args.scenarios, config.n_scenarios, COMPARE_SCENARIOS) if v is not None)
     if n_scenarios < 2:
         where = "--scenarios" if args.scenarios is not None else "simulation.n_scenarios"
@@ -471,6 +485,7 @@ def _run_compare(args, config, *, n_scenarios: int, seed: int, threads, backend:
             backend=backend,
             baseline=getattr(args, "baseline", True),
             scenario_sampling=getattr(args, "scenario_sampling", "random"),
+            **cli_years.run_options(config),
             **_target(args),
         )
     finally:
@@ -507,13 +522,20 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
     ds, elapsed = _run_compare(
         args, config, n_scenarios=n_scenarios, seed=seed, threads=threads, backend=backend
     )
-    summary = vbcsim.summarize(ds)
-    change = vbcsim.summarize(ds, baseline="fee_for_service") if "status_quo_net" in ds else None
-    print(tables.compare_table(ds, summary, elapsed, config.scenario_risk, change=change))
+    shown = cli_years.single_year(ds)  # what is printed and drawn: one year without a year dimension
+    if "year" in shown.dims:  # --years N > 1: the cumulative result, then year by year
+        summary, change = cli_years.print_years(shown, config, elapsed, args.discount_rate)
+    else:
+        summary = vbcsim.summarize(shown)
+        change = vbcsim.summarize(shown, baseline="fee_for_service") if "status_quo_net" in shown else None
+        table = tables.compare_table(
+            shown, summary, elapsed, config.scenario_risk, change=change, agreement=config.agreement
+        )
+        print(table)
     for path, text in ((csv, tables.tidy_csv), (json_out, tables.summary_json)):
         if path is None:
             continue
-        content = text(summary, change) if text is tables.tidy_csv else text(ds, summary, change)
+        content = text(summary, change) if text is tables.tidy_csv else text(shown, summary, change)
         try:
             io.write_text(content, path)
         except OSError as exc:
@@ -527,11 +549,22 @@ def _compare_in(args, stack: contextlib.ExitStack) -> int:
             raise _WriteError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
         print(f"\nwrote {path}")
     if plots is not None:
-        _write_plots(ds, summary, config, plots, n_scenarios=n_scenarios, seed=seed, threads=threads)
+        _write_plots(
+            shown,
+            summary,
+            config,
+            plots,
+            n_scenarios=n_scenarios,
+            seed=seed,
+            threads=threads,
+            discount_rate=args.discount_rate,
+        )
     return 0
 
 
-def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed: int, threads) -> None:
+def _write_plots(
+    ds, summary, config, directory: Path, *, n_scenarios: int, seed: int, threads, discount_rate: float = 0.0
+) -> None:
     import vbcsim
     from vbcsim.frontends import plot
     from vbcsim.partnerships.registry import PAYER_LED_CLASSES
@@ -551,15 +584,18 @@ def _write_plots(ds, summary, config, directory: Path, *, n_scenarios: int, seed
         **sizes,
     )
     curve = curve.sel(model=list(config.models))
-    figures = {
-        "net_distributions": lambda: plot.net_distributions(ds),
-        "risk_return": lambda: plot.risk_return(ds, summary=summary),
-        "risk_shares": lambda: plot.risk_shares(ds, summary=summary),
-        "settlement_probability": lambda: plot.settlement_probability(curve),
-    }
+    if "year" in ds.dims:  # the multi-year figures, then the (single-year) settlement curve
+        figures = cli_years.year_figures(ds, discount_rate)
+    else:
+        figures = {
+            "net_distributions": lambda: plot.net_distributions(ds),
+            "risk_return": lambda: plot.risk_return(ds, summary=summary),
+            "risk_shares": lambda: plot.risk_shares(ds, summary=summary),
+        }
+    figures["settlement_probability"] = lambda: plot.settlement_probability(curve)
     try:
         directory.mkdir(exist_ok=True)
-        for name in PLOTS:
+        for name in figures:
             path = io.write_figure(figures[name](), directory / f"{name}.png")
             print(f"wrote {path}")
     except OSError as exc:
@@ -593,6 +629,7 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
         help="the HTML file to write, atomically (default: report.html)",
     )
     _add_run_args(p)
+    cli_years.add_year_args(p, discount=False)
     p.add_argument(
         "--no-sensitivity",
         action="store_true",
@@ -618,6 +655,7 @@ def _report(args) -> int:
     config, n_scenarios, seed, threads = _compare_settings(args)
     out = check_report_path(args.output, name="--output")
     ds, _ = _run_compare(args, config, n_scenarios=n_scenarios, seed=seed, threads=threads)
+    ds = cli_years.single_year(ds)
     sensitivity = None
     run_sensitivity = None if args.no_sensitivity else _sensitivity_function()
     if run_sensitivity is not None:

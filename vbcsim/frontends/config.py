@@ -9,15 +9,29 @@ file (or no file at all) compares the five models on the built-in defaults.
 Sections
 --------
 ``[simulation]``
-    ``n_scenarios``, ``seed``, ``threads`` (the command-line flags override them).
+    ``n_scenarios``, ``seed``, ``threads`` and ``years`` (performance years per
+    scenario, default 1, at most 50; the command-line flags override them).
 ``[population]``
     either ``scale`` (the built-in commercial population of 100,000 × scale
     members) or an array of ``[[population.segments]]`` tables with ``name``,
-    ``members`` and a ``cost`` distribution table (see below).  Without the
-    section: the comparison's default provider panel.
+    ``members``, a ``cost`` distribution table (see below) and, for runs over
+    several years, optional ``annual_churn`` (the share of members leaving a
+    year, in [0, 1); default 0) and ``persistence`` (a table with one of
+    ``top_decile_stay`` or ``rank_correlation``, :class:`vbcsim.Persistence`;
+    default: a top-decile stay of 0.434).  Without the section: the
+    comparison's default provider panel.
 ``[scenario_risk]``
-    ``trend_cv``, ``shock_probability``, ``shock_size``: each given value
-    overrides the comparison's default systematic risk.
+    ``trend_cv``, ``shock_probability``, ``shock_size``,
+    ``market_share_of_variance``, ``annual_trend``, ``trend_persistence``: each
+    given value overrides the comparison's default systematic risk
+    (:class:`vbcsim.ScenarioRisk`).
+``[agreement]``
+    agreement periods that set every shared-savings benchmark from the panel's
+    own cost in the years before each period, rebased each period
+    (:class:`vbcsim.Agreement`): ``length``, ``baseline_years``,
+    ``baseline_weights``, ``regional_blend``, ``prior_savings_adjustment``,
+    ``adjustment_cap``, ``prior_savings_share``; unset keys take the
+    Agreement's defaults.  Without the section: the presets' fixed benchmarks.
 ``[compare]``
     ``models``: the short identifiers of the models to compare, in order
     (default: the five partnership models), or ``"all"`` for all eight (the
@@ -67,13 +81,23 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from vbcsim._validation import check_nonnegative_int, check_positive_int
+from vbcsim.contracts.agreement import Agreement
 from vbcsim.population import distributions as dist
+from vbcsim.population.persistence import Persistence
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population, Segment
 
 __all__ = ["CompareConfig", "ConfigError", "load_config", "parse_config"]
 
-SECTIONS = ("simulation", "population", "scenario_risk", "compare", "models", "settlement_curve")
+SECTIONS = (
+    "simulation",
+    "population",
+    "scenario_risk",
+    "agreement",
+    "compare",
+    "models",
+    "settlement_curve",
+)
 
 
 class ConfigError(ValueError):
@@ -102,8 +126,10 @@ class CompareConfig:
     overrides : dict
         the parameter overrides by model identifier, as passed to
         :func:`vbcsim.partnership_models` (for reruns at other panel sizes).
-    n_scenarios, seed, threads : int or None
+    n_scenarios, seed, threads, years : int or None
         simulation settings from ``[simulation]``; None where not given.
+    agreement : Agreement or None
+        the ``[agreement]`` section, passed to :func:`vbcsim.compare`; None without it.
     curve_sizes : tuple of int or None
         panel sizes of the settlement-probability curve; None for the default.
     curve_scenarios : int or None
@@ -123,6 +149,8 @@ class CompareConfig:
     curve_sizes: tuple[int, ...] | None = None
     curve_scenarios: int | None = None
     source: dict = field(default_factory=dict)
+    years: int | None = None
+    agreement: Agreement | None = None
 
 
 def load_config(path) -> CompareConfig:
@@ -189,13 +217,15 @@ def _parse(raw: Mapping[str, Any]) -> CompareConfig:
     raw = _table(raw, "configuration")
     _check_keys(raw, SECTIONS, "", what="section")
     sim = _table(raw.get("simulation", {}), "simulation")
-    _check_keys(sim, ("n_scenarios", "seed", "threads"), "simulation")
+    _check_keys(sim, ("n_scenarios", "seed", "threads", "years"), "simulation")
     n_scenarios = _optional(sim, "n_scenarios", "simulation", _positive_int)
     seed = _optional(sim, "seed", "simulation", _seed)
     threads = _optional(sim, "threads", "simulation", _threads)
+    years = _optional(sim, "years", "simulation", _years)
 
     population = _population(raw["population"]) if "population" in raw else None
     scenario_risk = _scenario_risk(raw.get("scenario_risk", {}))
+    agreement = _agreement(raw["agreement"]) if "agreement" in raw else None
     subset = _model_subset(raw.get("compare", {}))
     overrides = _overrides(raw.get("models", {}))
     models, model_keys = _models(overrides, population, scenario_risk, subset)
@@ -216,6 +246,8 @@ def _parse(raw: Mapping[str, Any]) -> CompareConfig:
         curve_sizes=sizes,
         curve_scenarios=curve_scenarios,
         source=dict(raw),
+        years=years,
+        agreement=agreement,
     )
 
 
@@ -297,6 +329,13 @@ def _threads(value, path: str) -> int:
     return _engine_checked(check_threads, _positive_int(value, path), path)
 
 
+def _years(value, path: str) -> int:
+    """Performance years as the engine accepts them (:func:`vbcsim.results.simulation.check_years`)."""
+    from vbcsim.results.simulation import check_years
+
+    return _engine_checked(check_years, _positive_int(value, path), path)
+
+
 def _string(value, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{path}: must be a non-empty string, got {_type_name(value)} {value!r}")
@@ -368,19 +407,48 @@ def _scaled_population(scale) -> Population:
         raise ConfigError(f"population.scale: {message}") from None
 
 
+SEGMENT_KEYS = ("name", "members", "cost", "annual_churn", "persistence")
+
+
 def _segment(value, path: str) -> Segment:
     table = _table(value, path)
-    _check_keys(table, ("name", "members", "cost"), path)
+    _check_keys(table, SEGMENT_KEYS, path)
     for key in ("name", "members", "cost"):
         if key not in table:
             raise ConfigError(f"{_join(path, key)}: missing")
     name = _string(table["name"], _join(path, "name"))
     members = _positive_int(table["members"], _join(path, "members"))
     cost = _distribution(table["cost"], _join(path, "cost"), COSTS)
+    extra = {}
+    if "annual_churn" in table:
+        extra["annual_churn"] = table["annual_churn"]
+    if "persistence" in table:
+        extra["persistence"] = _persistence(table["persistence"], _join(path, "persistence"))
     try:
-        return Segment(name, members, cost)
+        segment = Segment(name, members, cost, **extra)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise _wrap(exc, path, ("name", "members", "cost")) from None
+        raise _wrap(exc, path, SEGMENT_KEYS) from None
+    if "persistence" in extra:  # a persistence the cost cannot reach fails now, not in the run
+        try:
+            segment.latent_correlation()
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _wrap(exc, _join(path, "persistence"), PERSISTENCE_KEYS) from None
+    return segment
+
+
+PERSISTENCE_KEYS = ("top_decile_stay", "rank_correlation")
+
+
+def _persistence(value, path: str) -> Persistence:
+    """A ``persistence`` table: one of top_decile_stay or rank_correlation (:class:`vbcsim.Persistence`)."""
+    table = _table(value, path)
+    _check_keys(table, PERSISTENCE_KEYS, path)
+    if len(table) > 1:
+        raise ConfigError(f"{path}: give one of top_decile_stay or rank_correlation, not both")
+    try:
+        return Persistence(**table)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _wrap(exc, path, PERSISTENCE_KEYS) from None
 
 
 # type -> (parameter sets accepted, one of which must be given in full; optional parameters)
@@ -468,6 +536,25 @@ def _scenario_risk(value) -> ScenarioRisk:
         return dataclasses.replace(base, **table)
     except (TypeError, ValueError, OverflowError) as exc:
         raise _wrap(exc, "scenario_risk", names) from None
+
+
+AGREEMENT_KEYS = tuple(f.name for f in dataclasses.fields(Agreement) if f.init)
+
+
+def _agreement(value) -> Agreement:
+    """The ``[agreement]`` section: :class:`vbcsim.Agreement` with the given fields."""
+    table = _table(value, "agreement")
+    _check_keys(table, AGREEMENT_KEYS, "agreement")
+    if "baseline_weights" in table:
+        weights = _array(table["baseline_weights"], "agreement.baseline_weights")
+        table["baseline_weights"] = tuple(weights)
+    try:
+        return Agreement(**table)
+    except (TypeError, ValueError, OverflowError) as exc:
+        error = _wrap(exc, "agreement", AGREEMENT_KEYS)
+        if str(error).startswith("agreement.baseline_weights:") and "baseline_weights" not in table:
+            error = ConfigError(f"{error} (the default; give baseline_weights, one per baseline year)")
+        raise error from None
 
 
 def _model_subset(value) -> tuple[str, ...] | None:
