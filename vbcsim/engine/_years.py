@@ -140,46 +140,159 @@ def year_batch(s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, c
     return joiners, s0, s1
 
 
+# the layout of the ``risk`` vector: risk scores and selection (vbcsim.population.risk)
+R_SCORE = 0  # 0: no scores, 1: lognormal severity exp(sigma c z - sigma^2 c^2 / 2), 2: table of h_c
+R_C = 1  # c = lambda rho (prospective) or lambda (concurrent)
+R_LAMBDA = 2  # the signal's weight on the latent
+R_PROSPECTIVE = 3  # 1: from last year's latent (a new member scores 1), 0: this year's
+R_SELECT = 4  # 0: none, 1: tilt exp(-k b - k^2 / 2), 2: exclude above q, weight 1 / Phi(q)
+R_SELECT_A = 5  # k or q
+R_SELECT_B = 6  # 1 / Phi(q)
+R_SIGMA = 7  # the lognormal severity's sigma (R_SCORE 1)
+N_RISK = 8
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz):
+    """Each slot's panel weight (``wbuf``) and risk score (``sbuf``) in year ``y``.
+
+    Draws one normal per slot (the score's noise η) when there are scores, after the year's
+    other draws.  A prospective score reads the slot's latent of the year before (``prev``);
+    a member new this year (after year 0) has no history and scores 1.  In year 0 the
+    member's previous latent is drawn from its law given this year's (one more normal).
+    """
+    score = risk[R_SCORE]
+    if score > 0.0:
+        c = risk[R_C]
+        lam = risk[R_LAMBDA]
+        noise = math.sqrt(max(1.0 - lam * lam, 0.0))
+        rho_prev = c / lam if lam > 0.0 else 0.0  # the latent's year-to-year correlation
+        sig = risk[R_SIGMA]
+        for i in range(m):
+            eta, s0, s1 = standard_normal(s0, s1)
+            if risk[R_PROSPECTIVE] > 0.0:
+                if y == 0:
+                    e, s0, s1 = standard_normal(s0, s1)
+                    ref = rho_prev * state[i] + math.sqrt(max(1.0 - rho_prev * rho_prev, 0.0)) * e
+                elif fresh[i]:
+                    sbuf[i] = 1.0
+                    continue
+                else:
+                    ref = prev[i]
+            else:
+                ref = state[i]
+            z = lam * ref + noise * eta
+            if score == 1.0:
+                sbuf[i] = fast_exp(sig * c * z - 0.5 * sig * sig * c * c)
+            else:
+                sbuf[i] = math.exp(_table_log(z, stab, z0, dz))
+    else:
+        for i in range(m):
+            sbuf[i] = 1.0
+    select = risk[R_SELECT]
+    if select == 1.0:
+        k = risk[R_SELECT_A]
+        for i in range(m):
+            wbuf[i] = fast_exp(-k * state[i] - 0.5 * k * k)
+    elif select == 2.0:
+        q = risk[R_SELECT_A]
+        inv = risk[R_SELECT_B]
+        for i in range(m):
+            wbuf[i] = inv if state[i] <= q else 0.0
+    else:
+        for i in range(m):
+            wbuf[i] = 1.0
+    return s0, s1
+
+
 @njit(nogil=True, cache=True)
-def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0, key1, stream, a_, b_):
+def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0, key1, stream, a_, b_,
+                 risk=np.zeros(N_RISK), stab=np.zeros(2)):  # fmt: skip
     """``n`` slots over ``years`` years as :func:`segment_block_years` draws one scenario (a test hook).
 
-    Returns (occurrence, latent, cost) as float[n, years] and joined bool[n, years] (True
-    where a new member took the slot that year; year 0: every slot).
+    Returns (occurrence, latent, cost) as float[n, years], joined bool[n, years] (True
+    where a new member took the slot that year; year 0: every slot), and the panel weight
+    and risk score of each member-year, float[n, years].
     """
     s0, s1 = block_state(key0, key1, stream, a_, b_)
     occ_out = np.empty((n, years))
     lat_out = np.empty((n, years))
     cost = np.empty((n, years))
     joined = np.zeros((n, years), dtype=np.bool_)
+    w_out = np.empty((n, years))
+    s_out = np.empty((n, years))
     innov = math.sqrt(1.0 - rho * rho)
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
+    prev = np.zeros(BATCH)
     fresh = np.zeros(BATCH, dtype=np.bool_)
     xbuf = np.empty(BATCH)
+    wbuf = np.empty(BATCH)
+    sbuf = np.empty(BATCH)
+    active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     for start in range(0, n, BATCH):
         m = min(BATCH, n - start)
         for y in range(years):
+            prev[:m] = state[:m]
             _, s0, s1 = year_batch(
                 s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
             )
+            if active:
+                s0, s1 = risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
+            else:
+                wbuf[:m] = 1.0
+                sbuf[:m] = 1.0
             for i in range(m):
                 occ_out[start + i, y] = occ[i]
                 lat_out[start + i, y] = state[i]
                 cost[start + i, y] = xbuf[i]
                 joined[start + i, y] = fresh[i]
-    return occ_out, lat_out, cost, joined
+                w_out[start + i, y] = wbuf[i]
+                s_out[start + i, y] = sbuf[i]
+    return occ_out, lat_out, cost, joined, w_out, s_out
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _sum4(buf, m):
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    i = 0
+    while i + 4 <= m:
+        a0 += buf[i]
+        a1 += buf[i + 1]
+        a2 += buf[i + 2]
+        a3 += buf[i + 3]
+        i += 4
+    while i < m:
+        a0 += buf[i]
+        i += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _excess(xbuf, wbuf, m, low, thr, base, n_thr, acc, weighted):
+    for i in range(m):
+        x = xbuf[i]
+        if x > low:
+            w = wbuf[i] if weighted else 1.0
+            for j in range(n_thr):
+                e = x - thr[base + j]
+                if e > 0.0:
+                    acc[base + j] += w * e
 
 
 @njit(nogil=True, cache=True)
 def segment_block_years(
     prm, mode, tab, z0, dz, p, p11, p01, rho, churn, members, years, factors, attachments, key0, key1,
-    segment, chunk, cost_out, excess_out, joiners_out,
+    segment, chunk, cost_out, excess_out, joiners_out, risk, stab, ref_cost_out, ref_excess_out, score_out,
 ):  # fmt: skip
     """Simulate one logical block of a multi-year run: ``members`` slots over a run of scenarios.
 
     Rows run over scenario-years, row = scenario × years + year (year 0 first).  Slots are
-    taken in batches of ``BATCH``; within a batch, year after year (:func:`year_batch`).
+    taken in batches of ``BATCH``; within a batch, year after year (:func:`year_batch`, then
+    :func:`risk_batch` when the segment has risk scores or selection).
 
     Parameters
     ----------
@@ -188,9 +301,16 @@ def segment_block_years(
     attachments : float64[V, K]
         per-member attachment points of each view (``inf`` pads unused slots).
     cost_out : float64[S × years, V], excess_out : float64[S × years, V, K]
-        written: Σ factor × X and Σ (factor × X − attachment)+ over the members.
+        written: Σ w factor × X and Σ w (factor × X − attachment)+ over the members, w the
+        member's panel weight (1 without selection).
     joiners_out : float64[S × years]
         written: members new to the segment that year (every member in year 0).
+    risk : float64[N_RISK], stab : float64[:]
+        risk scores and selection (see ``R_*``) and the score table (``R_SCORE`` 2).
+    ref_cost_out, ref_excess_out : like cost_out, excess_out
+        written with selection only: the unweighted sums (the population, not the panel).
+    score_out : float64[S × years, 3]
+        written: Σ w, Σ w s and Σ s over the members (s the risk score, 1 without scores).
     """
     s0, s1 = block_state(key0, key1, STREAM_YEARS, segment, chunk)
     n_rows, n_views = factors.shape
@@ -200,12 +320,21 @@ def segment_block_years(
     thr = np.empty(years * n_thr)
     lowest = np.empty(years)
     acc = np.empty(years * n_thr)
+    ref_acc = np.empty(years * n_thr)
     total = np.empty(years)
+    ref_total = np.empty(years)
+    scores = np.empty((years, 3))
     innov = math.sqrt(1.0 - rho * rho)
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
+    prev = np.zeros(BATCH)
     xbuf = np.empty(BATCH)
+    wbuf = np.ones(BATCH)
+    sbuf = np.ones(BATCH)
+    tmp = np.empty(BATCH)
     fresh = np.zeros(BATCH, dtype=np.bool_)
+    active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
+    weighted = risk[R_SELECT] > 0.0
     for s in range(n_scen):
         for y in range(years):
             low = np.inf
@@ -217,61 +346,54 @@ def segment_block_years(
                     low = min(low, t)
             lowest[y] = low
             total[y] = 0.0
+            ref_total[y] = 0.0
             joiners_out[row] = 0.0
         acc[:] = 0.0
+        ref_acc[:] = 0.0
+        scores[:] = 0.0
         for start in range(0, members, BATCH):
             m = min(BATCH, members - start)
             for y in range(years):
+                if active:
+                    prev[:m] = state[:m]
                 joiners, s0, s1 = year_batch(
-                    s0,
-                    s1,
-                    m,
-                    y,
-                    occ,
-                    state,
-                    xbuf,
-                    fresh,
-                    p,
-                    p11,
-                    p01,
-                    rho,
-                    innov,
-                    churn,
-                    prm,
-                    mode,
-                    tab,
-                    z0,
-                    dz,
-                )
+                    s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
+                )  # fmt: skip
                 joiners_out[s * years + y] += joiners
-                a0 = 0.0
-                a1 = 0.0
-                a2 = 0.0
-                a3 = 0.0
-                i = 0
-                while i + 4 <= m:
-                    a0 += xbuf[i]
-                    a1 += xbuf[i + 1]
-                    a2 += xbuf[i + 2]
-                    a3 += xbuf[i + 3]
-                    i += 4
-                while i < m:
-                    a0 += xbuf[i]
-                    i += 1
-                total[y] += (a0 + a1) + (a2 + a3)
-                low = lowest[y]
                 base = y * n_thr
-                for i in range(m):
-                    x = xbuf[i]
-                    if x > low:
-                        for j in range(n_thr):
-                            e = x - thr[base + j]
-                            if e > 0.0:
-                                acc[base + j] += e
+                if active:
+                    s0, s1 = risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
+                    for i in range(m):
+                        tmp[i] = wbuf[i] * sbuf[i]
+                    scores[y, 0] += _sum4(wbuf, m)
+                    scores[y, 1] += _sum4(tmp, m)
+                    scores[y, 2] += _sum4(sbuf, m)
+                if weighted:
+                    ref_total[y] += _sum4(xbuf, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, ref_acc, False)
+                    for i in range(m):
+                        tmp[i] = wbuf[i] * xbuf[i]
+                    total[y] += _sum4(tmp, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, True)
+                else:
+                    total[y] += _sum4(xbuf, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, False)
         for y in range(years):
             row = s * years + y
+            if active:
+                score_out[row, 0] = scores[y, 0]
+                score_out[row, 1] = scores[y, 1]
+                score_out[row, 2] = scores[y, 2]
+            else:
+                score_out[row, 0] = members
+                score_out[row, 1] = members
+                score_out[row, 2] = members
             for v in range(n_views):
                 f = factors[row, v]
                 cost_out[row, v] = f * total[y]
                 for k in range(n_att):
                     excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
+                if weighted:
+                    ref_cost_out[row, v] = f * ref_total[y]
+                    for k in range(n_att):
+                        ref_excess_out[row, v, k] = f * ref_acc[y * n_thr + v * n_att + k]

@@ -23,7 +23,7 @@ from itertools import islice
 
 import numpy as np
 
-from vbcsim.engine.driver import BLOCK_DRAWS, Block, _years_of, block_layout, block_rows, run_block
+from vbcsim.engine.driver import BLOCK_DRAWS, Block, _years_of, block_layout, block_rows, output_views, run_block
 from vbcsim.engine.rng import root_key
 
 __all__ = ["run_blocks_dask", "require_dask", "TASK_DRAWS"]
@@ -91,8 +91,9 @@ def run_blocks_dask(params, members, factors, attachments, seed, progress=None, 
         blocks = block_layout(members, n_rows // years, years)
     result = None
     if sink is None:
-        cost = np.zeros((len(params), n_rows, n_views))
-        excess = np.zeros((len(params), n_rows, n_views, n_att))
+        width, ex_width = output_views(params, n_views)
+        cost = np.zeros((len(params), n_rows, width))
+        excess = np.zeros((len(params), n_rows, ex_width, n_att))
 
         def sink(b: Block, c, e):
             cost[b.segment, block_rows(b, years)] = c

@@ -131,6 +131,12 @@ class YearParams:
     rho: float  # year-to-year correlation of the latents
     churn: float  # probability that the slot's member is replaced at the start of a year
     years: int  # simulated years (baseline years included)
+    # risk scores and selection (vbcsim.population.risk; the layout of KY.R_*), the score table,
+    # and whether the block's output carries the panel's and the population's sums and the score
+    # sums (the same for every segment of a run: see output_views)
+    risk: np.ndarray = None
+    score_table: np.ndarray = None
+    extended: bool = False
 
 
 def _table_origin(dist) -> float:
@@ -173,8 +179,14 @@ def _count_table(freq) -> np.ndarray:
     return cdf
 
 
-def encode_years(dist, rho: float, churn: float, years: int) -> YearParams:
-    """The kernel's member model of a multi-year run for a member cost distribution."""
+def encode_years(dist, rho: float, churn: float, years: int, risk=None, score_table=None,
+                 extended: bool = False) -> YearParams:  # fmt: skip
+    """The kernel's member model of a multi-year run for a member cost distribution.
+
+    ``risk`` (float64[KY.N_RISK]) and ``score_table`` set risk scores and selection
+    (:func:`encode_risk`); ``extended`` makes the blocks' output carry the panel's and the
+    population's sums and the score sums (:func:`output_views`).
+    """
     prm = encode(dist)
     p = prm[K.P_NONZERO]
     p11, p01 = occurrence_transitions(p, rho)
@@ -188,7 +200,60 @@ def encode_years(dist, rho: float, churn: float, years: int) -> YearParams:
     else:
         z0 = _table_origin(sev)
         mode, table = KY.MODE_TABLE, _severity_table(sev, z0)
-    return YearParams(prm, mode, table, z0, TABLE_DZ, p, p11, p01, float(rho), float(churn), int(years))
+    risk = np.zeros(KY.N_RISK) if risk is None else np.asarray(risk, dtype=np.float64)
+    score_table = np.zeros(2) if score_table is None else np.asarray(score_table, dtype=np.float64)
+    return YearParams(
+        prm, mode, table, z0, TABLE_DZ, p, p11, p01, float(rho), float(churn), int(years),
+        risk, score_table, bool(extended),
+    )  # fmt: skip
+
+
+def encode_risk(dist, rho: float, risk_score=None, selection=None):
+    """(risk, score_table): the kernel's risk-score and selection parameters for a segment.
+
+    ``risk_score`` a :class:`vbcsim.RiskScore` (None: no scores), ``selection`` a
+    :class:`vbcsim.Selection` (None: the panel is the population).  The score table is
+    h_c of :mod:`vbcsim.population.risk` on the grid of :data:`TABLE_Z0`, :data:`TABLE_DZ`.
+    """
+    from vbcsim.population.risk import score_table as make_table
+
+    risk = np.zeros(KY.N_RISK)
+    table = np.zeros(2)
+    sev = dist.severity if isinstance(dist, Hurdle) else dist
+    if risk_score is not None:
+        c = risk_score.coefficient(dist, rho)
+        top = rho if risk_score.prospective else 1.0
+        risk[KY.R_C] = c
+        risk[KY.R_LAMBDA] = c / top if top > 0 else 0.0
+        risk[KY.R_PROSPECTIVE] = 1.0 if risk_score.prospective else 0.0
+        if isinstance(sev, Lognormal):
+            risk[KY.R_SCORE] = 1.0
+            risk[KY.R_SIGMA] = sev.sigma
+        else:
+            risk[KY.R_SCORE] = 2.0
+            with np.errstate(divide="ignore"):
+                table = np.log(make_table(dist, c, TABLE_Z0, TABLE_DZ, TABLE_POINTS))
+    if selection is not None:
+        from scipy.special import ndtr
+
+        a = selection.parameter(dist)
+        if selection.kind == "tilt":
+            risk[KY.R_SELECT], risk[KY.R_SELECT_A] = 1.0, a
+        else:
+            risk[KY.R_SELECT], risk[KY.R_SELECT_A], risk[KY.R_SELECT_B] = 2.0, a, 1.0 / float(ndtr(a))
+    return risk, table
+
+
+def output_views(params, n_views: int) -> tuple[int, int]:
+    """(cost columns, excess columns) of the blocks' output for ``n_views`` views.
+
+    ``n_views`` each, unless the run's segments are ``extended`` (risk scores or selection):
+    then the panel's views, the population's views and, in cost, three score sums (Σ w,
+    Σ w s, Σ s): 2 n_views + 3 and 2 n_views.
+    """
+    if params and isinstance(params[0], YearParams) and params[0].extended:
+        return 2 * n_views + 3, 2 * n_views
+    return n_views, n_views
 
 
 def occurrence_transitions(p: float, rho: float) -> tuple[float, float]:
@@ -282,6 +347,9 @@ def run_block(param, members, factors, attachments, key0, key1, block: Block):
     cost = np.zeros((s, n_views))
     excess = np.zeros((s, n_views, n_att))
     if isinstance(param, YearParams):
+        ref_cost = np.zeros((s, n_views))
+        ref_excess = np.zeros((s, n_views, n_att))
+        scores = np.zeros((s, 3))
         KY.segment_block_years(
             param.prm,
             param.mode,
@@ -304,8 +372,17 @@ def run_block(param, members, factors, attachments, key0, key1, block: Block):
             cost,
             excess,
             np.zeros(s),
+            param.risk,
+            param.score_table,
+            ref_cost,
+            ref_excess,
+            scores,
         )
-        return cost, excess
+        if not param.extended:
+            return cost, excess
+        if param.risk[KY.R_SELECT] == 0.0:  # no selection: the panel is the population
+            ref_cost, ref_excess = cost, excess
+        return np.concatenate([cost, ref_cost, scores], axis=1), np.concatenate([excess, ref_excess], axis=1)
     K.segment_block(
         param,
         int(members),
@@ -343,8 +420,9 @@ def run_blocks(params, members, factors, attachments, seed, threads, progress=No
     if blocks is None:
         blocks = block_layout(members, n_rows // years, years)
     if sink is None:
-        cost = np.zeros((n_seg, n_rows, n_views))
-        excess = np.zeros((n_seg, n_rows, n_views, n_att))
+        width, ex_width = output_views(params, n_views)
+        cost = np.zeros((n_seg, n_rows, width))
+        excess = np.zeros((n_seg, n_rows, ex_width, n_att))
 
         def sink(b, c, e):
             cost[b.segment, block_rows(b, years)] = c

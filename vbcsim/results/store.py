@@ -45,7 +45,7 @@ import xarray as xr
 
 from vbcsim._version import __version__
 from vbcsim.contracts.settle import aggregate_stop_loss_oracle
-from vbcsim.engine.driver import block_layout, block_scenarios
+from vbcsim.engine.driver import block_layout, block_scenarios, output_views
 from vbcsim.results.cube import assemble
 from vbcsim.results.io import _replace_tree, output_lock
 from vbcsim.results.plan import run_engine
@@ -112,12 +112,13 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
     """Lay out the store: the Dataset's variables (dask zeros, written lazily) and the engine's arrays."""
     import dask.array as da
 
-    n_seg, n_views = len(plan.params), plan.factors.shape[1]
+    n_seg = len(plan.params)
+    n_views, ex_views = output_views(plan.params, plan.factors.shape[1])
     n_att = plan.attachment_table.shape[1]
     S = plan.n_scenarios
     T = plan.simulated_years  # engine rows per scenario (1 in a single-year run)
     # the Dataset's structure, from one scenario of ones (a benchmark from zero cost is refused)
-    probe = assemble(plan, np.ones((n_seg, T, n_views)), np.ones((n_seg, T, n_views, n_att)), 0, 1)
+    probe = assemble(plan, np.ones((n_seg, T, n_views)), np.ones((n_seg, T, ex_views, n_att)), 0, 1)
     data = {}
     for name, var in probe.data_vars.items():
         if "scenario" in var.dims:
@@ -138,7 +139,7 @@ def _create(zarr, plan, work: Path, rid: str) -> None:
         bs = block_scenarios(int(members), T)
         n_blocks = -(-S // bs)
         _array(zarr, engine / f"cost_{g}", (S * T, n_views), (bs * T, n_views), "f8", 0.0)
-        _array(zarr, engine / f"excess_{g}", (S * T, n_views, n_att), (bs * T, n_views, n_att), "f8", 0.0)
+        _array(zarr, engine / f"excess_{g}", (S * T, ex_views, n_att), (bs * T, ex_views, n_att), "f8", 0.0)
         _array(zarr, engine / f"done_{g}", (n_blocks,), (1,), "bool", False)
     _array(zarr, engine / "settled", (-(-S // SETTLE_SCENARIOS),), (1,), "bool", False)
     zarr.open_group(str(work), mode="r+").attrs["vbcsim_run"] = rid
