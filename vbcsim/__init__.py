@@ -25,6 +25,7 @@ from vbcsim.population.distributions import (
     Spliced,
 )
 from vbcsim.population.persistence import Persistence
+from vbcsim.population.risk import RiskScore, Selection
 from vbcsim.population.scenario import ScenarioRisk
 from vbcsim.population.segments import Population, Segment
 from vbcsim.results.horizon import capital_path, present_value
@@ -50,6 +51,8 @@ __all__ = [
     "Segment",
     "ScenarioRisk",
     "Persistence",
+    "RiskScore",
+    "Selection",
     "Agreement",
     "simulate",
     "compare",

@@ -153,13 +153,39 @@ class Agreement:
         return [(a, min(a + self.length - 1, years)) for a in range(1, years + 1, self.length)]
 
 
-def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, trend_ratio: float = 1.0):
+def _capped(ratio, cap, floor):
+    """A risk-score ratio within [1 − floor, 1 + cap] (None: that side uncapped)."""
+    hi = np.inf if cap is None else 1.0 + cap
+    lo = 0.0 if floor is None else 1.0 - floor
+    return np.clip(ratio, lo, hi)
+
+
+def fixed_risk_factor(ctx, segments, cap, floor) -> np.ndarray:
+    """The risk adjustment of a fixed benchmark per row: the covered members' mean score.
+
+    A benchmark PMPM is for a member of average risk (score 1); over several years the
+    score's growth from year 1 is capped (``cap``, ``floor``), as the MSSP caps it over an
+    agreement period (42 CFR 425.605, 425.610: positive growth at 3%).
+    """
+    score = ctx.risk_score(segments)
+    if ctx.year is None:
+        return score
+    by_year = ctx.by_year(score)
+    first = by_year[:, :1]
+    return (first * _capped(by_year / first, cap, floor)).reshape(-1)
+
+
+def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, trend_ratio: float = 1.0,
+                        risk=None):  # fmt: skip
     """The benchmark of every row (scenario-year) of ``ctx`` under ``agreement``: float[n].
 
     ``update`` is "prospective" (the benchmark stays at the last benchmark year's level,
     times ``trend_ratio`` per year: the agreed trend against the expected one) or
     "retrospective" (it follows the market factor from the last benchmark year to the
-    performance year).  Per capita amounts times the covered members.
+    performance year).  Per capita amounts times the covered members.  ``risk`` (cap,
+    floor) risk-adjusts it: × the covered members' mean risk score in the performance year
+    over the last benchmark year's, within [1 − floor, 1 + cap] (the MSSP caps the growth at
+    3% over the agreement period, 42 CFR 425.605, 425.610; ACO REACH at ±3%).
     """
     years, nb = ctx.years, agreement.baseline_years
     if ctx.baseline_years < nb:
@@ -178,6 +204,8 @@ def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, tre
     market = ctx.market_path if ctx.market_path is not None else np.ones_like(pc)
     region = ctx.reference_per_capita * market  # the region's per capita cost by year
     w = np.asarray(agreement.baseline_weights)
+    if risk is not None:  # each year's mean risk score, baseline years first
+        scores = np.concatenate([ctx.baseline_risk_score(segments), ctx.by_year(ctx.risk_score(segments))], axis=1)
     out = np.empty((n_paths, years))  # the benchmark per capita of each performance year
     for first, last in agreement.periods(years):
         j0 = first - 1 + lead
@@ -200,6 +228,8 @@ def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, tre
                 out[:, t - 1] = rebased * market[:, j] / market[:, j3]
             else:
                 out[:, t - 1] = rebased * trend_ratio ** (j - j3)
+            if risk is not None:
+                out[:, t - 1] *= _capped(scores[:, j] / scores[:, j3], *risk)
     return out.reshape(-1) * members
 
 

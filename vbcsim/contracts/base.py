@@ -148,6 +148,41 @@ class SettlementContext:
     reference_per_capita: float = 0.0  # the reference population's expected cost per member (year 1)
     annual_trend: float = 0.0  # the run's expected trend (ScenarioRisk.annual_trend)
     trend_index: np.ndarray | None = None  # (n,) each row's expected trend index (year t: (1 + trend)^(t-1))
+    # risk scores and selection (docs/risk_adjustment.md): per row and segment the sums Σ w, Σ w s
+    # and Σ s over the members (w the panel weight, s the risk score), the same of the baseline
+    # years, each row's coding factor, and which view the contract settles on: the panel (or the
+    # whole population, a counterfactual), with the provider's coding (or without)
+    score_sums: np.ndarray | None = None  # (n, G, 3)
+    baseline_score_sums: np.ndarray | None = None  # (S, baseline_years, G, 3)
+    coding: np.ndarray | None = None  # (n,)
+    panel: bool = True
+    coded: bool = True
+
+    def risk_score(self, segments=None) -> np.ndarray:
+        """The covered members' mean risk score per row (ones without risk scores).
+
+        The panel's Σ w s / Σ w (the population's Σ s / members when ``panel`` is off),
+        times the coding factor when ``coded``.
+        """
+        if self.score_sums is None:
+            return np.ones(self.n_scenarios)
+        sums = np.asarray(self.score_sums)[:, self._columns(segments), :].sum(axis=1)
+        if self.panel:
+            score = sums[:, 1] / sums[:, 0]
+        else:
+            score = sums[:, 2] / self.n_members(segments)
+        if self.coded and self.coding is not None:
+            score = score * np.asarray(self.coding, dtype=float)
+        return score
+
+    def baseline_risk_score(self, segments=None) -> np.ndarray:
+        """The covered members' mean risk score in each baseline year: (S, baseline_years)."""
+        if self.baseline_score_sums is None:
+            return np.ones((self.n_scenarios // self.years, self.baseline_years))
+        sums = np.asarray(self.baseline_score_sums)[:, :, self._columns(segments), :].sum(axis=2)
+        if self.panel:
+            return sums[..., 1] / sums[..., 0]
+        return sums[..., 2] / self.n_members(segments)
 
     def nominal(self) -> np.ndarray:
         """Each row's factor from year-1 currency to its own year's (the trend index; ones in one year)."""

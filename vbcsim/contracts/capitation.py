@@ -22,7 +22,7 @@ with a fee-for-service contract restricted to the other segments.)
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -178,15 +178,22 @@ class Capitation(Contract):
     >>> professional.share
     0.337
     >>> partial = Capitation(pmpm=60.0, scope=0.25, segments=["chronic"])
+
+    ``risk_adjusted=True`` multiplies the payment by the covered members' mean risk score
+    (a run with ``risk_score=``, :class:`vbcsim.RiskScore`): a rate for a member of average
+    risk paid for the panel's risk (docs/risk_adjustment.md).
     """
 
     pmpm: float | None = None
     percent_of_premium: float | None = None
     scope: str | float = "global"
     segments: tuple[str, ...] | None = None
+    risk_adjusted: bool = field(default=False, metadata={"omit_default": True})
 
     def __post_init__(self):
         owner = "Capitation"
+        if not isinstance(self.risk_adjusted, bool):
+            raise TypeError(f"{owner}: risk_adjusted must be True or False, got {self.risk_adjusted!r}")
         if (self.pmpm is None) == (self.percent_of_premium is None):
             raise ValueError(
                 f"{owner}: give exactly one of pmpm and percent_of_premium, got "
@@ -224,13 +231,15 @@ class Capitation(Contract):
         return "provider" if self.share == 1.0 and self.segments is None else "payer"
 
     def capitation(self, ctx: SettlementContext) -> np.ndarray:
-        """The fixed payment per scenario, (S,)."""
+        """The fixed payment per scenario, (S,); × the covered members' mean risk score when ``risk_adjusted``."""
         n = ctx.n_scenarios
         if self.pmpm is not None:
-            return np.full(n, self.pmpm * 12.0 * ctx.n_members(self.segments))
-        premium = _as_scenarios("ctx.premium", ctx.premium, n, owner="Capitation")
-        covered = ctx.n_members(self.segments) / ctx.n_members() if self.segments is not None else 1.0
-        return self.percent_of_premium * premium * covered
+            cap = np.full(n, self.pmpm * 12.0 * ctx.n_members(self.segments))
+        else:
+            premium = _as_scenarios("ctx.premium", ctx.premium, n, owner="Capitation")
+            covered = ctx.n_members(self.segments) / ctx.n_members() if self.segments is not None else 1.0
+            cap = self.percent_of_premium * premium * covered
+        return cap * ctx.risk_score(self.segments) if self.risk_adjusted else cap
 
     def settle(self, ctx: SettlementContext) -> Settlement:
         """Payer -> provider: capitation plus fee-for-service payment for the cost out of scope.

@@ -11,6 +11,7 @@ import numpy as np
 from vbcsim._validation import check_positive_int, check_probability
 
 __all__ = [
+    "MSSP_RISK_SCORE_CAP",
     "mssp_minimum_savings_rate",
     "MSSP_MINIMUM_BENEFICIARIES",
     "MSSP_MSR_TABLE",
@@ -99,6 +100,11 @@ MSSP_ALTERNATIVE_QUALITY_STANDARD = 0.10
 #: repayments (CMS, MSSP "Shared Savings and Losses and Assignment Methodology
 #: Specifications"); Congress suspended it for part of the COVID-19 emergency.
 MSSP_SEQUESTRATION = 0.02
+
+#: the largest growth of an ACO's prospective risk scores over an agreement period that the MSSP
+#: benchmark follows: 3 percent (42 CFR 425.605(a), 425.610(a); for agreement periods from 2024 the
+#: cap also applies to the regional risk-score growth, 425.652)
+MSSP_RISK_SCORE_CAP = 0.03
 
 #: the choices of ``SharedSavings.quality_rule`` and ``SharedSavings.benchmark_update``
 QUALITY_RULES = ("linear", "mssp")

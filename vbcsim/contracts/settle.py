@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from vbcsim.contracts.base import ENTITIES, PARTIES, Settlement, SettlementContext
+from vbcsim.contracts.decompose import COMPONENTS, decompose
 from vbcsim.contracts.pricing import mixed_excess
 
 __all__ = ["settle_models", "premium_per_year", "aggregate_stop_loss_oracle"]
@@ -49,7 +50,8 @@ def _timeline(timeline, population, scenario_risk) -> dict:
     if not timeline:
         return {}
     level = scenario_risk.mean() if scenario_risk is not None else 1.0
-    return dict(timeline, reference_per_capita=population.expected_cost() / population.members * level)
+    fields = {k: v for k, v in timeline.items() if k != "variants"}
+    return dict(fields, reference_per_capita=population.expected_cost() / population.members * level)
 
 
 def _add(net: dict, flows: dict, contract: str, model: str, n: int) -> None:
@@ -156,6 +158,8 @@ def settle_models(
     outside_care = np.zeros((n_scen, n_models))
     balance_billing = np.zeros((n_scen, n_models))  # money from members (docs/prices.md)
     benchmark = np.full((n_scen, n_models), np.nan)  # the first benchmark contract's (multi-year runs)
+    variants = (timeline or {}).get("variants")
+    decomposition = np.full((n_scen, n_models, len(COMPONENTS)), np.nan) if variants else None
     agg_oracle = aggregate_oracle or aggregate_stop_loss_oracle(population)
 
     for m, (name, arr) in enumerate(arrangements.items()):
@@ -210,6 +214,8 @@ def settle_models(
             ctx.settled.append((cname, contract, st))
             if timeline and np.isnan(benchmark[0, m]) and hasattr(contract, "updated_benchmark"):
                 benchmark[:, m] = np.broadcast_to(contract.updated_benchmark(ctx), (n_scen,))
+                if variants:
+                    decomposition[:, m, :] = decompose(contract, ctx, _model_variants(variants, m, atts))
         own_net[:, m, :] = np.stack([flows[p] for p in PARTIES], axis=1)
         for e, entity in arr.entities:  # consolidation: each entity's whole result to its owners
             entity_net[:, m, entity_names.index(e)] = flows[e]
@@ -232,4 +238,14 @@ def settle_models(
         "entity_net": entity_net,
         "own_net": own_net,
         "benchmark": benchmark,
+        "decomposition": decomposition,
     }
+
+
+def _model_variants(variants: dict, m: int, atts) -> dict:
+    """Model ``m``'s counterfactual (segment_cost, excess_by_attachment) per (efficiency, selection)."""
+    out = {}
+    for key, (cost, excess) in variants.items():
+        by_att = {a: np.ascontiguousarray(excess[:, :, m, k].T) for k, a in enumerate(atts)}
+        out[key] = (np.ascontiguousarray(cost[:, :, m].T), by_att)
+    return out

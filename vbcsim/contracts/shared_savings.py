@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vbcsim._validation import check_nonnegative, check_positive, check_probability
-from vbcsim.contracts.agreement import Agreement, agreement_benchmark, check_benchmark_terms, fixed_benchmark
+from vbcsim.contracts.agreement import (
+    Agreement,
+    agreement_benchmark,
+    check_benchmark_terms,
+    fixed_benchmark,
+    fixed_risk_factor,
+)
 from vbcsim.contracts.base import Contract, Needs, Settlement, SettlementContext, transfer
 from vbcsim.contracts.capitation import (
     MAX_RATIO,
@@ -61,6 +67,7 @@ from vbcsim.contracts.mssp_rules import (  # noqa: F401  (re-exported: the MSSP'
     MSSP_MINIMUM_BENEFICIARIES,
     MSSP_MSR_TABLE,
     MSSP_QUALITY_STANDARD,
+    MSSP_RISK_SCORE_CAP,
     MSSP_SEQUESTRATION,
     MSSP_SYMMETRIC_MSR_ELECTIONS,
     QUALITY_RULES,
@@ -203,6 +210,17 @@ class SharedSavings(Contract):
         benchmark_trend)^(t − 1)``.  None (default): the run's expected trend
         (:class:`vbcsim.ScenarioRisk` ``annual_trend``), as every currency
         term of a multi-year run is indexed.
+    risk_adjusted : bool
+        multiply the benchmark by the covered members' mean risk score (a run
+        with ``risk_score=``, :class:`vbcsim.RiskScore`): a fixed
+        ``benchmark_pmpm`` is for a member of average risk, so × the score;
+        under an agreement × the score's growth from the last benchmark year.
+        Default False.
+    risk_cap, risk_floor : float, optional
+        the most the score may grow (``risk_cap``, default 3%: the MSSP cap over an
+        agreement period, 42 CFR 425.605, 425.610) or fall (``risk_floor``, default
+        None: uncapped; ACO REACH: 3%) from its reference (the last benchmark year, or
+        year 1 of a fixed benchmark); None: uncapped.
 
     Notes
     -----
@@ -269,6 +287,9 @@ class SharedSavings(Contract):
     benchmark_update: str = "prospective"
     agreement: Agreement | None = field(default=None, metadata={"omit_default": True})
     benchmark_trend: float | None = field(default=None, metadata={"omit_default": True})
+    risk_adjusted: bool = field(default=False, metadata={"omit_default": True})
+    risk_cap: float | None = field(default=MSSP_RISK_SCORE_CAP, metadata={"omit_default": True})
+    risk_floor: float | None = field(default=None, metadata={"omit_default": True})
 
     def __post_init__(self):
         owner = "SharedSavings"
@@ -277,6 +298,9 @@ class SharedSavings(Contract):
             object.__setattr__(self, name, check(name, getattr(self, name), *args, owner=owner, **kw))
 
         check_benchmark_terms(self, owner)
+        put("risk_adjusted", _check_bool)
+        for name in ("risk_cap", "risk_floor"):
+            put(name, _check_optional_real, check_nonnegative)
         if self.agreement is None:
             put("benchmark_pmpm", _pmpm_positive)
         put("sharing_rate", check_probability)
@@ -590,10 +614,14 @@ class SharedSavings(Contract):
         benchmark, already updated to the performance year; else trended by
         ``benchmark_trend`` (:func:`vbcsim.contracts.agreement.fixed_benchmark`).
         """
+        risk = (self.risk_cap, self.risk_floor) if self.risk_adjusted else None
         if self.agreement is not None:
-            return agreement_benchmark(self.agreement, ctx, self.segments, update=self.benchmark_update)
+            return agreement_benchmark(self.agreement, ctx, self.segments, update=self.benchmark_update, risk=risk)
         b = _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
-        return fixed_benchmark(b, self.benchmark_trend, ctx)
+        b = fixed_benchmark(b, self.benchmark_trend, ctx)
+        if risk is not None:
+            b = b * fixed_risk_factor(ctx, self.segments, *risk)
+        return b
 
     def updated_benchmark(self, ctx: SettlementContext):
         """The benchmark settled against: B, or B × ctx.market_factor (S,) when updated retrospectively.

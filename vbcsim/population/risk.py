@@ -126,10 +126,13 @@ class RiskScore:
 
     Parameters
     ----------
-    r_squared : float
+    r_squared : float, optional
         the R² of the score on annual cost, in (0, 1) (default 0.12, the prospective
         CMS-HCC model; about 0.5 for a concurrent model: :meth:`concurrent`).  Refused when
         the segment's cost cannot reach it (:meth:`max_r_squared`).
+    signal : float, optional
+        instead of ``r_squared``: the signal's accuracy λ in [0, 1] directly (1: the
+        score is the member's expected cost given its latent risk, a perfect risk model).
     prospective : bool
         score from last year's latent risk (default True, as CMS-HCC, MSSP and REACH
         standard ACOs) or this year's (False: a concurrent model).
@@ -152,19 +155,30 @@ class RiskScore:
     >>> rs = vbcsim.RiskScore()
     >>> rs.r_squared, rs.prospective
     (0.12, True)
+    >>> vbcsim.RiskScore(signal=1.0, prospective=False).coefficient(vbcsim.Lognormal(7, 1), 0.7)
+    1.0
     """
 
-    r_squared: float = PROSPECTIVE_R_SQUARED
+    r_squared: float | None = None
     prospective: bool = True
     coding_intensity: float = 0.0
     reference_coding: float = 0.0
+    signal: float | None = None
 
     def __post_init__(self):
         owner = "RiskScore"
-        r2 = _real("r_squared", self.r_squared, owner)
-        if not 0.0 < r2 < 1.0:
-            raise ValueError(f"{owner}: r_squared must be in (0, 1), got {r2!r}")
-        object.__setattr__(self, "r_squared", r2)
+        if self.r_squared is not None and self.signal is not None:
+            raise ValueError(f"{owner}: give r_squared or signal, not both")
+        if self.signal is not None:
+            lam = _real("signal", self.signal, owner)
+            if not 0.0 <= lam <= 1.0:
+                raise ValueError(f"{owner}: signal must be in [0, 1], got {lam!r}")
+            object.__setattr__(self, "signal", lam)
+        else:
+            r2 = _real("r_squared", PROSPECTIVE_R_SQUARED if self.r_squared is None else self.r_squared, owner)
+            if not 0.0 < r2 < 1.0:
+                raise ValueError(f"{owner}: r_squared must be in (0, 1), got {r2!r}")
+            object.__setattr__(self, "r_squared", r2)
         if not isinstance(self.prospective, bool):
             raise TypeError(f"{owner}: prospective must be True or False, got {self.prospective!r}")
         for name in ("coding_intensity", "reference_coding"):
@@ -197,6 +211,8 @@ class RiskScore:
     def coefficient(self, cost, rho: float) -> float:
         """c = λ ρ (prospective) or λ (concurrent) with which the score's R² is ``r_squared``."""
         top = rho if self.prospective else 1.0
+        if self.signal is not None:
+            return self.signal * top
         best = self._r_squared(cost, top)
         if self.r_squared > best * (1.0 + 1e-9):
             kind = "prospective" if self.prospective else "concurrent"

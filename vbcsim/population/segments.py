@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from vbcsim._validation import check_at_most, check_instances, check_positive_int, check_probability
 from vbcsim.population.distributions import Distribution, check_distribution
 from vbcsim.population.persistence import Persistence
+from vbcsim.population.risk import Selection
 
 __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
 
@@ -45,8 +46,12 @@ class Segment:
     - ``persistence``: how strongly a member's cost persists
       (:class:`vbcsim.Persistence`); None (default): ``Persistence()``, the
       literature's share of the top decile that stays in it.
+    - ``selection``: who of the segment is in the provider's panel
+      (:class:`vbcsim.Selection`: favourable or adverse selection, cherry-picking);
+      None (default): all of it.  The models settle on the panel; the cube
+      keeps the whole segment's cost as ``reference_cost`` (docs/risk_adjustment.md).
 
-    A single-year run uses neither.
+    A single-year run uses neither churn nor persistence.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Segment:
     cost: Distribution
     annual_churn: float = field(default=0.0, metadata=_LATER)
     persistence: Persistence | None = field(default=None, metadata=_LATER)
+    selection: Selection | None = field(default=None, metadata=_LATER)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -69,6 +75,10 @@ class Segment:
                 f"{owner}: annual_churn must be below 1 (a share of members leaving a year), got {churn!r}"
             )
         object.__setattr__(self, "annual_churn", churn)
+        if self.selection is not None and not isinstance(self.selection, Selection):
+            raise TypeError(
+                f"{owner}: selection must be a vbcsim.Selection or None, got {type(self.selection).__name__}"
+            )
         if self.persistence is not None and not isinstance(self.persistence, Persistence):
             raise TypeError(
                 f"{owner}: persistence must be a vbcsim.Persistence or None, got {type(self.persistence).__name__}"

@@ -11,6 +11,7 @@ import xarray as xr
 
 from vbcsim._version import __version__
 from vbcsim.contracts.base import PARTIES
+from vbcsim.contracts.decompose import COMPONENTS
 from vbcsim.contracts.settle import settle_models
 from vbcsim.results.plan import Plan
 from vbcsim.results.variables import VARIABLES, validate
@@ -114,6 +115,8 @@ def variables(plan: Plan, cost, excess, rows: Rows, aggregate_oracle=None) -> tu
         data.update(_price_variables(arrangements, settled))
         if rows.timeline is not None:
             data["benchmark"] = (("scenario", "model"), settled["benchmark"])
+        if settled.get("decomposition") is not None:
+            data["decomposition"] = (("scenario", "model", "component"), settled["decomposition"])
     return data, coords
 
 
@@ -224,14 +227,27 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
     sl = slice(start, stop)
     n = stop - start
     lead, years, total = plan.baseline_years, plan.years, plan.simulated_years
-    n_seg, _, n_views = cost.shape
-    by_year = cost.reshape(n_seg, n, total, n_views)
-    perf_cost = np.ascontiguousarray(by_year[:, :, lead:]).reshape(n_seg, n * years, n_views)
-    perf_excess = np.ascontiguousarray(
-        excess.reshape(n_seg, n, total, *excess.shape[2:])[:, :, lead:]
-    ).reshape(n_seg, n * years, *excess.shape[2:])
+    n_seg, _, width = cost.shape
+    n_att = excess.shape[-1]
+
+    def perf(values):  # the performance years' rows: (G, n × years, ...)
+        v = values.reshape(n_seg, n, total, *values.shape[2:])[:, :, lead:]
+        return np.ascontiguousarray(v).reshape(n_seg, n * years, *values.shape[2:])
+
+    views = len(plan.view_attachments)
     market = None if plan.market_factor is None else plan.market_factor[sl]
+    extra = {}
+    if plan.extended:  # panel views, population views, score sums (driver.output_views)
+        scores = cost[:, :, 2 * views :]
+        reference_cost, reference_excess = cost[:, :, views : 2 * views], excess[:, :, views:]
+        cost, excess = cost[:, :, :views], excess[:, :, :views]
+        extra = _extended_inputs(plan, perf, reference_cost, reference_excess, cost, excess, scores, n, lead)
+    by_year = cost.reshape(n_seg, n, total, cost.shape[2])
+    n_models = len(plan.arrangements)
+    perf_cost = perf(cost)[:, :, : 1 + n_models]
+    perf_excess = perf(excess)[:, :, : 1 + n_models]
     baseline = np.ascontiguousarray(by_year[:, :, :lead, 0].transpose(1, 2, 0))  # (n, lead, G)
+    del width, n_att
     timeline = {
         "years": years,
         "year": np.tile(np.arange(1, years + 1), n),
@@ -240,6 +256,7 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
         "market_path": market,
         "annual_trend": 0.0 if plan.scenario_risk is None else plan.scenario_risk.annual_trend,
         "trend_index": np.tile(plan.trend_index[lead:], n),
+        **extra.get("timeline", {}),
     }
     rows = Rows(
         scenarios=np.arange(n * years),
@@ -250,9 +267,13 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
         timeline=timeline,
     )
     flat, coords = variables(plan, perf_cost, perf_excess, rows, aggregate_oracle)
+    flat.update(extra.get("variables", {}))
+    if "decomposition" in flat:
+        coords["component"] = list(COMPONENTS)
     index = plan.trend_index
     level = index[lead:]  # (years,)
     data = {}
+    one = years == 1  # one performance year (an agreement's baseline years, or risk scores): no year dim
     for name, (dims, values) in flat.items():
         values = np.asarray(values)
         # currency per year, and the systematic multiplier, at each year's expected level
@@ -261,20 +282,61 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
             values = values.reshape(n, years, *values.shape[1:])
             if money:
                 values = values * level.reshape((1, years) + (1,) * (values.ndim - 2))
-            dims = ("scenario", "year", *dims[1:])
-        elif name == "premium":
+            if one:
+                values = values[:, 0]
+            else:
+                dims = ("scenario", "year", *dims[1:])
+        elif name == "premium" and not one:
             values = level[:, None] * values[None, :]
             dims = ("year", "model")
         data[name] = (dims, values)
     coords["scenario"] = np.arange(start, stop)
-    coords["year"] = np.arange(1, years + 1)
-    coords["trend_index"] = ("year", level)
+    if not one:
+        coords["year"] = np.arange(1, years + 1)
+        coords["trend_index"] = ("year", level)
     if lead:
         coords["baseline_year"] = np.arange(1 - lead, 1)
         data["baseline_cost"] = (
             ("scenario", "baseline_year", "segment"),
             baseline * index[None, :lead, None],
         )
-    if "net" in data:
+    if "net" in data and not one:
         data["cumulative_net"] = (("scenario", "year", "model", "party"), np.cumsum(data["net"][1], axis=1))
     return finish(plan, data, coords)
+
+
+def _extended_inputs(plan: Plan, perf, reference_cost, reference_excess, cost, excess, scores, n, lead) -> dict:
+    """The risk-score and selection inputs of the settlement and the cube's variables for them.
+
+    ``cost``/``excess`` are the panel's views (baseline, the models, the models' twins without
+    efficiency), ``reference_*`` the population's, ``scores`` the sums Σ w, Σ w s, Σ s.
+    """
+    n_models = len(plan.arrangements)
+    models = slice(1, 1 + n_models)
+    twins = slice(1 + n_models, 1 + 2 * n_models)
+    years = plan.years
+    rs = plan.risk_score
+    coding = np.ones(n * years) if rs is None else np.tile(rs.coding_factor(np.arange(1, years + 1)), n)
+    perf_scores = perf(scores)  # (G, n × years, 3)
+    by_year = scores.reshape(scores.shape[0], n, plan.simulated_years, 3)
+    timeline = {
+        "score_sums": np.ascontiguousarray(perf_scores.transpose(1, 0, 2)),  # (rows, G, 3)
+        "baseline_score_sums": np.ascontiguousarray(by_year[:, :, :lead].transpose(1, 2, 0, 3)),
+        "coding": coding,
+        # the decomposition's counterfactual views: (efficiency, selection) -> cost (G, rows, M)
+        "variants": {
+            (1, 1): (perf(cost)[:, :, models], perf(excess)[:, :, models]),
+            (0, 1): (perf(cost)[:, :, twins], perf(excess)[:, :, twins]),
+            (1, 0): (perf(reference_cost)[:, :, models], perf(reference_excess)[:, :, models]),
+            (0, 0): (perf(reference_cost)[:, :, twins], perf(reference_excess)[:, :, twins]),
+        },
+    }
+    w, ws = perf_scores[:, :, 0], perf_scores[:, :, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_score = np.where(w > 0, ws / w, np.nan) * coding[None, :]
+    variables = {
+        "risk_score": (("scenario", "segment"), mean_score.T),
+        "panel_members": (("scenario", "segment"), w.T),
+        "reference_cost": (("scenario", "segment"), perf(reference_cost)[:, :, 0].T),
+    }
+    return {"timeline": timeline, "variables": variables}

@@ -358,11 +358,17 @@ class Plan:
     years: int = 1
     baseline_years: int = 0
     trend_index: np.ndarray | None = None
+    # risk scores and selection (vbcsim.population.risk; docs/risk_adjustment.md): the run's risk
+    # model, and whether the engine's output carries the panel's and the population's sums, the
+    # score sums and, for each model, a view without its efficiency (for the decomposition)
+    risk_score: object | None = None
+    extended: bool = False
 
     @property
     def multi_year(self) -> bool:
-        """Whether the run simulates members across years (more than one year, or baseline years)."""
-        return self.years > 1 or self.baseline_years > 0
+        """Whether the run simulates members across years (more than one year, baseline years,
+        or risk scores and selection, which follow the members' state)."""
+        return self.years > 1 or self.baseline_years > 0 or self.extended
 
     @property
     def simulated_years(self) -> int:
@@ -383,6 +389,8 @@ class Plan:
         if self.multi_year:
             out["years"] = self.years
             out["baseline_years"] = self.baseline_years
+        if self.risk_score is not None:
+            out["risk_score"] = describe(self.risk_score)
         return out
 
 
@@ -400,6 +408,7 @@ def make_plan(
     status_quo=False,
     scenario_sampling="random",
     years=1,
+    risk_score=None,
 ) -> Plan:
     """Draw the scenario-level variables and lay out the engine's views.
 
@@ -408,11 +417,13 @@ def make_plan(
     """
     simulated = _with_pools(population, arrangements)
     lead = baseline_years_needed(arrangements)
-    if years > 1 or lead > 0:
+    extended = risk_score is not None or any(s.selection is not None for s in simulated)
+    if years > 1 or lead > 0 or extended:
         return _multi_year_plan(
             population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality,
             threads=threads, streamed=streamed, status_quo=status_quo,
             scenario_sampling=scenario_sampling, years=years, lead=lead,
+            risk_score=risk_score, extended=extended,
         )  # fmt: skip
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
     if check_scenario_sampling(scenario_sampling) == "sobol":
@@ -458,9 +469,14 @@ def make_plan(
     )
 
 
-def _views(att, arrangements):
-    """The views' attachments (0: the baseline cost with ``att``; m + 1: model m) and their table."""
+def _views(att, arrangements, twins: bool = False):
+    """The views' attachments (0: the baseline cost with ``att``; m + 1: model m) and their table.
+
+    With ``twins``, view M + m + 1 is model m without its efficiency, with the model's attachments.
+    """
     view_att = [tuple(att)] + [arr.attachments() for arr in arrangements.values()]
+    if twins:
+        view_att += [arr.attachments() for arr in arrangements.values()]
     width = max(len(a) for a in view_att)
     att_table = np.full((len(view_att), width), np.inf)
     for v, a in enumerate(view_att):
@@ -489,7 +505,7 @@ STREAM_YEARS_MARKET = 114
 
 def _multi_year_plan(
     population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality, *,
-    threads, streamed, status_quo, scenario_sampling, years, lead,
+    threads, streamed, status_quo, scenario_sampling, years, lead, risk_score=None, extended=False,
 ) -> Plan:  # fmt: skip
     """:func:`make_plan` of a run over ``years`` performance years after ``lead`` baseline years.
 
@@ -516,13 +532,17 @@ def _multi_year_plan(
         name: arr.efficiency.sample(n_scenarios, source(_model_stream(name)))
         for name, arr in arrangements.items()
     }
-    view_att, att_table = _views(att, arrangements)
+    view_att, att_table = _views(att, arrangements, twins=extended)
     factors = np.empty((n_scenarios, total, len(view_att)))
     factors[:, :, 0] = factor
+    n_models = len(arrangements)
     for v, (name, arr) in enumerate(arrangements.items(), start=1):
         factors[:, :, v] = factor
         modelled = factor[:, lead:] * (1.0 - efficiency[name])[:, None]
         factors[:, lead:, v] = modelled * arr.price_index()
+        if extended:  # the model's twin view: the same prices, no efficiency (the decomposition's)
+            factors[:, :, v + n_models] = factor
+            factors[:, lead:, v + n_models] = factor[:, lead:] * arr.price_index()
     q = None
     if arrangements:
         dist = quality or Quality()
@@ -547,9 +567,7 @@ def _multi_year_plan(
         view_attachments=view_att,
         factors=factors.reshape(n_scenarios * total, len(view_att)),
         attachment_table=att_table,
-        params=[
-            driver.encode_years(s.cost, s.latent_correlation(), s.annual_churn, total) for s in simulated
-        ],
+        params=[_encode_segment(s, total, risk_score, extended) for s in simulated],
         members=[s.members for s in simulated],
         market_factor=market,
         status_quo=bool(status_quo and arrangements),
@@ -557,7 +575,21 @@ def _multi_year_plan(
         years=years,
         baseline_years=lead,
         trend_index=index,
+        risk_score=risk_score,
+        extended=extended,
     )
+
+
+def _encode_segment(segment, total: int, risk_score, extended: bool):
+    """A segment's member model in a multi-year run, with its risk scores and selection."""
+    rho = segment.latent_correlation()
+    risk, table = (None, None)
+    if extended:
+        try:
+            risk, table = driver.encode_risk(segment.cost, rho, risk_score, segment.selection)
+        except ValueError as exc:
+            raise ValueError(f"segment {segment.name!r}: {exc}") from None
+    return driver.encode_years(segment.cost, rho, segment.annual_churn, total, risk, table, extended)
 
 
 def run_engine(plan: Plan, backend: str, threads: int, progress=None, blocks=None, sink=None):

@@ -36,6 +36,14 @@ def check_years(years) -> int:
     return years
 
 
+def _check_risk_score(value):
+    from vbcsim.population.risk import RiskScore
+
+    if value is not None and not isinstance(value, RiskScore):
+        raise TypeError(f"risk_score must be a vbcsim.RiskScore or None, got {type(value).__name__}")
+    return value
+
+
 def _check_flag(name: str, value) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
@@ -59,6 +67,7 @@ def simulate(
     baseline: bool = False,
     scenario_sampling: str = "random",
     years: int = 1,
+    risk_score=None,
 ) -> xr.Dataset:
     """Simulate the annual medical cost of every member, ``n_scenarios`` times.
 
@@ -155,6 +164,14 @@ def simulate(
         years before the first, ``baseline_cost`` (scenario, baseline_year,
         segment).  ``years=1`` without agreements is the single-year run,
         bit for bit (docs/multi_year.md).
+    risk_score : RiskScore, optional
+        give every member a yearly risk score (:class:`vbcsim.RiskScore`), which
+        risk-adjusted contracts (``SharedSavings(risk_adjusted=True)``,
+        ``Capitation(risk_adjusted=True)``) follow; with it, or a segment's
+        :class:`vbcsim.Selection`, the cube adds ``risk_score`` and
+        ``panel_members`` (scenario, segment), ``reference_cost`` and the
+        ``decomposition`` of each benchmark contract's payment into efficiency,
+        selection, coding and chance (docs/risk_adjustment.md).
 
     Returns
     -------
@@ -205,6 +222,7 @@ def simulate(
         status_quo=_check_flag("baseline", baseline),
         scenario_sampling=check_scenario_sampling(scenario_sampling),
         years=check_years(years),
+        risk_score=_check_risk_score(risk_score),
     )
     progress = as_callback(progress, "simulate")
     if out is not None:

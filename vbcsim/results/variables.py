@@ -152,7 +152,7 @@ VARIABLES = {
         # has a year dimension after it (premium becomes (year, model)), and these are added
         Variable(
             "cumulative_net",
-            ("scenario", "year", "model", "party"),
+            ("scenario", "model", "party"),
             "currency",
             "each party's net result summed over the years up to and including the year",
         ),
@@ -165,20 +165,50 @@ VARIABLES = {
         ),
         Variable(
             "benchmark",
-            ("scenario", "year", "model"),
+            ("scenario", "model"),
             "currency per year",
             "the benchmark each model's first benchmark contract (SharedSavings) settled against in the "
             "year, after any update; NaN for models without one",
         ),
+        # risk scores and selection (docs/risk_adjustment.md): present with a RiskScore or a Selection
+        Variable(
+            "risk_score",
+            ("scenario", "segment"),
+            "1",
+            "the mean risk score of the segment's panel (the provider's members): normalised so the "
+            "reference population's mean is 1, with the provider's coding intensity",
+        ),
+        Variable(
+            "panel_members",
+            ("scenario", "segment"),
+            "members",
+            "the segment's panel: the sum of its members' selection weights (members without selection)",
+        ),
+        Variable(
+            "reference_cost",
+            ("scenario", "segment"),
+            "currency per year",
+            "medical cost of the whole segment (the reference population), before selection and before "
+            "any model's efficiency; cost is the panel's",
+        ),
+        Variable(
+            "decomposition",
+            ("scenario", "model", "component"),
+            "currency per year",
+            "each model's benchmark-contract payment (payer -> provider) split into efficiency, "
+            "selection, coding and random (chance): Shapley values over counterfactual settlements "
+            "on the same draws, summing to the settlement in every scenario; NaN without such a contract",
+        ),
     )
 }
 
-#: variables only multi-year runs have (their registered dims include ``year`` already)
-MULTI_YEAR = ("cumulative_net", "baseline_cost", "benchmark")
+#: variables whose registered dims stand in every cube (no ``year`` added in a multi-year cube)
+MULTI_YEAR = ("baseline_cost",)
 
 
 def expected_dims(name: str, multi_year: bool) -> tuple[str, ...]:
-    """A variable's dims: the registry's, with ``year`` after ``scenario`` in a multi-year cube."""
+    """A variable's dims: the registry's, with ``year`` after ``scenario`` in a multi-year cube
+    (``cumulative_net`` exists only there)."""
     dims = VARIABLES[name].dims
     if not multi_year or name in MULTI_YEAR:
         return dims
