@@ -284,12 +284,21 @@ class Selection:
         return _tilt(cost, self.relative_cost)
 
     def expected_relative_cost(self, cost) -> float:
-        """E[w X] / E[X] of the panel for ``cost`` (the ``relative_cost`` of a tilt)."""
+        """E[w X] / E[X] of the panel for ``cost`` (the ``relative_cost`` of a tilt, by construction)."""
+        if self.kind == "tilt":
+            return self.relative_cost
         _, sev = _split(cost)
-        b = _GH_NODES
-        x = _severity_quantile(sev, b)
-        w = selection_weights(self, cost, b)
-        return float(np.sum(_GH_WEIGHTS * w * x) / np.sum(_GH_WEIGHTS * x))
+        q = self.parameter(cost)
+        if isinstance(sev, Lognormal):  # E[exp(σ b); b ≤ q] = exp(σ²/2) Φ(q − σ)
+            return float(special.ndtr(q - sev.sigma) / special.ndtr(q))
+        from scipy import integrate
+
+        def part(lo, hi):
+            f = lambda b: float(_severity_quantile(sev, np.array([b]))[0]) * math.exp(-0.5 * b * b)  # noqa: E731
+            return integrate.quad(f, lo, hi, limit=200)[0] / math.sqrt(2.0 * math.pi)
+
+        below = part(-np.inf, q)
+        return float(below / (below + part(q, np.inf)) / special.ndtr(q))
 
 
 @functools.lru_cache(maxsize=256)
