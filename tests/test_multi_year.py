@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import vbcsim
-from vbcsim.contracts import SharedSavings
+from vbcsim.contracts import FeeForService, SharedSavings
 from vbcsim.contracts.agreement import Agreement, agreement_benchmark
 from vbcsim.contracts.base import SettlementContext
 from vbcsim.engine import _years as KY
@@ -361,7 +361,9 @@ def test_advance_payment_recoupment_by_hand():
     from vbcsim.contracts.base import transfer
 
     ctx = _rows_context(4)
-    ctx.settled.append(("shared_savings", None, transfer(np.array([0.0, 200e3, 50e3, 400e3]), "payer", "provider")))
+    ctx.settled.append(
+        ("shared_savings", None, transfer(np.array([0.0, 200e3, 50e3, 400e3]), "payer", "provider"))
+    )
     aip = AdvancePayment(upfront=250e3, pmpm=10.0, years_paid=2)
     advanced, recouped = aip.flows_by_year(ctx)
     np.testing.assert_allclose(advanced, [370e3, 120e3, 0.0, 0.0])
@@ -439,7 +441,9 @@ def test_glide_path_settles_each_year_with_its_level():
 
 
 def test_summarize_years_and_capital_path():
-    ffs = vbcsim.Arrangement(contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.02, 0.01))
+    ffs = vbcsim.Arrangement(
+        contracts=[vbcsim.contracts.FeeForService()], efficiency=vbcsim.Efficiency(0.02, 0.01)
+    )
     ds = vbcsim.simulate(POP, {"ffs": ffs}, n_scenarios=200, seed=3, years=3, baseline=True)
     s = vbcsim.summarize(ds, discount_rate=0.05)
     assert s["mean"].dims == ("year", "model", "party")
@@ -566,4 +570,22 @@ def test_money_is_conserved_every_year(years, length, trend, churn, seed):
             - m["rebate"]
         ).transpose("scenario", "year")
         np.testing.assert_allclose(total.values, expected.values, rtol=1e-9, atol=1e-3)
-        np.testing.assert_allclose(m["cumulative_net"].isel(year=-1).values, m["net"].sum("year").values, rtol=1e-12)
+        np.testing.assert_allclose(
+            m["cumulative_net"].isel(year=-1).values, m["net"].sum("year").values, rtol=1e-12
+        )
+
+
+def test_agreement_benchmark_truncates_like_the_actual_spend():
+    """With an outlier attachment the benchmark years' costs are truncated as the performance years'
+    are: with no efficiency and no trend the benchmark is the truncated cost's level, not the raw's."""
+    arr = vbcsim.Arrangement(
+        contracts=[
+            FeeForService(),
+            SharedSavings(None, 0.5, 0.0, outlier_attachment=50_000.0, agreement=Agreement(length=2)),
+        ],  # fmt: skip
+        efficiency=vbcsim.Efficiency(0.0, 0.0),
+    )
+    ds = vbcsim.simulate(POP, {"ss": arr}, n_scenarios=300, seed=3, years=2)
+    expected = sum(s.members * s.cost.limited_mean(50_000.0) for s in POP)  # E[Σ min(X, a)]
+    ratio = ds["benchmark"].sel(model="ss") / expected
+    assert float(ratio.mean()) == pytest.approx(1.0, abs=0.01)

@@ -12,7 +12,7 @@ function plus the attachments it needs) or by subclassing :class:`Contract`.
 """
 
 from vbcsim.contracts.advance import AdvancePayment
-from vbcsim.contracts.agreement import Agreement
+from vbcsim.contracts.agreement import Agreement  # noqa: F401  (vbcsim.Agreement; not re-documented here)
 from vbcsim.contracts.base import PARTIES, Contract, Needs, Settlement, SettlementContext, transfer
 from vbcsim.contracts.bundled import BundledPayment
 from vbcsim.contracts.capitation import PROFESSIONAL_SHARE, Capitation
@@ -26,8 +26,8 @@ from vbcsim.contracts.pay_for_performance import PayForPerformance
 from vbcsim.contracts.pooled import PooledSavings, SavingsPassThrough
 from vbcsim.contracts.reference_pricing import ReferenceBasedPricing
 from vbcsim.contracts.risk_corridor import ACO_REACH_GLOBAL_BANDS, ACO_REACH_PROFESSIONAL_BANDS, RiskCorridor
-from vbcsim.contracts.start_up import StartUpCost
 from vbcsim.contracts.shared_savings import SharedSavings, mssp_minimum_savings_rate
+from vbcsim.contracts.start_up import StartUpCost
 from vbcsim.contracts.stop_loss import AggregateStopLoss, SpecificStopLoss
 from vbcsim.contracts.user import UserContract
 
@@ -59,7 +59,6 @@ __all__ = [
     "ReferenceBasedPricing",
     "Entity",
     "ENTITIES",
-    "Agreement",
     "AdvancePayment",
     "GlidePath",
     "StartUpCost",

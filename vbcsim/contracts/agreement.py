@@ -176,7 +176,7 @@ def fixed_risk_factor(ctx, segments, cap, floor) -> np.ndarray:
 
 
 def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, trend_ratio: float = 1.0,
-                        risk=None):  # fmt: skip
+                        risk=None, truncation=None):  # fmt: skip
     """The benchmark of every row (scenario-year) of ``ctx`` under ``agreement``: float[n].
 
     ``update`` is "prospective" (the benchmark stays at the last benchmark year's level,
@@ -185,7 +185,9 @@ def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, tre
     performance year).  Per capita amounts times the covered members.  ``risk`` (cap,
     floor) risk-adjusts it: × the covered members' mean risk score in the performance year
     over the last benchmark year's, within [1 − floor, 1 + cap] (the MSSP caps the growth at
-    3% over the agreement period, 42 CFR 425.605, 425.610; ACO REACH at ±3%).
+    3% over the agreement period, 42 CFR 425.605, 425.610; ACO REACH at ±3%).  With
+    ``truncation`` (an outlier attachment) each member's cost counts up to it in the benchmark
+    years as in the performance years (the MSSP truncates both at the 99th percentile).
     """
     years, nb = ctx.years, agreement.baseline_years
     if ctx.baseline_years < nb:
@@ -200,12 +202,22 @@ def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, tre
     lead = ctx.baseline_years
     base = np.asarray(ctx.baseline_segment_cost)[:, :, cols].sum(axis=-1) / members  # (S, B)
     perf = np.asarray(ctx.segment_cost)[:, cols].sum(axis=-1).reshape(n_paths, years) / members
+    if truncation is not None:
+        excess = (ctx.baseline_excess_by_attachment or {}).get(float(truncation))
+        if excess is None:
+            raise ValueError(
+                f"SharedSavings: the run has no baseline-year excess at outlier_attachment {truncation!r}"
+            )
+        base = base - np.asarray(excess)[:, :, cols].sum(axis=-1) / members
+        perf = perf - ctx.excess(truncation, segments).reshape(n_paths, years) / members
     pc = np.concatenate([base, perf], axis=1)  # per capita by year index j: year j − lead + 1
     market = ctx.market_path if ctx.market_path is not None else np.ones_like(pc)
     region = ctx.reference_per_capita * market  # the region's per capita cost by year
     w = np.asarray(agreement.baseline_weights)
     if risk is not None:  # each year's mean risk score, baseline years first
-        scores = np.concatenate([ctx.baseline_risk_score(segments), ctx.by_year(ctx.risk_score(segments))], axis=1)
+        scores = np.concatenate(
+            [ctx.baseline_risk_score(segments), ctx.by_year(ctx.risk_score(segments))], axis=1
+        )
     out = np.empty((n_paths, years))  # the benchmark per capita of each performance year
     for first, last in agreement.periods(years):
         j0 = first - 1 + lead

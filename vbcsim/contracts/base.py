@@ -157,6 +157,8 @@ class SettlementContext:
     coding: np.ndarray | None = None  # (n,)
     panel: bool = True
     coded: bool = True
+    # attachment -> (S, baseline_years, G): Σ (X − a)+ in the baseline years, for a truncated benchmark
+    baseline_excess_by_attachment: dict | None = None
 
     def risk_score(self, segments=None) -> np.ndarray:
         """The covered members' mean risk score per row (ones without risk scores).

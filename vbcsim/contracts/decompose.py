@@ -52,7 +52,9 @@ def decompose(contract, ctx, variants: dict) -> np.ndarray:
         cost, excess = variants[(e, s)]
         alt = dataclasses.replace(ctx, segment_cost=cost, excess_by_attachment=excess, panel=bool(s),
                                   coded=bool(c), settled=[])  # fmt: skip
-        value[(e, s, c)] = np.broadcast_to(np.asarray(contract.settle(alt).amount, dtype=float), (ctx.n_scenarios,))
+        value[(e, s, c)] = np.broadcast_to(
+            np.asarray(contract.settle(alt).amount, dtype=float), (ctx.n_scenarios,)
+        )
     n = 3
     out = np.zeros((ctx.n_scenarios, 4))
     for player in range(n):

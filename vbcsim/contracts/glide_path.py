@@ -36,7 +36,7 @@ class GlidePath(Contract):
 
     Examples
     --------
-    >>> from vbcsim.contracts import Agreement
+    >>> from vbcsim import Agreement
     >>> path = GlidePath.mssp_basic(agreement=Agreement(), beneficiaries=10_000)
     >>> [s.sharing_rate for s in path.stages]
     [0.4, 0.4, 0.5, 0.5, 0.5]
@@ -68,7 +68,7 @@ class GlidePath(Contract):
                    **terms) -> GlidePath:  # fmt: skip
         """The BASIC track's glide path from level ``start`` to E, one level a year (42 CFR 425.600(a)(4)).
 
-        ``agreement`` (a :class:`~vbcsim.contracts.Agreement`) or ``benchmark_pmpm`` sets the
+        ``agreement`` (a :class:`vbcsim.Agreement`) or ``benchmark_pmpm`` sets the
         benchmark; ``beneficiaries`` the size-based MSR/MLR; ``terms`` go to
         :meth:`SharedSavings.mssp_basic` (``minimum_savings_rate`` is then an election for
         the two-sided levels only).

@@ -50,7 +50,7 @@ def _timeline(timeline, population, scenario_risk) -> dict:
     if not timeline:
         return {}
     level = scenario_risk.mean() if scenario_risk is not None else 1.0
-    fields = {k: v for k, v in timeline.items() if k != "variants"}
+    fields = {k: v for k, v in timeline.items() if k not in ("variants", "baseline_excess")}
     return dict(fields, reference_per_capita=population.expected_cost() / population.members * level)
 
 
@@ -192,6 +192,11 @@ def settle_models(
             market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
             **_timeline(timeline, population, scenario_risk),
         )
+        if timeline and timeline.get("baseline_excess") is not None:
+            ex = timeline["baseline_excess"]  # (G, S, lead, M, K)
+            ctx.baseline_excess_by_attachment = {
+                a: np.ascontiguousarray(ex[:, :, :, m, k].transpose(1, 2, 0)) for k, a in enumerate(atts)
+            }
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
         # the cost of delivering care follows the resources used (utilisation), not the unit prices

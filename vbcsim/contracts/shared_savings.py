@@ -616,7 +616,10 @@ class SharedSavings(Contract):
         """
         risk = (self.risk_cap, self.risk_floor) if self.risk_adjusted else None
         if self.agreement is not None:
-            return agreement_benchmark(self.agreement, ctx, self.segments, update=self.benchmark_update, risk=risk)
+            return agreement_benchmark(
+                self.agreement, ctx, self.segments, update=self.benchmark_update, risk=risk,
+                truncation=self.outlier_attachment,
+            )  # fmt: skip
         b = _members_benchmark(self.benchmark_pmpm, ctx, self.segments, owner="SharedSavings")
         b = fixed_benchmark(b, self.benchmark_trend, ctx)
         if risk is not None:

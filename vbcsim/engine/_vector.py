@@ -97,7 +97,7 @@ from vbcsim.engine._kernels import (
     sample_binomial,
     z_limit,
 )
-from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, ZIGGURAT_R, block_state, next_uint64, standard_normal, uniform
+from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, ZIGGURAT_R, block_state, standard_normal, uniform
 
 __all__ = [
     "LANES",
@@ -115,9 +115,9 @@ _MASK52 = _U(0x000FFFFFFFFFFFFF)
 _INV_R = 1.0 / ZIGGURAT_R
 
 #: independent xoroshiro128++ streams per block, advanced together (two AVX-512 registers of 8)
-LANES = 16
+LANES = 64
 #: candidates per lane in one round of :func:`_lane_steps` (unrolled: the lane states stay in registers)
-STEPS = 16
+STEPS = 8
 ROUND = LANES * STEPS
 
 STREAM_LANES = 3  # a block's lane streams: block_state(key0, key1, 3, segment, chunk * LANES + lane)
@@ -165,20 +165,23 @@ def _candidate(s0, s1, mu, sigma, z_top, lowest):
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _lane_step(k, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest):
+def _lane_step(k, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit):
     r, s0, s1, v, fast, keep = _candidate(s0, s1, mu, sigma, z_top, lowest)
     rbuf[k, l] = r
+    active = k * n + l < limit
+    keep = keep and active
+    v = v if active else 0.0
     a += v
     d = v - lowest
     e += d if d > 0.0 else 0.0
-    rej |= _U(0) if fast else _U(1) << _U(k)
+    rej |= (_U(1) << _U(k)) if active and not fast else _U(0)
     above |= (_U(1) << _U(k)) if d > 0.0 else _U(0)
-    slots += _U(1) if keep or not fast else _U(0)
+    slots += _U(1) if keep or (active and not fast) else _U(0)
     return s0, s1, a, e, rej, above, slots
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest):
+def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
     """One round: ``STEPS`` candidates from each lane, vectorised over the lanes.
 
     ``lu`` uint64[5, LANES]: state s0, s1, then written: rejected-candidate and
@@ -196,23 +199,31 @@ def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest):
         slots = lu[_SLOTS, l]
         rej = _U(0)
         above = _U(0)
-        # STEPS = 16 steps written out (numba's IR inlining; the lane state stays in registers)
-        s0, s1, a, e, rej, above, slots = _lane_step(0, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(1, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(2, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(3, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(4, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(5, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(6, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(7, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(8, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(9, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(10, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(11, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(12, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(13, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(14, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
-        s0, s1, a, e, rej, above, slots = _lane_step(15, l, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest)
+        # STEPS = 8 steps written out (numba's IR inlining; the lane state stays in registers)
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            0, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            1, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            2, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            3, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            4, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            5, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            6, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
+        s0, s1, a, e, rej, above, slots = _lane_step(
+            7, l, n, s0, s1, a, e, rej, above, slots, rbuf, mu, sigma, z_top, lowest, limit
+        )
         lu[_S0, l] = s0
         lu[_S1, l] = s1
         lu[_REJ, l] = rej
@@ -281,24 +292,6 @@ def _fixed_normal(r, s0, s1, z_top):
     return z, s0, s1
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"})
-def _one_member(lu, l, s0, s1, mu, sigma, z_top):
-    """One body member from lane ``l`` alone (candidates until one is a member); (x, s0, s1) of the scalar stream."""
-    while True:
-        r, a, b = next_uint64(lu[_S0, l], lu[_S1, l])
-        lu[_S0, l] = a
-        lu[_S1, l] = b
-        idx = np.intp(r & _U(0xFF))
-        rabs = np.int64((r >> _U(9)) & _MASK52)
-        if rabs >= ZIG_K[idx]:
-            z, s0, s1 = _fixed_normal(r, s0, s1, z_top)
-            return fast_exp(mu + sigma * z), s0, s1
-        z = float(rabs) * ZIG_W[idx]
-        z = -z if (r >> _U(8)) & _U(1) else z
-        if z <= z_top:
-            return fast_exp(mu + sigma * z), s0, s1
-
-
 @njit(nogil=True, cache=True)
 def lane_states(key0, key1, segment, chunk, lanes=LANES):
     """uint64[5, lanes]: the lane generators of block (segment, chunk) in rows 0-1, the rest zero."""
@@ -310,39 +303,44 @@ def lane_states(key0, key1, segment, chunk, lanes=LANES):
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _body_members(lu, lf, rbuf, s0, s1, prm, z_top, n, thr, lowest, jlow, acc, trace):
-    """Draw ``n`` body members' costs (the order of the module docstring); add them up.
+    """Draw ``n`` body members' costs (the order of the module docstring) and add them up.
 
-    Adds their excess over every threshold but ``thr[jlow] = lowest`` to
-    ``acc``, and returns (cost, excess over lowest, s0, s1).  ``trace``, when it
-    has room, receives the members' costs (a test hook; size 0 otherwise).
+    Rounds of :func:`_lane_steps` over the first ``min(missing, ROUND)``
+    candidates (candidate k of lane l is number k × LANES + l; the rest of the
+    round is drawn and discarded), so a round never yields more members than
+    are missing; then the round's fix-ups.  Adds the members' excess over every
+    threshold but ``thr[jlow] = lowest`` to ``acc`` and returns (cost, excess
+    over lowest, s0, s1).  ``trace``, when it has room, receives the members'
+    costs (a test hook; size 0 otherwise).
     """
     mu = prm[BODY_A]
     sigma = prm[BODY_B]
     n_thr = thr.size
+    n_lanes = lu.shape[1]
     lf[:, :] = 0.0
-    lu[_SLOTS, :] = _U(0)
     scalar = 0.0
     scalar_exc = 0.0
     n_trace = 0
     done = 0
-    while n - done >= ROUND:
-        _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest)
-        if trace.size:  # test hook: the kept candidates' costs, round by round
-            for l in range(LANES):
+    while done < n:
+        limit = min(n - done, n_lanes * STEPS)
+        lu[_SLOTS, :] = _U(0)
+        _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit)
+        if trace.size:  # test hook: the round's fast-path members, lane by lane
+            for l in range(n_lanes):
                 for k in range(STEPS):
-                    if not (lu[_REJ, l] >> _U(k)) & _U(1):
-                        x = _cost_of_bits(rbuf[k, l], mu, sigma)
-                        idx = np.intp(rbuf[k, l] & _U(0xFF))
-                        rabs = np.int64((rbuf[k, l] >> _U(9)) & _MASK52)
+                    r = rbuf[k, l]
+                    if k * n_lanes + l < limit and not (lu[_REJ, l] >> _U(k)) & _U(1):
+                        idx = np.intp(r & _U(0xFF))
+                        rabs = np.int64((r >> _U(9)) & _MASK52)
                         z = float(rabs) * ZIG_W[idx]
-                        z = -z if (rbuf[k, l] >> _U(8)) & _U(1) else z
+                        z = -z if (r >> _U(8)) & _U(1) else z
                         if z <= z_top and n_trace < trace.size:
-                            trace[n_trace] = x
+                            trace[n_trace] = _cost_of_bits(r, mu, sigma)
                             n_trace += 1
         got = 0
-        for l in range(LANES):
+        for l in range(n_lanes):
             got += np.int64(lu[_SLOTS, l])
-            lu[_SLOTS, l] = _U(0)
             m = lu[_REJ, l]
             if m:
                 for k in range(STEPS):
@@ -363,21 +361,9 @@ def _body_members(lu, lf, rbuf, s0, s1, prm, z_top, n, thr, lowest, jlow, acc, t
                         if (m >> _U(k)) & _U(1):
                             _add_excess_but(_cost_of_bits(rbuf[k, l], mu, sigma), thr, jlow, acc)
         done += got
-    j = 0
-    while done < n:
-        x, s0, s1 = _one_member(lu, j % LANES, s0, s1, mu, sigma, z_top)
-        j += 1
-        done += 1
-        scalar += x
-        if x > lowest:
-            scalar_exc += x - lowest
-            _add_excess_but(x, thr, jlow, acc)
-        if n_trace < trace.size:
-            trace[n_trace] = x
-            n_trace += 1
     a0 = 0.0
     e0 = 0.0
-    for l in range(LANES):
+    for l in range(n_lanes):
         a0 += lf[_ACC, l]
         e0 += lf[_EXC, l]
     return a0 + scalar, e0 + scalar_exc, s0, s1
@@ -439,7 +425,9 @@ def _block(prm, members, factors, attachments, key0, key1, segment, chunk, cost_
                 _add_excess(x, lowest, thr, acc)
             n_body = n_cost - n_tail
         sub = trace[traced:] if traced < trace.shape[0] else trace[:0]
-        body, body_exc, s0, s1 = _body_members(lu, lf, rbuf, s0, s1, prm, z_top, n_body, thr, lowest, jlow, acc, sub)
+        body, body_exc, s0, s1 = _body_members(
+            lu, lf, rbuf, s0, s1, prm, z_top, n_body, thr, lowest, jlow, acc, sub
+        )
         traced += min(n_body, sub.size)
         total += body
         if n_thr:
@@ -452,7 +440,9 @@ def _block(prm, members, factors, attachments, key0, key1, segment, chunk, cost_
 
 
 @njit(nogil=True, cache=True)
-def segment_block_vector(prm, members, factors, attachments, key0, key1, segment, chunk, cost_out, excess_out):
+def segment_block_vector(
+    prm, members, factors, attachments, key0, key1, segment, chunk, cost_out, excess_out
+):
     """:func:`~vbcsim.engine._kernels.segment_block` on the vectorised path (same arguments and outputs).
 
     Only for distributions that :func:`supports` accepts (the lognormal fast path).

@@ -23,7 +23,15 @@ from itertools import islice
 
 import numpy as np
 
-from vbcsim.engine.driver import BLOCK_DRAWS, Block, _years_of, block_layout, block_rows, output_views, run_block
+from vbcsim.engine.driver import (
+    BLOCK_DRAWS,
+    Block,
+    _years_of,
+    block_layout,
+    block_rows,
+    output_views,
+    run_block,
+)
 from vbcsim.engine.rng import root_key
 
 __all__ = ["run_blocks_dask", "require_dask", "TASK_DRAWS"]

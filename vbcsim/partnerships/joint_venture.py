@@ -94,7 +94,9 @@ class JointVenture(PartnershipModel):
         try:
             launch = StartUpCost(self.start_up_costs, party="venture")
         except (TypeError, ValueError) as exc:
-            raise type(exc)(str(exc).replace("StartUpCost: amounts", "JointVenture: start_up_costs")) from None
+            raise type(exc)(
+                str(exc).replace("StartUpCost: amounts", "JointVenture: start_up_costs")
+            ) from None
         object.__setattr__(self, "start_up_costs", launch.amounts)
         if self.taxes_and_fees_ratio >= 1.0:
             raise ValueError(

@@ -175,7 +175,9 @@ class RiskScore:
                 raise ValueError(f"{owner}: signal must be in [0, 1], got {lam!r}")
             object.__setattr__(self, "signal", lam)
         else:
-            r2 = _real("r_squared", PROSPECTIVE_R_SQUARED if self.r_squared is None else self.r_squared, owner)
+            r2 = _real(
+                "r_squared", PROSPECTIVE_R_SQUARED if self.r_squared is None else self.r_squared, owner
+            )
             if not 0.0 < r2 < 1.0:
                 raise ValueError(f"{owner}: r_squared must be in (0, 1), got {r2!r}")
             object.__setattr__(self, "r_squared", r2)
@@ -223,7 +225,9 @@ class RiskScore:
             )
         if self.r_squared >= best:
             return top
-        return float(optimize.brentq(lambda c: self._r_squared(cost, c) - self.r_squared, 0.0, top, xtol=1e-12))
+        return float(
+            optimize.brentq(lambda c: self._r_squared(cost, c) - self.r_squared, 0.0, top, xtol=1e-12)
+        )
 
 
 def reference_scores(cost, c: float, z) -> np.ndarray:
@@ -261,7 +265,9 @@ class Selection:
         owner = "Selection"
         given = [n for n in ("relative_cost", "exclude_top") if getattr(self, n) is not None]
         if len(given) != 1:
-            raise ValueError(f"{owner}: give exactly one of relative_cost and exclude_top, got {given or 'neither'}")
+            raise ValueError(
+                f"{owner}: give exactly one of relative_cost and exclude_top, got {given or 'neither'}"
+            )
         if self.relative_cost is not None:
             r = _real("relative_cost", self.relative_cost, owner)
             if not 0.0 < r <= 10.0 or r == 1.0:

@@ -94,7 +94,9 @@ class ScenarioRisk:
         (1 + annual_trend)^(t − 1) exp(Σ_{τ≤t} e_τ − Var/2), so a year that
         came in high leaves every later year high (cost levels do not
         revert), and with φ > 0 the next year's trend tends to miss the same
-        way.  0 (default): independent misses.
+        way.  Years before year 1 (an agreement's baseline years) walk back
+        by the same law from the year before year 1, which is at the expected
+        level (the year prices are set on).  0 (default): independent misses.
     market_share_of_variance : float
         The market-wide share of the trend's log-variance, in [0, 1].  0
         (default): the whole trend uncertainty is local (the market-wide part
@@ -169,40 +171,74 @@ class ScenarioRisk:
         cov = scale * scale * phi**lag
         return np.array([cov[: t + 1, : t + 1].sum() for t in range(years)])
 
-    def sample_path(self, n: int, years: int, first, later) -> tuple[np.ndarray, np.ndarray]:
+    def _level_map(self, years: int, lead: int, scale: float) -> np.ndarray:
+        """A (years × years) such that D = Z @ A.T is each year's log-level miss for normals Z.
+
+        Year index ``lead`` is performance year 1: its miss is ``scale × Z[lead]``, exactly as a
+        single-year run draws it.  The year before (index lead − 1, the last year before the
+        agreement, the one premiums and benchmarks are priced on) is at the expected level;
+        earlier years walk back and later years forward by AR(1) misses e_t = φ e_{t−1} +
+        √(1 − φ²) σ Z_t (reversible: the same law backward from year 1's).
+        """
+        phi = self.trend_persistence
+        root = math.sqrt(1.0 - phi * phi)
+        e = np.zeros((years, years))  # e[t] = the miss from year t − 1 to t, as coefficients on Z
+        e[lead, lead] = scale
+        for t in range(lead + 1, years):
+            e[t] = phi * e[t - 1]
+            e[t, t] += root * scale
+        for t in range(lead - 1, 0, -1):  # the misses of the baseline years, backward
+            e[t] = phi * e[t + 1]
+            e[t, t] += root * scale
+        d = np.zeros((years, years))
+        d[lead] = e[lead]
+        for t in range(lead + 1, years):
+            d[t] = d[t - 1] + e[t]
+        if lead > 0:
+            d[lead - 1] = 0.0  # the year before the agreement: at the expected level
+            for t in range(lead - 2, -1, -1):
+                d[t] = d[t + 1] - e[t + 1]
+        return d
+
+    def sample_path(self, n: int, years: int, first, later, back=None, lead: int = 0):
         """Multipliers over ``years`` consecutive years, relative to the expected trend.
 
-        Returns (multiplier, market) as float[n, years]: each year's systematic multiplier
-        and its market-wide part, divided by :meth:`trend_index` (so each year's multiplier
-        has mean :meth:`mean`).  ``first`` and ``later`` are each a (trend, shock, market)
-        triple of numpy generators: year 0 draws from ``first`` exactly as
-        :meth:`sample_with_market` does, the later years from ``later`` (as float[n, years −
-        1], so the first scenarios of a longer run equal a shorter run).  The shock years
-        are independent from year to year; the trend's misses follow the AR(1) of
-        ``trend_persistence``, split into independent market-wide and local AR(1)s with the
-        log-variance shares of ``market_share_of_variance``.
+        Returns (multiplier, market) as float[n, years]: each year's systematic multiplier and
+        its market-wide part, divided by :meth:`trend_index` (each has mean :meth:`mean`).
+        ``first``, ``later`` and ``back`` are each a (trend, shock, market) triple of numpy
+        generators.  Year index ``lead`` (performance year 1) draws from ``first`` exactly as
+        :meth:`sample_with_market` does; the later years from ``later`` and the ``lead`` years
+        before it (the baseline years of an agreement) from ``back``, each as float[n, k], so
+        the first scenarios of a longer run equal a shorter run.  The shock years are
+        independent from year to year; the trend's misses follow the AR(1) of
+        ``trend_persistence`` (:meth:`_level_map`), split into independent market-wide and local
+        parts with the log-variance shares of ``market_share_of_variance``.
         """
         z0, shock0 = self._draw(n, first[0], first[1])
-        sigma, w, phi = self._sigma, self.market_share_of_variance, self.trend_persistence
+        sigma, w = self._sigma, self.market_share_of_variance
+        after, before = years - lead - 1, lead
+
+        def fill(values0, draw, fill_value=0.0):
+            out = np.full((n, years), fill_value, dtype=float)
+            out[:, lead] = values0
+            if after:
+                out[:, lead + 1 :] = draw(later, after)
+            if before:
+                out[:, :lead] = draw(back, before)
+            return out
+
         shocked = np.ones((n, years))
         if shock0 is not None:
-            shocked[:, 0] = np.where(shock0, 1.0 + self.shock_size, 1.0)
-            if years > 1:
-                later_shock = later[1].random((n, years - 1)) < self.shock_probability
-                shocked[:, 1:] = np.where(later_shock, 1.0 + self.shock_size, 1.0)
+            p, size = self.shock_probability, self.shock_size
+            hit = fill(shock0, lambda g, k: g[1].random((n, k)) < p)
+            shocked = np.where(hit > 0, 1.0 + size, 1.0)
         if z0 is None:
             return shocked, shocked.copy()
-        z = np.empty((n, years))
-        z[:, 0] = z0
-        if years > 1:
-            z[:, 1:] = later[0].standard_normal((n, years - 1))
+        z = fill(z0, lambda g, k: g[0].standard_normal((n, k)))
 
         def level(normals, scale):
-            e = np.empty_like(normals)
-            e[:, 0] = scale * normals[:, 0]
-            for t in range(1, years):
-                e[:, t] = phi * e[:, t - 1] + math.sqrt(1.0 - phi * phi) * scale * normals[:, t]
-            return np.exp(np.cumsum(e, axis=1) - 0.5 * self._path_variance(years, scale))
+            a = self._level_map(years, lead, scale)
+            return np.exp(normals @ a.T - 0.5 * (a * a).sum(axis=1))
 
         multiplier = level(z, sigma) * shocked
         if w == 0.0:
@@ -210,10 +246,7 @@ class ScenarioRisk:
         elif w == 1.0:
             market = multiplier.copy()
         else:
-            y = np.empty((n, years))
-            y[:, 0] = first[2].standard_normal(n)
-            if years > 1:
-                y[:, 1:] = later[2].standard_normal((n, years - 1))
+            y = fill(first[2].standard_normal(n), lambda g, k: g[2].standard_normal((n, k)))
             market = level(math.sqrt(w) * z + math.sqrt(1.0 - w) * y, math.sqrt(w) * sigma) * shocked
         return multiplier, market
 

@@ -247,12 +247,16 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
     perf_cost = perf(cost)[:, :, : 1 + n_models]
     perf_excess = perf(excess)[:, :, : 1 + n_models]
     baseline = np.ascontiguousarray(by_year[:, :, :lead, 0].transpose(1, 2, 0))  # (n, lead, G)
-    del width, n_att
+    # the models' excess in the baseline years (their views there have no efficiency): (G, n, lead, M, K)
+    ex_years = excess.reshape(n_seg, n, total, excess.shape[2], n_att)
+    baseline_excess = np.ascontiguousarray(ex_years[:, :, :lead, 1 : 1 + n_models])
+    del width
     timeline = {
         "years": years,
         "year": np.tile(np.arange(1, years + 1), n),
         "baseline_years": lead,
         "baseline_segment_cost": baseline,
+        "baseline_excess": baseline_excess,
         "market_path": market,
         "annual_trend": 0.0 if plan.scenario_risk is None else plan.scenario_risk.annual_trend,
         "trend_index": np.tile(plan.trend_index[lead:], n),
@@ -305,7 +309,9 @@ def assemble_years(plan: Plan, cost, excess, start: int, stop: int, aggregate_or
     return finish(plan, data, coords)
 
 
-def _extended_inputs(plan: Plan, perf, reference_cost, reference_excess, cost, excess, scores, n, lead) -> dict:
+def _extended_inputs(
+    plan: Plan, perf, reference_cost, reference_excess, cost, excess, scores, n, lead
+) -> dict:
     """The risk-score and selection inputs of the settlement and the cube's variables for them.
 
     ``cost``/``excess`` are the panel's views (baseline, the models, the models' twins without

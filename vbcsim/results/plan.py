@@ -501,6 +501,10 @@ STREAM_YEARS_TREND = 111
 STREAM_YEARS_SHOCK = 112
 STREAM_YEARS_QUALITY = 113
 STREAM_YEARS_MARKET = 114
+#: ... and of the baseline years before year 1 (an agreement's), drawn backward from year 1
+STREAM_BACK_TREND = 121
+STREAM_BACK_SHOCK = 122
+STREAM_BACK_MARKET = 123
 
 
 def _multi_year_plan(
@@ -526,6 +530,8 @@ def _multi_year_plan(
             total,
             tuple(source(s) for s in (driver.STREAM_TREND, driver.STREAM_SHOCK, driver.STREAM_MARKET)),
             tuple(later(s) for s in (STREAM_YEARS_TREND, STREAM_YEARS_SHOCK, STREAM_YEARS_MARKET)),
+            tuple(later(s) for s in (STREAM_BACK_TREND, STREAM_BACK_SHOCK, STREAM_BACK_MARKET)),
+            lead=lead,
         )
         index = scenario_risk.trend_index(total, first=1 - lead)
     efficiency = {
