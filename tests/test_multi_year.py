@@ -31,7 +31,7 @@ def paths(dist, n, years, rho, churn, seed=1, block=(0, 0)):
     key0, key1 = root_key(seed)
     return KY.member_paths(
         yp.prm, yp.mode, yp.table, yp.z0, yp.dz, yp.p, yp.p11, yp.p01, yp.rho, yp.churn,
-        n, years, key0, key1, 7, *block,
+        n, years, key0, key1, 7, *block, yp.risk, yp.score_table,
     )[:4]  # fmt: skip
 
 
@@ -514,7 +514,7 @@ def test_block_kernel_accumulates_the_members_of_its_first_scenario():
     cost, excess = driver.run_block(yp, members, factors, attachments, key0, key1, block)
     _, _, x, _ = KY.member_paths(
         yp.prm, yp.mode, yp.table, yp.z0, yp.dz, yp.p, yp.p11, yp.p01, yp.rho, yp.churn,
-        members, years, key0, key1, KY.STREAM_YEARS, 1, 0,
+        members, years, key0, key1, KY.STREAM_YEARS, 1, 0, yp.risk, yp.score_table,
     )[:4]  # fmt: skip
     for y in range(years):
         for v in range(2):

@@ -45,7 +45,7 @@ def test_risk_score_r_squared_recovered(rs):
     rho = 0.7
     _, _, cost, joined, _, s, _ = member_risk(dist, 400_000, 2, rho, 0.0, risk_score=rs, seed=3)
     x, score = cost[:, 1], s[:, 1]
-    batches = np.array([np.corrcoef(a, b)[0, 1] ** 2 for a, b in zip(np.split(x, 40), np.split(score, 40))])
+    batches = np.array([np.corrcoef(a, b)[0, 1] ** 2 for a, b in zip(np.split(x, 40), np.split(score, 40), strict=True)])
     se = batches.std(ddof=1) / np.sqrt(batches.size)
     assert abs(np.corrcoef(x, score)[0, 1] ** 2 - rs.r_squared) <= 4 * se + 0.002
     assert abs(score.mean() - 1.0) <= 4 * score.std(ddof=1) / np.sqrt(score.size)
@@ -65,7 +65,9 @@ def test_scores_are_the_reference_map_of_a_noisy_signal():
     assert np.all(s[:, 1:][joined[:, 1:]] == 1.0)
 
 
-@pytest.mark.parametrize("sel", [Selection(relative_cost=0.9), Selection(relative_cost=1.15), Selection(exclude_top=0.05)])
+@pytest.mark.parametrize(
+    "sel", [Selection(relative_cost=0.9), Selection(relative_cost=1.15), Selection(exclude_top=0.05)]
+)
 @pytest.mark.parametrize("dist", [LN, GAMMA], ids=["lognormal", "gamma"])
 def test_selection_weights_and_relative_cost(sel, dist):
     """The kernel's weights are the reference's function of the latent; they average 1 and the panel's
@@ -180,7 +182,9 @@ def test_coding_drift_compounds_without_a_cap_and_is_held_to_the_cap():
     years = 4
     ctx, ss = _coding_context(years, 0.05, None)
     b = ss.benchmark(ctx) / (100.0 * 12 * 1000)
-    np.testing.assert_allclose(b, 1.05 ** np.arange(1, years + 1))  # the benchmark follows the compounded drift
+    np.testing.assert_allclose(
+        b, 1.05 ** np.arange(1, years + 1)
+    )  # the benchmark follows the compounded drift
     ctx, ss = _coding_context(years, 0.05, 0.03)
     b = ss.benchmark(ctx) / (100.0 * 12 * 1000)
     assert np.all(b / b[0] <= 1.03 + 1e-12)
@@ -209,8 +213,15 @@ def test_selection_keeps_the_population_and_single_year_runs_unchanged():
     ratio = sel["cost"].sum() / sel["reference_cost"].sum()
     assert float(ratio) == pytest.approx(0.9, abs=0.02)
     assert float(sel["panel_members"].mean()) == pytest.approx(20_000, rel=0.01)
-    both = vbcsim.simulate(_panel(Selection(relative_cost=0.9)), {"ss": _ss()}, n_scenarios=20, seed=1, threads=1)
-    again = vbcsim.simulate(_panel(Selection(relative_cost=0.9)), {"ss": _ss()}, n_scenarios=20, seed=1, threads=2)
+    both = vbcsim.simulate(
+        _panel(Selection(relative_cost=0.9)), {"ss": _ss()}, n_scenarios=20, seed=1, threads=1
+    )
+    again = vbcsim.simulate(
+        _panel(Selection(relative_cost=0.9)), {"ss": _ss()}, n_scenarios=20, seed=1, threads=2
+    )
     for name in both.data_vars:
         np.testing.assert_array_equal(both[name].values, again[name].values)
-    assert dataclasses.replace(pop.segments[0], selection=Selection(exclude_top=0.1)).selection.kind == "exclude_top"
+    assert (
+        dataclasses.replace(pop.segments[0], selection=Selection(exclude_top=0.1)).selection.kind
+        == "exclude_top"
+    )

@@ -207,7 +207,7 @@ def risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
 
 @njit(nogil=True, cache=True)
 def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0, key1, stream, a_, b_,
-                 risk=np.zeros(N_RISK), stab=np.zeros(2)):  # fmt: skip
+                 risk, stab):  # fmt: skip
     """``n`` slots over ``years`` years as :func:`segment_block_years` draws one scenario (a test hook).
 
     Returns (occurrence, latent, cost) as float[n, years], joined bool[n, years] (True
