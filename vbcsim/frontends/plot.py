@@ -738,7 +738,7 @@ def tornado(sens: xr.Dataset, model: str | int, party: str = "provider", ax: Axe
     return fig
 
 
-# the multi-year figures (vbcsim.plot.fan_chart, vbcsim.plot.benchmark_path) live in plot_years
-# the decomposition of a benchmark payment (vbcsim.plot.decomposition) lives in plot_risk
+# the decomposition of a benchmark payment (vbcsim.plot.decomposition) lives in plot_risk, the
+# multi-year figures (vbcsim.plot.fan_chart, vbcsim.plot.benchmark_path) in plot_years
 from vbcsim.frontends.plot_risk import decomposition  # noqa: E402,F401
 from vbcsim.frontends.plot_years import benchmark_path, fan_chart  # noqa: E402,F401

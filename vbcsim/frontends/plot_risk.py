@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -149,16 +150,43 @@ def decomposition(
     for k, component in enumerate(components):
         heights = means[:, k]
         bottom = np.where(heights >= 0.0, up, down)
-        ax.bar(x, heights, 0.6, bottom=bottom, color=COMPONENT_COLORS[component], edgecolor="white",
-               linewidth=0.6, label=component)  # fmt: skip
+        ax.bar(
+            x,
+            heights,
+            0.6,
+            bottom=bottom,
+            color=COMPONENT_COLORS[component],
+            edgecolor="white",
+            linewidth=0.6,
+            label=component,
+        )
         up = np.where(heights >= 0.0, up + heights, up)
         down = np.where(heights < 0.0, down + heights, down)
-    ax.errorbar(x, totals, yerr=2.0 * errors, fmt="D", color="black", markerfacecolor="white", markersize=6,
-                elinewidth=1.2, capsize=4, zorder=3)  # fmt: skip
+    ax.errorbar(
+        x,
+        totals,
+        yerr=2.0 * errors,
+        fmt="D",
+        color="black",
+        markerfacecolor="white",
+        markersize=6,
+        elinewidth=1.2,
+        capsize=4,
+        zorder=3,
+    )
     top = np.maximum(up, totals + 2.0 * errors)
     for xi, total, t in zip(x, totals, top, strict=True):
-        ax.annotate(f"\N{N-ARY SUMMATION} {format_money(total)}", (xi, t), xytext=(0, 4), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=8, color="0.2")  # fmt: skip
+        total = 0.0 if abs(total) < 0.005 else total  # components that cancel leave rounding noise, not cents
+        ax.annotate(
+            f"\N{N-ARY SUMMATION} {format_money(total)}",
+            (xi, t),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="0.2",
+        )
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(
         x, [plot.model_label(all_models.index(models[j]), models[j], width=16) for j in shown], fontsize=8
@@ -170,14 +198,27 @@ def decomposition(
     xlabel = "model"
     if without:
         names = ", ".join(plot.model_label(all_models.index(m), m, width=None) for m in without)
-        xlabel += f"\nnot shown, no benchmark contract: {names}"
+        note = textwrap.fill(f"not shown, no benchmark contract: {names}", width=int(11 * fig.get_figwidth()))
+        xlabel += "\n" + note
     ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.set_axisbelow(True)
-    handles = [Patch(color=COMPONENT_COLORS[c], label=c) for c in components]
-    handles.append(ax.errorbar([], [], yerr=[], fmt="D", color="black", markerfacecolor="white", capsize=4,
-                               label="total, mean \N{PLUS-MINUS SIGN} 2 SE"))  # fmt: skip
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    handles = [
+        Patch(color=COMPONENT_COLORS[c], label="random (chance)" if c == "random" else c) for c in components
+    ]
+    handles.append(
+        ax.errorbar(
+            [],
+            [],
+            yerr=[],
+            fmt="D",
+            color="black",
+            markerfacecolor="white",
+            capsize=4,
+            label="total, mean \N{PLUS-MINUS SIGN} 2 SE",
+        )
+    )
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     ax.set_title(
         f"What the provider's benchmark payment is made of\n(mean per scenario, {period})", fontsize=10
     )
