@@ -25,11 +25,11 @@ def member_risk(dist, n, years, rho, churn, risk_score=None, selection=None, see
     risk, table = driver.encode_risk(dist, rho, risk_score, selection)
     yp = driver.encode_years(dist, rho, churn, years, risk, table, True)
     key0, key1 = root_key(seed)
-    occ, lat, cost, joined, w, s = KY.member_paths(
+    occ, lat, cost, joined, w, s, hist = KY.member_paths(
         yp.prm, yp.mode, yp.table, yp.z0, yp.dz, yp.p, yp.p11, yp.p01, yp.rho, yp.churn,
         n, years, key0, key1, 9, 0, 0, yp.risk, yp.score_table,
     )  # fmt: skip
-    return occ, lat, cost, joined, w, s, risk
+    return occ, lat, cost, joined, w, s, risk, hist
 
 
 # -- the member model ---------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def test_risk_score_r_squared_recovered(rs):
     from the spread over independent batches; every score's mean is 1."""
     dist = vbcsim.Hurdle(0.85, vbcsim.Lognormal(7.0, 1.0))
     rho = 0.7
-    _, _, cost, joined, _, s, _ = member_risk(dist, 400_000, 2, rho, 0.0, risk_score=rs, seed=3)
+    _, _, cost, joined, _, s, _, _ = member_risk(dist, 400_000, 2, rho, 0.0, risk_score=rs, seed=3)
     x, score = cost[:, 1], s[:, 1]
     batches = np.array([np.corrcoef(a, b)[0, 1] ** 2 for a, b in zip(np.split(x, 40), np.split(score, 40), strict=True)])
     se = batches.std(ddof=1) / np.sqrt(batches.size)
@@ -55,13 +55,13 @@ def test_scores_are_the_reference_map_of_a_noisy_signal():
     """A lognormal score is exp(σ c z − σ² c² / 2) of a standard normal signal z correlated λ with
     this year's latent (concurrent); new members of a prospective model score 1."""
     rs = RiskScore(r_squared=0.2, prospective=False)
-    _, lat, _, _, _, s, risk = member_risk(LN, 100_000, 1, 0.7, 0.0, risk_score=rs)
+    _, lat, _, _, _, s, risk, _ = member_risk(LN, 100_000, 1, 0.7, 0.0, risk_score=rs)
     c, lam, sigma = risk[KY.R_C], risk[KY.R_LAMBDA], risk[KY.R_SIGMA]
     z = (np.log(s[:, 0]) + 0.5 * sigma**2 * c**2) / (sigma * c)
     np.testing.assert_allclose(reference_scores(LN, c, z), s[:, 0], rtol=1e-12)
     assert abs(z.mean()) < 4 / np.sqrt(z.size) and abs(z.std() - 1) < 0.01
     assert np.corrcoef(z, lat[:, 0])[0, 1] == pytest.approx(lam, abs=0.01)
-    _, _, _, joined, _, s, _ = member_risk(LN, 20_000, 3, 0.7, 0.3, risk_score=RiskScore())
+    _, _, _, joined, _, s, _, _ = member_risk(LN, 20_000, 3, 0.7, 0.3, risk_score=RiskScore())
     assert np.all(s[:, 1:][joined[:, 1:]] == 1.0)
 
 
@@ -70,13 +70,17 @@ def test_scores_are_the_reference_map_of_a_noisy_signal():
 )
 @pytest.mark.parametrize("dist", [LN, GAMMA], ids=["lognormal", "gamma"])
 def test_selection_weights_and_relative_cost(sel, dist):
-    """The kernel's weights are the reference's function of the latent; they average 1 and the panel's
-    expected cost relative to the population's is the parameter (a tilt) within 4 standard errors."""
-    _, lat, cost, _, w, _, _ = member_risk(dist, 300_000, 1, 0.5, 0.0, selection=sel, seed=4)
-    np.testing.assert_allclose(w[:, 0], selection_weights(sel, dist, lat[:, 0]), rtol=1e-12)
+    """The kernel's weights are the reference's function of the latent of the year before (for a
+    continuing member, its latent last year); they average 1, and the panel's expected cost relative
+    to the population's is the parameter (a tilt) within 4 standard errors."""
+    rho = 0.7
+    _, lat, cost, joined, w, _, _, hist = member_risk(dist, 300_000, 2, rho, 0.2, selection=sel, seed=4)
+    np.testing.assert_allclose(w, selection_weights(sel, dist, hist, rho), rtol=1e-12)
+    kept = ~joined[:, 1]
+    np.testing.assert_array_equal(hist[kept, 1], lat[kept, 0])
     assert abs(w.mean() - 1.0) <= 4 * w.std(ddof=1) / np.sqrt(w.size)
     ratio = (w[:, 0] * cost[:, 0]).mean() / cost[:, 0].mean()
-    expected = sel.relative_cost if sel.kind == "tilt" else sel.expected_relative_cost(dist)
+    expected = sel.expected_relative_cost(dist, rho)
     # the ratio's standard error by the delta method over members
     x, wx = cost[:, 0], w[:, 0] * cost[:, 0]
     se = np.std(wx - ratio * x, ddof=1) / np.sqrt(x.size) / x.mean()
@@ -225,3 +229,22 @@ def test_selection_keeps_the_population_and_single_year_runs_unchanged():
         dataclasses.replace(pop.segments[0], selection=Selection(exclude_top=0.1)).selection.kind
         == "exclude_top"
     )
+
+
+def test_counterfactual_without_selection_is_the_unselected_run():
+    """On the same draws, the decomposition's "random" part (no efficiency, no selection, no coding)
+    of a selected panel is the unselected panel's, bit for bit: the counterfactual is the population,
+    its benchmark years included (an agreement sets the benchmark from the panel's own history)."""
+    agreement = vbcsim.Agreement(length=2)
+    arr = vbcsim.Arrangement(
+        contracts=[FeeForService(), SharedSavings(None, 0.5, 0.0, agreement=agreement, outlier_attachment=80_000.0)],
+        efficiency=vbcsim.Efficiency(0.02, 0.0),
+    )
+    kw = dict(n_scenarios=40, seed=9, years=3, risk_score=RiskScore(coding_intensity=0.02))
+    picked = vbcsim.simulate(_panel(Selection(relative_cost=0.92), 4000), {"ss": arr}, **kw)
+    plain = vbcsim.simulate(_panel(None, 4000), {"ss": arr}, **kw)
+    np.testing.assert_array_equal(
+        picked["decomposition"].sel(component="random").values, plain["decomposition"].sel(component="random").values
+    )
+    np.testing.assert_array_equal(picked["reference_cost"].values, plain["cost"].values)
+    assert np.all(plain["decomposition"].sel(component="selection").values == 0.0)

@@ -200,10 +200,11 @@ def agreement_benchmark(agreement: Agreement, ctx, segments, *, update: str, tre
     cols = ctx._columns(segments)
     n_paths = ctx.n_scenarios // years
     lead = ctx.baseline_years
-    base = np.asarray(ctx.baseline_segment_cost)[:, :, cols].sum(axis=-1) / members  # (S, B)
+    base_cost, base_excess = ctx.baseline()
+    base = np.asarray(base_cost)[:, :, cols].sum(axis=-1) / members  # (S, B)
     perf = np.asarray(ctx.segment_cost)[:, cols].sum(axis=-1).reshape(n_paths, years) / members
     if truncation is not None:
-        excess = (ctx.baseline_excess_by_attachment or {}).get(float(truncation))
+        excess = (base_excess or {}).get(float(truncation))
         if excess is None:
             raise ValueError(
                 f"SharedSavings: the run has no baseline-year excess at outlier_attachment {truncation!r}"

@@ -159,6 +159,16 @@ class SettlementContext:
     coded: bool = True
     # attachment -> (S, baseline_years, G): Σ (X − a)+ in the baseline years, for a truncated benchmark
     baseline_excess_by_attachment: dict | None = None
+    # the same two of the whole population (with selection: the counterfactual of ``panel`` off)
+    baseline_reference_cost: np.ndarray | None = None
+    baseline_reference_excess_by_attachment: dict | None = None
+
+    def baseline(self) -> tuple:
+        """(cost (S, B, G), excess by attachment) of the baseline years: the panel's, or the
+        population's when ``panel`` is off and the run has them."""
+        if not self.panel and self.baseline_reference_cost is not None:
+            return self.baseline_reference_cost, self.baseline_reference_excess_by_attachment
+        return self.baseline_segment_cost, self.baseline_excess_by_attachment
 
     def risk_score(self, segments=None) -> np.ndarray:
         """The covered members' mean risk score per row (ones without risk scores).

@@ -50,7 +50,11 @@ def _timeline(timeline, population, scenario_risk) -> dict:
     if not timeline:
         return {}
     level = scenario_risk.mean() if scenario_risk is not None else 1.0
-    fields = {k: v for k, v in timeline.items() if k not in ("variants", "baseline_excess")}
+    fields = {
+        k: v
+        for k, v in timeline.items()
+        if k not in ("variants", "baseline_excess", "baseline_reference_excess")
+    }
     return dict(fields, reference_per_capita=population.expected_cost() / population.members * level)
 
 
@@ -192,11 +196,14 @@ def settle_models(
             market_factor=None if market_factor is None else np.asarray(market_factor, dtype=float),
             **_timeline(timeline, population, scenario_risk),
         )
-        if timeline and timeline.get("baseline_excess") is not None:
-            ex = timeline["baseline_excess"]  # (G, S, lead, M, K)
-            ctx.baseline_excess_by_attachment = {
-                a: np.ascontiguousarray(ex[:, :, :, m, k].transpose(1, 2, 0)) for k, a in enumerate(atts)
-            }
+        for key, field in (
+            ("baseline_excess", "baseline_excess_by_attachment"),
+            ("baseline_reference_excess", "baseline_reference_excess_by_attachment"),
+        ):
+            if timeline and timeline.get(key) is not None:
+                ex = timeline[key]  # (G, S, lead, M, K)
+                by_att = {a: np.ascontiguousarray(ex[:, :, :, m, k].transpose(1, 2, 0)) for k, a in enumerate(atts)}
+                setattr(ctx, field, by_att)
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members
         # the cost of delivering care follows the resources used (utilisation), not the unit prices

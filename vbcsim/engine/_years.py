@@ -153,32 +153,38 @@ N_RISK = 8
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz):
+def risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz):
     """Each slot's panel weight (``wbuf``) and risk score (``sbuf``) in year ``y``.
 
-    Draws one normal per slot (the score's noise η) when there are scores, after the year's
-    other draws.  A prospective score reads the slot's latent of the year before (``prev``);
-    a member new this year (after year 0) has no history and scores 1.  In year 0 the
-    member's previous latent is drawn from its law given this year's (one more normal).
+    Both read what is known of the member before the year: its latent of the year before
+    (``prev``; ``prev`` is overwritten with it).  For a member without a year before in the
+    run (year 0, or new this year) it is drawn from its law given this year's,
+    ρ b + √(1 − ρ²) e (one normal), when a prospective score or selection needs it.  Then
+    one normal per slot for the score's noise η.  A prospective score of a member new this
+    year (after year 0) is 1: the risk model has no history of it (a new enrollee's
+    demographic score); selection sees the member's history all the same.
     """
     score = risk[R_SCORE]
+    select = risk[R_SELECT]
+    prospective = risk[R_PROSPECTIVE] > 0.0
+    if (score > 0.0 and prospective) or select > 0.0:
+        root = math.sqrt(max(1.0 - rho * rho, 0.0))
+        for i in range(m):
+            if y == 0 or fresh[i]:
+                e, s0, s1 = standard_normal(s0, s1)
+                prev[i] = rho * state[i] + root * e
     if score > 0.0:
         c = risk[R_C]
         lam = risk[R_LAMBDA]
         noise = math.sqrt(max(1.0 - lam * lam, 0.0))
-        rho_prev = c / lam if lam > 0.0 else 0.0  # the latent's year-to-year correlation
         sig = risk[R_SIGMA]
         for i in range(m):
             eta, s0, s1 = standard_normal(s0, s1)
-            if risk[R_PROSPECTIVE] > 0.0:
-                if y == 0:
-                    e, s0, s1 = standard_normal(s0, s1)
-                    ref = rho_prev * state[i] + math.sqrt(max(1.0 - rho_prev * rho_prev, 0.0)) * e
-                elif fresh[i]:
+            if prospective:
+                if fresh[i] and y > 0:
                     sbuf[i] = 1.0
                     continue
-                else:
-                    ref = prev[i]
+                ref = prev[i]
             else:
                 ref = state[i]
             z = lam * ref + noise * eta
@@ -189,16 +195,15 @@ def risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
     else:
         for i in range(m):
             sbuf[i] = 1.0
-    select = risk[R_SELECT]
     if select == 1.0:
         k = risk[R_SELECT_A]
         for i in range(m):
-            wbuf[i] = fast_exp(-k * state[i] - 0.5 * k * k)
+            wbuf[i] = fast_exp(-k * prev[i] - 0.5 * k * k)
     elif select == 2.0:
         q = risk[R_SELECT_A]
         inv = risk[R_SELECT_B]
         for i in range(m):
-            wbuf[i] = inv if state[i] <= q else 0.0
+            wbuf[i] = inv if prev[i] <= q else 0.0
     else:
         for i in range(m):
             wbuf[i] = 1.0
@@ -212,7 +217,8 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
 
     Returns (occurrence, latent, cost) as float[n, years], joined bool[n, years] (True
     where a new member took the slot that year; year 0: every slot), and the panel weight
-    and risk score of each member-year, float[n, years].
+    and risk score of each member-year, float[n, years], and the latent of the year before
+    that selection and a prospective score read (:func:`risk_batch`), float[n, years].
     """
     s0, s1 = block_state(key0, key1, stream, a_, b_)
     occ_out = np.empty((n, years))
@@ -221,6 +227,7 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
     joined = np.zeros((n, years), dtype=np.bool_)
     w_out = np.empty((n, years))
     s_out = np.empty((n, years))
+    h_out = np.full((n, years), np.nan)
     innov = math.sqrt(1.0 - rho * rho)
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
@@ -238,7 +245,7 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
                 s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
             )
             if active:
-                s0, s1 = risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
+                s0, s1 = risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
             else:
                 wbuf[:m] = 1.0
                 sbuf[:m] = 1.0
@@ -249,7 +256,8 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
                 joined[start + i, y] = fresh[i]
                 w_out[start + i, y] = wbuf[i]
                 s_out[start + i, y] = sbuf[i]
-    return occ_out, lat_out, cost, joined, w_out, s_out
+                h_out[start + i, y] = prev[i]
+    return occ_out, lat_out, cost, joined, w_out, s_out, h_out
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -362,7 +370,7 @@ def segment_block_years(
                 joiners_out[s * years + y] += joiners
                 base = y * n_thr
                 if active:
-                    s0, s1 = risk_batch(s0, s1, m, y, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
+                    s0, s1 = risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
                     for i in range(m):
                         tmp[i] = wbuf[i] * sbuf[i]
                     scores[y, 0] += _sum4(wbuf, m)

@@ -236,7 +236,7 @@ def encode_risk(dist, rho: float, risk_score=None, selection=None):
     if selection is not None:
         from scipy.special import ndtr
 
-        a = selection.parameter(dist)
+        a = selection.parameter(dist, rho)
         if selection.kind == "tilt":
             risk[KY.R_SELECT], risk[KY.R_SELECT_A] = 1.0, a
         else:

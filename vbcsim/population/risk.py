@@ -26,11 +26,14 @@ without history (joined by churn) has a prospective score of 1, the demographic 
 enrollee.
 
 **Selection** (:class:`Selection`).  The provider's panel is the population reweighted by the
-probability that a member joins, stays or is attributed, which depends on its latent risk:
-``w(b) = exp(−κ b − κ²/2)`` (a tilt: κ > 0 favourable, κ < 0 adverse) or, for active
-cherry-picking, ``w(b) = 1[b ≤ q] / Φ(q)`` (members in the top ``exclude_top`` share of latent
-risk are avoided).  E[w] = 1, so the panel keeps the population's size on average, and its
-expected cost relative to the population's is the strength statistic ``relative_cost``.
+probability that a member joins, stays or is attributed, which depends on what can be known
+of its risk before the year, its latent of the year before ``b₋``:
+``w = exp(−κ b₋ − κ²/2)`` (a tilt: κ > 0 favourable, κ < 0 adverse) or, for active
+cherry-picking, ``w = 1[b₋ ≤ q] / Φ(q)`` (members in the top ``exclude_top`` share of last
+year's latent risk are avoided).  E[w] = 1, so the panel keeps the population's size on
+average, and its expected cost relative to the population's, through this year's latent
+``b = ρ b₋ + √(1 − ρ²) ε``, is the strength statistic ``relative_cost``: a provider cannot
+select on this year's surprises, and without persistence (ρ = 0) it cannot select at all.
 Every year the engine accumulates both the panel's (weighted) and the population's
 (unweighted) sums from the same draws, which is what makes the decomposition of a provider's
 savings into efficiency, selection, coding and chance exact (:mod:`vbcsim.contracts.decompose`).
@@ -283,50 +286,60 @@ class Selection:
     def kind(self) -> str:
         return "tilt" if self.relative_cost is not None else "exclude_top"
 
-    def parameter(self, cost) -> float:
-        """κ of the tilt, or the latent threshold q of cherry-picking, for ``cost``."""
+    def parameter(self, cost, rho: float) -> float:
+        """κ of the tilt, or the latent threshold q of cherry-picking, for ``cost`` and persistence ρ."""
         if self.kind == "exclude_top":
             return float(special.ndtri(1.0 - self.exclude_top))
-        return _tilt(cost, self.relative_cost)
+        return _tilt(cost, self.relative_cost, float(rho))
 
-    def expected_relative_cost(self, cost) -> float:
+    def expected_relative_cost(self, cost, rho: float) -> float:
         """E[w X] / E[X] of the panel for ``cost`` (the ``relative_cost`` of a tilt, by construction)."""
         if self.kind == "tilt":
             return self.relative_cost
         _, sev = _split(cost)
-        q = self.parameter(cost)
-        if isinstance(sev, Lognormal):  # E[exp(σ b); b ≤ q] = exp(σ²/2) Φ(q − σ)
-            return float(special.ndtr(q - sev.sigma) / special.ndtr(q))
+        q = self.parameter(cost, rho)
+        if isinstance(sev, Lognormal):  # E[exp(σ b); b₋ ≤ q] = exp(σ²/2) Φ(q − σ ρ)
+            return float(special.ndtr(q - sev.sigma * rho) / special.ndtr(q))
         from scipy import integrate
 
-        def part(lo, hi):
-            f = lambda b: float(_severity_quantile(sev, np.array([b]))[0]) * math.exp(-0.5 * b * b)  # noqa: E731
-            return integrate.quad(f, lo, hi, limit=200)[0] / math.sqrt(2.0 * math.pi)
+        mean = float(np.sum(_GH_WEIGHTS * _severity_quantile(sev, _GH_NODES)))
 
-        below = part(-np.inf, q)
-        return float(below / (below + part(q, np.inf)) / special.ndtr(q))
+        def below(b):  # E[sev(b) | b₋] φ(b₋) / E[sev]
+            return float(_h(sev, float(rho), np.array([b]), mean)[0]) * math.exp(-0.5 * b * b)
+
+        part = integrate.quad(below, -np.inf, q, limit=200)[0] / math.sqrt(2.0 * math.pi)
+        return float(part / special.ndtr(q))
 
 
 @functools.lru_cache(maxsize=256)
-def _tilt(cost, target: float) -> float:
+def _tilt(cost, target: float, rho: float) -> float:
+    if rho <= 0.0:
+        raise ValueError(
+            "Selection: a segment without persistence (latent correlation 0) cannot be selected on its "
+            "members' history; give the segment a Persistence"
+        )
     _, sev = _split(cost)
     if isinstance(sev, Lognormal):
-        return -math.log(target) / sev.sigma  # E[exp(σ b) w] / E[exp(σ b)] = exp(−κ σ)
-    x = _severity_quantile(sev, _GH_NODES)
-    base = float(np.sum(_GH_WEIGHTS * x))
+        return -math.log(target) / (sev.sigma * rho)  # E[w exp(σ b)] / E[exp(σ b)] = exp(−κ σ ρ)
+    g = _h(sev, rho, _GH_NODES)  # E[sev(b) | b₋] / E[sev] at the nodes b₋
 
     def ratio(k):
         w = np.exp(-k * _GH_NODES - 0.5 * k * k)
-        return float(np.sum(_GH_WEIGHTS * w * x)) / base - target
+        return float(np.sum(_GH_WEIGHTS * w * g)) - target
 
-    lo, hi = (0.0, 6.0) if target < 1.0 else (-6.0, 0.0)
-    return float(optimize.brentq(ratio, lo, hi, xtol=1e-12))
+    lo, hi = (0.0, 12.0) if target < 1.0 else (-12.0, 0.0)
+    try:
+        return float(optimize.brentq(ratio, lo, hi, xtol=1e-12))
+    except ValueError:
+        raise ValueError(
+            f"Selection: relative_cost={target!r} is out of reach for {cost!r} at persistence {rho:.3f}"
+        ) from None
 
 
-def selection_weights(selection: Selection, cost, b) -> np.ndarray:
-    """The numpy reference of the engine's panel weight of members with latent ``b``."""
+def selection_weights(selection: Selection, cost, b, rho: float) -> np.ndarray:
+    """The numpy reference of the engine's panel weight of members whose latent of the year before is ``b``."""
     b = np.asarray(b, dtype=float)
-    k = selection.parameter(cost)
+    k = selection.parameter(cost, rho)
     if selection.kind == "tilt":
         return np.exp(-k * b - 0.5 * k * k)
     return np.where(b <= k, 1.0 / special.ndtr(k), 0.0)

@@ -324,8 +324,14 @@ def _extended_inputs(
     rs = plan.risk_score
     coding = np.ones(n * years) if rs is None else np.tile(rs.coding_factor(np.arange(1, years + 1)), n)
     perf_scores = perf(scores)  # (G, n × years, 3)
-    by_year = scores.reshape(scores.shape[0], n, plan.simulated_years, 3)
+    n_seg, total = scores.shape[0], plan.simulated_years
+    by_year = scores.reshape(n_seg, n, total, 3)
+    ref_years = reference_cost.reshape(n_seg, n, total, reference_cost.shape[2])
+    ref_excess_years = reference_excess.reshape(n_seg, n, total, *reference_excess.shape[2:])
     timeline = {
+        # the population's (not the panel's) baseline years, for the counterfactual without selection
+        "baseline_reference_cost": np.ascontiguousarray(ref_years[:, :, :lead, 0].transpose(1, 2, 0)),
+        "baseline_reference_excess": np.ascontiguousarray(ref_excess_years[:, :, :lead, models]),
         "score_sums": np.ascontiguousarray(perf_scores.transpose(1, 0, 2)),  # (rows, G, 3)
         "baseline_score_sums": np.ascontiguousarray(by_year[:, :, :lead].transpose(1, 2, 0, 3)),
         "coding": coding,
