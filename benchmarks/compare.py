@@ -1,6 +1,7 @@
 """The engine against the best plain-numpy implementation of the same workload, and the engine's other figures.
 
     python benchmarks/compare.py [--quick] [--json PATH] [--threads T] [--repeat R] [--cold | --no-cold]
+                                 [--years Y] [--no-multi-year]
 
 Everything runs in one invocation, so the figures that matter are ratios
 measured side by side (the machines are noisy, absolute rates drift):
@@ -31,11 +32,25 @@ measured side by side (the machines are noisy, absolute rates drift):
 4. **First-call time**: in this process (the numba cache as found), and in
    fresh processes with a warm cache and with a cold one (``NUMBA_CACHE_DIR``
    pointed at an empty temporary directory, so every kernel compiles).
+5. **5-year run** (``--years``, default 5; ``--no-multi-year`` skips it): the
+   standard workload with members persisting over the years
+   (``simulate(..., years=5)``) at a fifth of the scenarios (400 × 5 against
+   2,000 × 1: the same member-years), timed in interleaved rounds with the
+   single-year engine at the full scenario count, on 1 and T threads, and
+   with a numpy baseline of the same multi-year member model
+   (:func:`numpy_years_run`).  Printed: member-years per second, the ratio
+   to the single-year engine (target ≥ 0.5), engine ÷ numpy and the 1 → T
+   scaling; the engine and numpy must agree in distribution (every year's
+   means, and the year-to-year correlation, :func:`years_agreement`) or the
+   exit status is 1.  Its peak memory (standard workload, and 10 thousand vs
+   10 million members) is measured with the rest, and the five models are
+   timed over 5 years against one year at the same member-years
+   (:func:`five_model_years`).
 
 ``--quick`` uses small sizes (standard workload 20,000 members × 500
-scenarios, five models 20,000 × 500, members-flatness at 4 scenarios) and no
-cold-cache child; it finishes in a few seconds and asserts nothing about
-speed.  ``--json PATH`` also writes every figure as JSON
+scenarios, five models 20,000 × 500, members-flatness at 4 scenarios; the
+5-year runs at a fifth of those scenarios) and no cold-cache child; it
+finishes in a few seconds and asserts nothing about speed.  ``--json PATH`` also writes every figure as JSON
 (atomically: a temporary file renamed over PATH).
 """
 
@@ -59,6 +74,7 @@ import numpy as np
 
 import vbcsim
 from vbcsim import defaults
+from vbcsim.engine import driver
 from vbcsim.partnerships import DEFAULT_SCENARIO_RISK
 
 ATTACHMENT = 50_000.0  # the specific stop-loss split of the standard workload
@@ -79,6 +95,8 @@ FULL = dict(
     small_members=10_000,
     large_members=10_000_000,
     flat_scenarios=20,
+    years=5,
+    five_years_repeat=2,
     cold=True,
 )
 QUICK = FULL | dict(
@@ -89,6 +107,7 @@ QUICK = FULL | dict(
     five_repeat=3,
     five_pool_repeat=3,
     flat_scenarios=4,
+    five_years_repeat=1,
     cold=False,
 )
 
@@ -99,6 +118,7 @@ TARGETS = {
     "memory_standard_mb": 100.0,  # peak growth of the standard workload, at most
     "five_over_one": 1.3,  # five-model time ÷ one-model time (no pool), at most
     "eight_over_five": 1.5,  # all eight models ÷ the five (both with model 3's pool), at most
+    "multi_year_vs_single": 0.5,  # a 5-year run's member-years/s ÷ the single-year engine's, at least
 }
 FLAT_TOLERANCE_MB = 1.0  # 10 million members may use this much more than 10 thousand (page noise)
 
@@ -245,6 +265,193 @@ def agreement(engine: tuple, baseline: tuple, members: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# the 5-year run: the engine and the numpy baseline of the multi-year member model
+
+
+def year_params(cost=None, years: int = FULL["years"], churn: float = 0.0):
+    """The engine's member model of a multi-year run of ``cost`` (:func:`vbcsim.engine.driver.encode_years`).
+
+    The persistence is the segment's default (``Segment.latent_correlation``:
+    ρ ≈ 0.69 for the standard cost) and there is no churn, as in
+    :func:`engine_years_run`.
+    """
+    cost = standard_cost() if cost is None else cost
+    rho = vbcsim.Segment("members", 1, cost, annual_churn=churn).latent_correlation()
+    return driver.encode_years(cost, rho, churn, years)
+
+
+def engine_years_run(
+    members: int, scenarios: int, *, years: int = FULL["years"], threads: int, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The engine on the standard workload over ``years`` years: (total cost, Σ (X − 50,000)+) per [scenario, year]."""
+    ds = vbcsim.simulate(
+        standard_population(members),
+        n_scenarios=scenarios,
+        seed=seed,
+        attachments=[ATTACHMENT],
+        threads=threads,
+        years=years,
+    )
+    return ds.cost.values.sum(axis=2), ds.excess.values[:, :, :, 0].sum(axis=2)
+
+
+def numpy_years_run(
+    members: int,
+    scenarios: int,
+    *,
+    years: int = FULL["years"],
+    seed: int = 1,
+    chunk: int = CHUNK,
+    cost=None,
+    attachment: float = ATTACHMENT,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy baseline of a multi-year run: (total cost, Σ (X − attachment)+) per [scenario, year].
+
+    The same member model as the engine's kernel (:mod:`vbcsim.engine._years`,
+    parameters from :func:`year_params`): each member carries an occurrence
+    indicator, a two-state Markov chain (P(cost) = p in year 0, then ``p11``
+    after a year with cost and ``p01`` after one without), and a standard
+    normal severity latent b, a Gaussian AR(1) (b' = ρ b + √(1 − ρ²) ε); its
+    cost is exp(μ + σ b) in the years it has any.  ``cost`` is a
+    ``Hurdle(p, Lognormal(mu, sigma))`` (default :func:`standard_cost`).
+
+    Vectorised over members the way :func:`numpy_run` is: the member slots of
+    all scenarios form one stream (slot i belongs to scenario i // members),
+    cut into chunks of ``chunk`` slots; a chunk's states live in preallocated
+    buffers and go through the years one after the other (per year one normal
+    and one uniform per slot, drawn in place), so memory stays bounded
+    whatever the members and no member × year × scenario array exists.  Per
+    year the costs e^{σb} (zero without cost) are summed per scenario with
+    ``np.add.reduceat``, the excess over the few draws above a·e^{−μ}
+    (``np.bincount``), and e^μ multiplies the sums once at the end.
+    """
+    cost = standard_cost() if cost is None else cost
+    yp = year_params(cost, years)
+    p, p11, p01, rho = float(yp.p), float(yp.p11), float(yp.p01), float(yp.rho)
+    mu, sigma = float(cost.severity.mu), float(cost.severity.sigma)
+    innov = math.sqrt(1.0 - rho * rho)
+    rng = np.random.default_rng(seed)
+    scale = math.exp(mu)
+    threshold = attachment / scale
+    total = members * scenarios
+    cost_sum = np.zeros((scenarios, years))
+    excess_sum = np.zeros((scenarios, years))
+    n = min(chunk, max(total, 1))
+    b_buf, e_buf, u_buf, q_buf, y_buf = (np.empty(n) for _ in range(5))
+    occ_buf = np.empty(n, dtype=bool)
+    done = 0
+    while done < total:
+        k = min(chunk, total - done)
+        b, e, u, q, y, occ = b_buf[:k], e_buf[:k], u_buf[:k], q_buf[:k], y_buf[:k], occ_buf[:k]
+        lo = done // members  # the scenarios of slots [done, done + k)
+        hi = (done + k - 1) // members + 1
+        first = np.maximum(np.arange(lo, hi) * members - done, 0)
+        for t in range(years):
+            if t == 0:  # a new member: its latent and whether it has cost
+                rng.standard_normal(out=b)
+                rng.random(out=u)
+                np.less(u, p, out=occ)
+            else:
+                rng.standard_normal(out=e)
+                e *= innov
+                b *= rho
+                b += e
+                rng.random(out=u)
+                np.multiply(occ, p11 - p01, out=q)  # P(cost this year | last year's indicator)
+                q += p01
+                np.less(u, q, out=occ)
+            np.multiply(b, sigma, out=y)
+            np.exp(y, out=y)
+            y *= occ
+            cost_sum[lo:hi, t] += np.add.reduceat(y, first)
+            above = np.flatnonzero(y > threshold)
+            if above.size:
+                owner = (done + above) // members - lo
+                excess_sum[lo:hi, t] += np.bincount(owner, weights=y[above] - threshold, minlength=hi - lo)
+        done += k
+    return cost_sum * scale, excess_sum * scale
+
+
+def lag1_correlation_exact(cost=None, years: int = FULL["years"]) -> float:
+    """The correlation of a member's costs in consecutive years under the multi-year model (no churn).
+
+    With X = I · e^{μ + σb} (I the occurrence indicator, independent of b):
+    E[X X'] = p·p11 · e^{2μ + σ²(1 + ρ)}, E[X²] = p e^{2μ + 2σ²}, E[X] = p e^{μ + σ²/2}.  Scenario
+    totals of independent members have the same correlation from year to year.
+    """
+    cost = standard_cost() if cost is None else cost
+    yp = year_params(cost, years)
+    p, p11, rho = float(yp.p), float(yp.p11), float(yp.rho)
+    s2 = float(cost.severity.sigma) ** 2
+    cov = p * p11 * math.exp(s2 * (1.0 + rho)) - p * p * math.exp(s2)  # over e^{2μ}
+    var = p * math.exp(2.0 * s2) - p * p * math.exp(s2)
+    return cov / var
+
+
+def _lag1(x: np.ndarray) -> float:
+    """The mean over consecutive year pairs of the correlation of scenario totals (x: [scenario, year])."""
+    if x.shape[0] < 3 or x.shape[1] < 2:
+        return math.nan
+    return float(np.mean([np.corrcoef(x[:, t], x[:, t + 1])[0, 1] for t in range(x.shape[1] - 1)]))
+
+
+MIN_CHECKED_SCENARIOS = 30  # the multi-year agreement is checked (exit status) from this many scenarios
+
+
+def years_agreement(engine: tuple, baseline: tuple, members: int) -> dict:
+    """Agreement of the engine's and the baseline's multi-year runs: per year, and the persistence.
+
+    ``engine`` and ``baseline`` are (cost, excess) arrays [scenario, year].
+    Per year, the z-scores of the means of both statistics (engine vs numpy,
+    each vs the exact members × ``cost.mean()`` and members ×
+    ``cost.stop_loss(50,000)``: every year has the segment's distribution);
+    and the lag-1 correlation of the scenario totals (mean over consecutive
+    years), engine vs numpy and vs :func:`lag1_correlation_exact`, as Fisher
+    z-scores (standard error of one pair's correlation: conservative for the
+    mean).  ``ok``: every |z| below :data:`Z_LIMIT`; ``checked``: whether
+    there were at least :data:`MIN_CHECKED_SCENARIOS` scenarios (with fewer,
+    the figures are printed but ``ok`` stays True).
+    """
+    years = engine[0].shape[1]
+    per_year = [
+        agreement((engine[0][:, t], engine[1][:, t]), (baseline[0][:, t], baseline[1][:, t]), members)
+        for t in range(years)
+    ]
+    n = engine[0].shape[0]
+    exact_r = lag1_correlation_exact(years=years)
+    r_e, r_b = _lag1(engine[0]), _lag1(baseline[0])
+    se = 1.0 / math.sqrt(n - 3) if n > 3 else math.nan
+    with np.errstate(all="ignore"):
+        z_r = {
+            "engine_vs_numpy": (np.arctanh(r_e) - np.arctanh(r_b)) / (math.sqrt(2.0) * se),
+            "engine_vs_exact": (np.arctanh(r_e) - np.arctanh(exact_r)) / se,
+            "numpy_vs_exact": (np.arctanh(r_b) - np.arctanh(exact_r)) / se,
+        }
+    zs = [
+        abs(v)
+        for y in per_year
+        for k in ("cost", "excess")
+        for key, v in y[k].items()
+        if key.startswith("z_")
+    ]
+    zs += [abs(float(v)) for v in z_r.values()]
+    checked = n >= MIN_CHECKED_SCENARIOS
+    worst = max(zs) if zs and all(math.isfinite(z) for z in zs) else math.nan
+    return {
+        "per_year": per_year,
+        "lag1_correlation": {
+            "exact": exact_r,
+            "engine": r_e,
+            "numpy": r_b,
+            **{f"z_{k}": float(v) for k, v in z_r.items()},
+        },
+        "max_abs_z": worst,
+        "checked": checked,
+        "ok": bool((not checked) or (math.isfinite(worst) and worst < Z_LIMIT)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # measurements
 
 
@@ -283,6 +490,114 @@ def throughput(members: int, scenarios: int, *, threads: int, repeat: int, seed:
     out["scaling"] = rate[f"engine_{threads}"] / rate["engine_1"]
     out["agreement"] = agreement(last[f"engine_{threads}"], last["numpy"], members)
     return out
+
+
+def multi_year_throughput(
+    members: int, scenarios: int, *, years: int, threads: int, repeat: int, seed: int = 1
+) -> dict:
+    """The 5-year run against the single-year engine and the multi-year numpy baseline, in interleaved rounds.
+
+    The standard workload over ``years`` years at ``scenarios`` scenarios,
+    against the single-year standard workload at ``scenarios × years``
+    scenarios: the same member-years.  Per round: the multi-year numpy
+    baseline (:func:`numpy_years_run`), then the single-year and the
+    multi-year engine on 1 thread and on ``threads``; the best of ``repeat``
+    rounds is kept.  Ratios: the multi-year engine's member-years per second
+    to the single-year engine's (same thread count) and to the numpy
+    baseline's, and its 1 → ``threads`` scaling.
+    """
+    tcounts = tuple(dict.fromkeys((1, threads)))
+    runs = {"numpy_years": lambda: numpy_years_run(members, scenarios, years=years, seed=seed)}
+    for t in tcounts:
+        runs[f"single_{t}"] = lambda t=t: engine_run(members, scenarios * years, threads=t, seed=seed)
+        runs[f"years_{t}"] = lambda t=t: engine_years_run(
+            members, scenarios, years=years, threads=t, seed=seed
+        )
+    best = dict.fromkeys(runs, math.inf)
+    best_cpu = dict.fromkeys(runs, math.inf)
+    last = {}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            cpu = time.process_time()
+            t, last[name] = _timed(fn)
+            best_cpu[name] = min(best_cpu[name], time.process_time() - cpu)
+            best[name] = min(best[name], t)
+    member_years = members * scenarios * years
+    rate = {k: member_years / t for k, t in best.items()}
+    # the same on the process's CPU time (all its threads): the work done, much less sensitive than
+    # wall time to other jobs on the machine (a figure of its own, not the target's)
+    cpu_rate = {k: member_years / t for k, t in best_cpu.items()}
+    return {
+        "members": members,
+        "scenarios": scenarios,
+        "years": years,
+        "single_year_scenarios": scenarios * years,
+        "threads": threads,
+        "repeat": repeat,
+        "seconds": best,
+        "member_years_per_s": rate,
+        "years_vs_single": {f"{t}_thread": rate[f"years_{t}"] / rate[f"single_{t}"] for t in tcounts},
+        "years_vs_numpy": {f"{t}_thread": rate[f"years_{t}"] / rate["numpy_years"] for t in tcounts},
+        "scaling": rate[f"years_{threads}"] / rate["years_1"],
+        "single_scaling": rate[f"single_{threads}"] / rate["single_1"],
+        "cpu_seconds": best_cpu,
+        "cpu_years_vs_single": {
+            f"{t}_thread": cpu_rate[f"years_{t}"] / cpu_rate[f"single_{t}"] for t in tcounts
+        },
+        "cpu_years_vs_numpy": {
+            f"{t}_thread": cpu_rate[f"years_{t}"] / cpu_rate["numpy_years"] for t in tcounts
+        },
+        "agreement": years_agreement(last[f"years_{threads}"], last["numpy_years"], members),
+    }
+
+
+def five_model_years(
+    members: int, scenarios: int, *, years: int, threads: int, repeat: int, seed: int = 1
+) -> dict:
+    """:func:`vbcsim.compare` of the five models over ``years`` years against one year, at the same member-years.
+
+    The provider panel of ``members`` (the five models with
+    ``third_party={"other_practices": 0}``: the panel's members only, as the
+    like-for-like row of :func:`five_model`), default scenario risk:
+
+    - *one year*: ``scenarios × years`` scenarios;
+    - *``years`` years*: ``scenarios`` scenarios, ``years=years``, the presets'
+      fixed benchmarks;
+    - *``years`` years with an agreement*: the same with
+      ``agreement=vbcsim.Agreement(length=3)``, which also simulates the
+      agreement's 3 baseline years before the first performance year (so
+      ``years + 3`` simulated years per scenario).
+
+    Best of ``repeat`` interleaved rounds; ratios to the one-year run.
+    """
+    panel = defaults.provider_panel(members)
+    models = vbcsim.partnership_models(panel, third_party={"other_practices": 0})
+    agree = vbcsim.Agreement(length=3)
+
+    def run(**kw):
+        return lambda: vbcsim.compare(panel, models, seed=seed, threads=threads, **kw)
+
+    runs = {
+        "one_year": run(n_scenarios=scenarios * years),
+        "years": run(n_scenarios=scenarios, years=years),
+        "years_agreement": run(n_scenarios=scenarios, years=years, agreement=agree),
+    }
+    best = dict.fromkeys(runs, math.inf)
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            best[name] = min(best[name], _timed(fn)[0])
+    return {
+        "members": panel.members,
+        "scenarios": scenarios,
+        "years": years,
+        "one_year_scenarios": scenarios * years,
+        "agreement_baseline_years": agree.baseline_years,
+        "threads": threads,
+        "repeat": repeat,
+        "seconds": best,
+        "years_over_one_year": best["years"] / best["one_year"],
+        "years_agreement_over_one_year": best["years_agreement"] / best["one_year"],
+    }
 
 
 def baseline_variants(members: int, scenarios: int, *, repeat: int) -> dict:
@@ -392,6 +707,17 @@ def _measurement(spec: dict):
         )
     if kind == "numpy":
         return numpy_run(members, scenarios)
+    if kind == "engine_years":
+        return vbcsim.simulate(
+            standard_population(members),
+            n_scenarios=scenarios,
+            seed=1,
+            attachments=[ATTACHMENT],
+            threads=spec["threads"],
+            years=spec["years"],
+        )
+    if kind == "numpy_years":
+        return numpy_years_run(members, scenarios, years=spec["years"])
     if kind == "calibration":  # touch ``members`` MiB: the method should report about that growth
         return np.ones(members * 2**17)
     raise ValueError(f"unknown measurement kind {kind!r}")
@@ -428,6 +754,10 @@ def child_main(spec: dict, import_s: float) -> dict:
     t, _ = _timed(lambda: vbcsim.compare(panel, n_scenarios=8, seed=1, threads=threads))
     out["first_compare_s"] = t
     numpy_run(100, 4)  # numpy's own first-call costs, outside any measurement
+    if any(m["kind"].endswith("_years") for m in spec.get("measurements", [])):
+        # the multi-year kernel's first call (cache load or compilation), outside any measurement
+        engine_years_run(100, 2, years=2, threads=threads)
+        numpy_years_run(100, 2, years=2)
     gc.collect()
     out["rss_mb"] = (_status_kb("VmRSS") or 0) / 1024
     out["reset"] = _reset_peak()
@@ -477,8 +807,31 @@ def run_child(spec: dict, env: dict | None = None) -> dict:
     raise RuntimeError(f"benchmark child failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
-def memory_specs(cfg: dict, threads: int) -> list[dict]:
+def years_sizes(cfg: dict) -> dict:
+    """Scenario counts of the multi-year runs: a ``years``-th of their single-year counterparts'.
+
+    So a multi-year run simulates the member-years of the single-year run it
+    is compared with (the standard workload: 400 scenarios × 5 years against
+    2,000 × 1).
+    """
+    y = cfg["years"]
+    return {
+        "scenarios": max(1, cfg["scenarios"] // y),
+        "five_scenarios": max(1, cfg["five_scenarios"] // y),
+        "flat_scenarios": max(1, cfg["flat_scenarios"] // y),
+    }
+
+
+def memory_specs(cfg: dict, threads: int, multi_year: bool = True) -> list[dict]:
     """The memory measurements: the standard workload and members-flatness (engine, numpy), and a calibration.
+
+    With ``multi_year``, also the 5-year run: the standard workload at a
+    ``years``-th of the scenarios (engine and numpy) and members-flatness of
+    the engine (10 thousand vs 10 million members, a ``years``-th of the
+    flatness scenarios: the same member-years and output size as the
+    single-year flatness rows).  A member × year × scenario array, or a
+    member × year one, would show there: 10 million members × 5 years of
+    float64 is 400 MB.
 
     The calibration allocates and fills a 64 MiB array: the method must report
     a growth of about 64 MB for it.
@@ -497,9 +850,30 @@ def memory_specs(cfg: dict, threads: int) -> list[dict]:
                     "scenarios": cfg["flat_scenarios"],
                 }
             )
+    if multi_year:
+        ys = years_sizes(cfg)
+        for kind in ("engine_years", "numpy_years"):
+            specs.append(
+                {
+                    "label": "years_standard",
+                    "kind": kind,
+                    "members": cfg["members"],
+                    "scenarios": ys["scenarios"],
+                }
+            )
+        for size in ("small", "large"):
+            specs.append(
+                {
+                    "label": f"years_flat_{size}",
+                    "kind": "engine_years",
+                    "members": cfg[f"{size}_members"],
+                    "scenarios": ys["flat_scenarios"],
+                }
+            )
     specs.append({"label": "calibration", "kind": "calibration", "members": 64, "scenarios": 0})
     for s in specs:
         s["threads"] = threads
+        s["years"] = cfg["years"] if s["kind"].endswith("_years") else 1
     return specs
 
 
@@ -626,6 +1000,35 @@ def targets(report: dict) -> list[dict]:
                     "unit": " MB",
                 }
             )
+    my = report.get("multi_year")
+    if my:
+        for key, ratio in my["years_vs_single"].items():
+            n = key.split("_")[0]
+            rows.append(
+                {
+                    "figure": f"{my['years']}-year / single-year member-yrs/s, {n} thr",
+                    "target": f">= {TARGETS['multi_year_vs_single']}x",
+                    "measured": ratio,
+                    "met": ratio >= TARGETS["multi_year_vs_single"],
+                    "unit": "x",
+                }
+            )
+    if mem:
+        small, large = (
+            grow.get(("years_flat_small", "engine_years")),
+            grow.get(("years_flat_large", "engine_years")),
+        )
+        if small is not None and large is not None:
+            rows.append(
+                {
+                    "figure": f"memory {_count(sizes['years_flat_large'])} - "
+                    f"{_count(sizes['years_flat_small'])} members, multi-year",
+                    "target": f"<= {FLAT_TOLERANCE_MB:.0f} MB",
+                    "measured": large - small,
+                    "met": large - small <= FLAT_TOLERANCE_MB,
+                    "unit": " MB",
+                }
+            )
     five = report.get("five_model")
     if five:
         rows.append(
@@ -659,6 +1062,10 @@ def render(report: dict) -> str:
     )
     first = report["first_call_this_process_s"]
     lines.append(f"first call in this process (numba cache as found): {first:.2f} s")
+    if "first_multi_year_call_this_process_s" in report:
+        lines.append(
+            f"first multi-year call in this process: {report['first_multi_year_call_this_process_s']:.2f} s"
+        )
     tp = report.get("throughput")
     if tp:
         t = tp["threads"]
@@ -698,6 +1105,93 @@ def render(report: dict) -> str:
         lines.append(
             f"sd ratio engine/numpy: cost {ag['cost']['sd_ratio']:.3f}, excess {ag['excess']['sd_ratio']:.3f}"
         )
+    my = report.get("multi_year")
+    if my:
+        t = my["threads"]
+        lines.append("")
+        lines.append(
+            f"{my['years']}-year run: the standard workload, {my['members']:,} members persisting over "
+            f"{my['years']} years, {my['scenarios']:,} scenarios, against one year at "
+            f"{my['single_year_scenarios']:,} (the same member-years; best of {my['repeat']} interleaved rounds)"
+        )
+        lines.append(_row("", "time", "member-yrs/s", "vs 1 year", "vs numpy"))
+        rate, sec = my["member_years_per_s"], my["seconds"]
+        lines.append(
+            _row(
+                f"numpy baseline, {my['years']} years (1 thread)",
+                f"{sec['numpy_years']:.3f} s",
+                f"{rate['numpy_years'] / 1e6:,.1f} M",
+                "",
+                "1.00x",
+            )
+        )
+        for n in dict.fromkeys((1, t)):
+            thr = f"{n} thread" + ("s" if n > 1 else "")
+            lines.append(
+                _row(
+                    f"engine, 1 year, {thr}",
+                    f"{sec[f'single_{n}']:.3f} s",
+                    f"{rate[f'single_{n}'] / 1e6:,.1f} M",
+                    "1.00x",
+                    "",
+                )
+            )
+            lines.append(
+                _row(
+                    f"engine, {my['years']} years, {thr}",
+                    f"{sec[f'years_{n}']:.3f} s",
+                    f"{rate[f'years_{n}'] / 1e6:,.1f} M",
+                    f"{my['years_vs_single'][f'{n}_thread']:.2f}x",
+                    f"{my['years_vs_numpy'][f'{n}_thread']:.2f}x",
+                )
+            )
+        lines.append(
+            _row(
+                f"scaling 1 -> {t} threads: {my['years']} years (1 year)",
+                "",
+                "",
+                f"{my['scaling']:.2f}x",
+                f"({my['single_scaling']:.2f}x)",
+            )
+        )
+        cy, cn = my["cpu_years_vs_single"], my["cpu_years_vs_numpy"]
+        lines.append(
+            "on CPU time (all threads; less sensitive to other jobs): {} years / 1 year {}; "
+            "{} years / numpy {}".format(
+                my["years"],
+                ", ".join(f"{v:.2f}x ({k.split('_')[0]} thr)" for k, v in cy.items()),
+                my["years"],
+                ", ".join(f"{v:.2f}x ({k.split('_')[0]} thr)" for k, v in cn.items()),
+            )
+        )
+        ag = my["agreement"]
+
+        def zmax(k, key):
+            return max(abs(y[k][key]) for y in ag["per_year"])
+
+        lc = ag["lag1_correlation"]
+        verdict = (
+            ("agree" if ag["ok"] else "DISAGREE")
+            if ag["checked"]
+            else (f"unchecked: fewer than {MIN_CHECKED_SCENARIOS} scenarios")
+        )
+        lines.append(
+            "agreement per year (largest |z| over the years; |z| < {:.0f}): cost engine-numpy {:.2f}, "
+            "engine-exact {:.2f}, numpy-exact {:.2f}; excess {:.2f}, {:.2f}, {:.2f}".format(
+                Z_LIMIT,
+                zmax("cost", "z_engine_vs_numpy"),
+                zmax("cost", "z_engine_vs_exact"),
+                zmax("cost", "z_numpy_vs_exact"),
+                zmax("excess", "z_engine_vs_numpy"),
+                zmax("excess", "z_engine_vs_exact"),
+                zmax("excess", "z_numpy_vs_exact"),
+            )
+        )
+        lines.append(
+            f"year-to-year correlation of scenario totals: engine {lc['engine']:.3f}, numpy {lc['numpy']:.3f}, "
+            f"exact {lc['exact']:.3f} (z {lc['z_engine_vs_numpy']:+.2f}, {lc['z_engine_vs_exact']:+.2f}, "
+            f"{lc['z_numpy_vs_exact']:+.2f}) -> {verdict}"
+        )
     variants = report.get("baseline_variants")
     if variants:
         lines.append("")
@@ -711,7 +1205,7 @@ def render(report: dict) -> str:
             f"Peak memory growth beyond the interpreter ({mem['method']}; child at "
             f"{mem['interpreter_rss_mb']:,.0f} MB after imports and first calls)"
         )
-        lines.append(_row("", "members", "scenarios", "growth", "output", widths=(30, 12, 10, 12, 12)))
+        lines.append(_row("", "members", "scenarios", "growth", "output", widths=(36, 12, 10, 12, 12)))
         for r in mem["rows"]:
             if r["kind"] == "calibration":
                 lines.append(
@@ -721,21 +1215,30 @@ def render(report: dict) -> str:
                         "",
                         _mb(r.get("growth_mb")),
                         _mb(r["output_mb"]),
-                        widths=(30, 12, 10, 12, 12),
+                        widths=(36, 12, 10, 12, 12),
                     )
                 )
                 continue
-            label = {"standard": "standard workload", "flat_small": "flatness", "flat_large": "flatness"}[
-                r["label"]
-            ]
+            label = {
+                "standard": "standard workload",
+                "flat_small": "flatness",
+                "flat_large": "flatness",
+                "years_standard": "standard workload",
+                "years_flat_small": "flatness",
+                "years_flat_large": "flatness",
+            }[r["label"]]
+            if r["kind"].endswith("_years"):
+                label = f"{r['kind'][: -len('_years')]}, {r['years']} years, {label}"
+            else:
+                label = f"{r['kind']}, {label}"
             lines.append(
                 _row(
-                    f"{r['kind']}, {label}",
+                    label,
                     f"{r['members']:,}",
                     f"{r['scenarios']:,}",
                     _mb(r.get("growth_mb")),
                     _mb(r["output_mb"]),
-                    widths=(30, 12, 10, 12, 12),
+                    widths=(36, 12, 10, 12, 12),
                 )
             )
     five = report.get("five_model")
@@ -779,6 +1282,39 @@ def render(report: dict) -> str:
                 "the panel's cost only, no models",
                 f"{s['none']:.2f} s",
                 f"{s['none'] / s['one']:.2f}x one",
+                widths=(70, 10, 12),
+            )
+        )
+    fy = report.get("five_model_years")
+    if fy:
+        s = fy["seconds"]
+        y = fy["years"]
+        lines.append("")
+        lines.append(
+            f"Five models, {y} years: provider panel {fy['members']:,} members (other_practices=0), "
+            f"{fy['threads']} threads, against one year at the same member-years (best of {fy['repeat']})"
+        )
+        lines.append(
+            _row(
+                f"one year, {fy['one_year_scenarios']:,} scenarios",
+                f"{s['one_year']:.2f} s",
+                "1.00x",
+                widths=(70, 10, 12),
+            )
+        )
+        lines.append(
+            _row(
+                f"{y} years, {fy['scenarios']:,} scenarios, the presets' fixed benchmarks",
+                f"{s['years']:.2f} s",
+                f"{fy['years_over_one_year']:.2f}x",
+                widths=(70, 10, 12),
+            )
+        )
+        lines.append(
+            _row(
+                f"{y} years, Agreement(length=3) (+{fy['agreement_baseline_years']} baseline years simulated)",
+                f"{s['years_agreement']:.2f} s",
+                f"{fy['years_agreement_over_one_year']:.2f}x",
                 widths=(70, 10, 12),
             )
         )
@@ -873,6 +1409,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="time the five-model comparison (default on)",
     )
     parser.add_argument(
+        "--multi-year",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the multi-year run (--years years, default 5) and the five models over it (default on)",
+    )
+    parser.add_argument(
         "--baseline-variants",
         action="store_true",
         help="also time the other numpy forms tried for the baseline",
@@ -895,6 +1437,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for key, value in cfg.items():
         if key != "cold" and value < 1:
             parser.error(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+    if cfg["years"] < 2:
+        parser.error(f"--years must be at least 2 (a multi-year run), got {cfg['years']}")
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     args.cfg = cfg
@@ -918,6 +1462,14 @@ def main(argv=None) -> int:
         report["baseline_variants"] = baseline_variants(
             cfg["members"], cfg["scenarios"], repeat=cfg["repeat"]
         )
+    ys = years_sizes(cfg)
+    if args.multi_year:
+        t, _ = _timed(lambda: engine_years_run(100, 2, years=2, threads=threads))
+        report["first_multi_year_call_this_process_s"] = t
+        numpy_years_run(100, 2, years=2)
+        report["multi_year"] = multi_year_throughput(
+            cfg["members"], ys["scenarios"], years=cfg["years"], threads=threads, repeat=cfg["repeat"]
+        )
     if args.five:
         report["five_model"] = five_model(
             cfg["five_members"],
@@ -926,8 +1478,16 @@ def main(argv=None) -> int:
             repeat=cfg["five_repeat"],
             pool_repeat=cfg["five_pool_repeat"],
         )
+        if args.multi_year:
+            report["five_model_years"] = five_model_years(
+                cfg["five_members"],
+                ys["five_scenarios"],
+                years=cfg["years"],
+                threads=threads,
+                repeat=cfg["five_years_repeat"],
+            )
     if args.memory:
-        report["memory"] = memory(memory_specs(cfg, threads), threads)
+        report["memory"] = memory(memory_specs(cfg, threads, multi_year=args.multi_year), threads)
         report["warm_first_call"] = report["memory"].pop("warm_first_call")
     if cfg["cold"]:
         report["cold_first_call"] = cold_first_call(threads)
@@ -935,10 +1495,17 @@ def main(argv=None) -> int:
     print(render(report))
     if args.json:
         write_json(args.json, report)
+    status = 0
     if not report["throughput"]["agreement"]["ok"]:
         print("ERROR: the engine and the numpy baseline disagree in distribution", file=sys.stderr)
-        return 1
-    return 0
+        status = 1
+    if args.multi_year and not report["multi_year"]["agreement"]["ok"]:
+        print(
+            "ERROR: the multi-year engine and the multi-year numpy baseline disagree in distribution",
+            file=sys.stderr,
+        )
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Sampling: :func:`vbcsim.simulate`'s speed by panel size, threads, cost distribution and attachments.
+"""Sampling: :func:`vbcsim.simulate`'s speed by panel size, threads, cost distribution, attachments and years.
 
 The standard segment is the one of ``benchmarks/compare.py``: a hurdle
 lognormal (80% of members with cost, mean $6,000 and CV 3 given cost) with a
@@ -161,6 +161,97 @@ class Memory:
 
     def peakmem_simulate(self, members):
         vbcsim.simulate(self.population, n_scenarios=4, seed=1, attachments=[ATTACHMENT], threads=2)
+
+
+def warm_up_years() -> None:
+    """The multi-year kernel's first call (compilation or numba's cache), outside the timed region."""
+    vbcsim.simulate(
+        population("hurdle_lognormal", 100),
+        n_scenarios=2,
+        seed=1,
+        attachments=[ATTACHMENT],
+        threads=1,
+        years=2,
+    )
+
+
+class MultiYear:
+    """The standard segment's members persisting over 5 years, 20 M member-years per call, by members and threads.
+
+    The counterpart of :class:`Sampling` (same member-years per call) for a
+    multi-year run: ``years=5``, a fifth of the scenarios.
+    """
+
+    params = ([1_000, 100_000, 10_000_000], [1, 2], [5], [20_000_000])
+    param_names = ["members", "threads", "years", "member_years"]
+    quick_params = ([1_000, 20_000], [1, 2], [5], [100_000])
+    timeout = 300
+
+    def setup(self, members, threads, years, member_years):
+        warm_up_years()
+        self.population = population("hurdle_lognormal", members)
+        self.scenarios = max(1, member_years // (members * years))
+
+    def time_simulate(self, members, threads, years, member_years):
+        vbcsim.simulate(
+            self.population,
+            n_scenarios=self.scenarios,
+            seed=1,
+            attachments=[ATTACHMENT],
+            threads=threads,
+            years=years,
+        )
+
+
+class MultiYearWorkload:
+    """Member-years per second of the standard segment over 5 years (100,000 members, 80 scenarios), best of 3.
+
+    The same member-years as :class:`StandardWorkload` (400 scenarios of one
+    year): the issue's target is at least half its rate.
+    """
+
+    params = ([1, 2], [100_000], [80], [5])
+    param_names = ["threads", "members", "scenarios", "years"]
+    quick_params = ([1, 2], [10_000], [2], [5])
+    unit = "member-years/s"
+    timeout = 300
+
+    def setup(self, threads, members, scenarios, years):
+        warm_up_years()
+        self.population = population("hurdle_lognormal", members)
+
+    def track_member_years_per_s(self, threads, members, scenarios, years):
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            vbcsim.simulate(
+                self.population,
+                n_scenarios=scenarios,
+                seed=1,
+                attachments=[ATTACHMENT],
+                threads=threads,
+                years=years,
+            )
+            best = min(best, time.perf_counter() - start)
+        return members * scenarios * years / best
+
+
+class MultiYearMemory:
+    """Peak memory of a process simulating 1 scenario over 5 years: should not grow with the members."""
+
+    params = ([10_000, 10_000_000], [5])
+    param_names = ["members", "years"]
+    quick_params = ([10_000, 200_000], [5])
+    timeout = 300
+
+    def setup(self, members, years):
+        warm_up_years()
+        self.population = population("hurdle_lognormal", members)
+
+    def peakmem_simulate(self, members, years):
+        vbcsim.simulate(
+            self.population, n_scenarios=1, seed=1, attachments=[ATTACHMENT], threads=2, years=years
+        )
 
 
 class FirstCall:

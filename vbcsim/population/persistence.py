@@ -24,7 +24,14 @@ from scipy.stats import qmc
 from vbcsim._validation import check_real
 from vbcsim.population.distributions import Compound, Hurdle, Lognormal, _check_rng, check_distribution
 
-__all__ = ["DEFAULT_TOP_DECILE_STAY", "Persistence", "member_costs", "persistence_statistics"]
+__all__ = [
+    "DEFAULT_TOP_DECILE_STAY",
+    "FALLBACK_LATENT_CORRELATION",
+    "Persistence",
+    "default_latent_correlation",
+    "member_costs",
+    "persistence_statistics",
+]
 
 #: Share of the top 10% of members by annual cost who are again in the top 10% the next year.
 #: Hirth, Gibson, Levy, Smith, Calonico & Das, "New evidence on the persistence of health
@@ -397,3 +404,17 @@ class Persistence:
         cost = check_distribution("Persistence.latent_correlation: cost", cost)
         name, value = self.statistic
         return _calibrate(name, value, cost)
+
+
+#: the latent correlation of a cost that cannot reach the default persistence (a compound cost,
+#: whose claims' sizes are drawn afresh each year, so only its claim count persists)
+FALLBACK_LATENT_CORRELATION = 0.95
+
+
+def default_latent_correlation(cost) -> float:
+    """ρ of the default :class:`Persistence` for ``cost``; :data:`FALLBACK_LATENT_CORRELATION`
+    where that is out of the cost's reach."""
+    try:
+        return Persistence().latent_correlation(cost)
+    except ValueError:
+        return FALLBACK_LATENT_CORRELATION

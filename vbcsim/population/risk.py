@@ -50,6 +50,7 @@ import numpy as np
 from scipy import optimize, special
 
 from vbcsim.population.distributions import Compound, Hurdle, Lognormal
+from vbcsim.population.persistence import default_latent_correlation
 
 __all__ = [
     "RiskScore",
@@ -286,16 +287,20 @@ class Selection:
     def kind(self) -> str:
         return "tilt" if self.relative_cost is not None else "exclude_top"
 
-    def parameter(self, cost, rho: float) -> float:
-        """κ of the tilt, or the latent threshold q of cherry-picking, for ``cost`` and persistence ρ."""
+    def parameter(self, cost, rho: float | None = None) -> float:
+        """κ of the tilt, or the latent threshold q of cherry-picking, for ``cost`` and persistence ρ
+        (None: the default persistence's, :func:`~vbcsim.population.persistence.default_latent_correlation`)."""
         if self.kind == "exclude_top":
             return float(special.ndtri(1.0 - self.exclude_top))
+        rho = default_latent_correlation(cost) if rho is None else rho
         return _tilt(cost, self.relative_cost, float(rho))
 
-    def expected_relative_cost(self, cost, rho: float) -> float:
-        """E[w X] / E[X] of the panel for ``cost`` (the ``relative_cost`` of a tilt, by construction)."""
+    def expected_relative_cost(self, cost, rho: float | None = None) -> float:
+        """E[w X] / E[X] of the panel for ``cost`` (the ``relative_cost`` of a tilt, by construction);
+        ρ as for :meth:`parameter`."""
         if self.kind == "tilt":
             return self.relative_cost
+        rho = default_latent_correlation(cost) if rho is None else rho
         _, sev = _split(cost)
         q = self.parameter(cost, rho)
         if isinstance(sev, Lognormal):  # E[exp(σ b); b₋ ≤ q] = exp(σ²/2) Φ(q − σ ρ)
@@ -336,7 +341,7 @@ def _tilt(cost, target: float, rho: float) -> float:
         ) from None
 
 
-def selection_weights(selection: Selection, cost, b, rho: float) -> np.ndarray:
+def selection_weights(selection: Selection, cost, b, rho: float | None = None) -> np.ndarray:
     """The numpy reference of the engine's panel weight of members whose latent of the year before is ``b``."""
     b = np.asarray(b, dtype=float)
     k = selection.parameter(cost, rho)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from vbcsim._validation import check_at_most, check_instances, check_positive_int, check_probability
 from vbcsim.population.distributions import Distribution, check_distribution
-from vbcsim.population.persistence import Persistence
+from vbcsim.population.persistence import FALLBACK_LATENT_CORRELATION, Persistence, default_latent_correlation  # noqa: F401
 from vbcsim.population.risk import Selection
 
 __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
@@ -17,9 +17,6 @@ __all__ = ["Segment", "Population", "check_population", "MAX_MEMBERS"]
 #: even summed over many segments.  How many members a run can actually simulate is bounded by
 #: the work limit of :func:`vbcsim.simulate` (``vbcsim.results.plan.MAX_MEMBER_DRAWS``).
 MAX_MEMBERS = 2**53
-
-#: the latent correlation of a segment whose cost cannot reach the default persistence
-FALLBACK_LATENT_CORRELATION = 0.95
 
 _LATER = {"omit_default": True}  # fields added with multi-year runs: left out of descriptions at default
 
@@ -94,10 +91,7 @@ class Segment:
         """
         if self.persistence is not None:
             return self.persistence.latent_correlation(self.cost)
-        try:
-            return Persistence().latent_correlation(self.cost)
-        except ValueError:
-            return FALLBACK_LATENT_CORRELATION
+        return default_latent_correlation(self.cost)
 
     def expected_cost(self) -> float:
         """Exact expected annual cost of the segment (before systematic risk)."""
