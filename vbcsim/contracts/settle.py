@@ -202,7 +202,9 @@ def settle_models(
         ):
             if timeline and timeline.get(key) is not None:
                 ex = timeline[key]  # (G, S, lead, M, K)
-                by_att = {a: np.ascontiguousarray(ex[:, :, :, m, k].transpose(1, 2, 0)) for k, a in enumerate(atts)}
+                by_att = {
+                    a: np.ascontiguousarray(ex[:, :, :, m, k].transpose(1, 2, 0)) for k, a in enumerate(atts)
+                }
                 setattr(ctx, field, by_att)
         flows = {p: np.zeros(n_scen) for p in PARTIES + arr.entity_names}
         flows[arr.insurer] += prem - arr.admin_pmpm * 12.0 * total_members

@@ -38,18 +38,18 @@ Order of the draws, per scenario
    the tail, ``Binomial(n_cost, tail_weight)``, and their costs, threshold +
    tail draw, one after another.  (The statistics are symmetric in the members,
    so drawing the counts first has the law of a Bernoulli per member.)
-2. The ``n`` body members: rounds of ``STEPS`` candidates from every lane
-   (:func:`_lane_steps`: lane ``l``'s ``k``-th candidate of the round is its
-   next 64 bits), while at least ``STEPS × LANES`` members are missing; then
-   one member at a time, member ``j`` of the rest taking candidates from lane
-   ``j mod LANES`` (:func:`_one_member`).  A candidate is the ziggurat's first
-   step on its 64 bits (the layer, sign and 52-bit abscissa of
+2. The ``n`` body members, in rounds (:func:`_lane_steps`): every lane draws
+   ``STEPS`` candidates, its next ``STEPS`` outputs; candidate k of lane l is
+   number ``k × LANES + l`` of the round, and only the first ``min(missing,
+   STEPS × LANES)`` are used (the others are drawn and discarded), so a round
+   never yields more members than are missing.  A candidate is the ziggurat's
+   first step on its 64 bits (the layer, sign and 52-bit abscissa of
    :func:`vbcsim.engine.rng.standard_normal`):
 
-   * accepted by the fast path (about 98.8%): the normal z is the candidate.
-     Spliced severity: a z above ``z_top = (log threshold − mu) / sigma`` is
-     discarded (rejection sampling of the body conditioned on X ≤ threshold)
-     and the member is still missing;
+   * accepted by the fast path (about 98.8%): the member's normal z is the
+     candidate.  Spliced severity: a z above ``z_top = (log threshold − mu) /
+     sigma`` is discarded (rejection sampling of the body conditioned on X ≤
+     threshold) and the member is still missing;
    * rejected by the fast path: the member's normal is the ziggurat's own
      continuation on that candidate (the wedge test, or the base strip's tail)
      with uniforms from the block's scalar stream, and a complete new
@@ -58,9 +58,10 @@ Order of the draws, per scenario
      normals while it exceeds ``z_top``.  These fix-ups run after each round,
      lane by lane and, within a lane, in candidate order.
 
-   This is the ziggurat algorithm with its uniforms taken from two sources of
-   independent bits, so each member's normal is exactly N(0, 1) (truncated at
-   ``z_top`` when spliced).  The cost is ``fast_exp(mu + sigma z)``.
+   This is the ziggurat algorithm with its bits taken from independent
+   streams, so each member's normal is exactly N(0, 1) (truncated at ``z_top``
+   when spliced); which candidates are used depends only on earlier rounds.
+   The cost is ``fast_exp(mu + sigma z)``.
 3. The sums: per lane accumulators (cost and excess over the lowest
    threshold), added in lane order at the end of the scenario, plus the
    fix-ups' and tail members' costs; members above the lowest threshold add

@@ -153,16 +153,19 @@ N_RISK = 8
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz):
+def risk_batch(s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz):
     """Each slot's panel weight (``wbuf``) and risk score (``sbuf``) in year ``y``.
 
     Both read what is known of the member before the year: its latent of the year before
     (``prev``; ``prev`` is overwritten with it).  For a member without a year before in the
     run (year 0, or new this year) it is drawn from its law given this year's,
-    ρ b + √(1 − ρ²) e (one normal), when a prospective score or selection needs it.  Then
-    one normal per slot for the score's noise η.  A prospective score of a member new this
-    year (after year 0) is 1: the risk model has no history of it (a new enrollee's
-    demographic score); selection sees the member's history all the same.
+    ρ b + √(1 − ρ²) e (one normal), when a prospective score or selection needs it.  The
+    score's noise η is the member's own (``noise_state``): drawn when it joins (year 0, or
+    new), then kept while it stays — a condition coded or missed stays so — so that every
+    year's scores have the R² they are set to and the draws cost nothing for staying
+    members.  A prospective score of a member new this year (after year 0) is 1: the risk
+    model has no history of it (a new enrollee's demographic score); selection sees the
+    member's history all the same.
     """
     score = risk[R_SCORE]
     select = risk[R_SELECT]
@@ -178,20 +181,23 @@ def risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0
         lam = risk[R_LAMBDA]
         noise = math.sqrt(max(1.0 - lam * lam, 0.0))
         sig = risk[R_SIGMA]
-        for i in range(m):
-            eta, s0, s1 = standard_normal(s0, s1)
-            if prospective:
-                if fresh[i] and y > 0:
+        for i in range(m):  # a joining member's noise, in slot order (the scores in vectorisable loops)
+            if y == 0 or fresh[i]:
+                noise_state[i], s0, s1 = standard_normal(s0, s1)
+        ref = prev if prospective else state
+        if score == 1.0:
+            a = sig * c * lam
+            b = sig * c * noise
+            shift = -0.5 * sig * sig * c * c
+            for i in range(m):
+                sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
+        else:
+            for i in range(m):
+                sbuf[i] = math.exp(_table_log(lam * ref[i] + noise * noise_state[i], stab, z0, dz))
+        if prospective and y > 0:
+            for i in range(m):  # a new member: no history with the risk model, score 1
+                if fresh[i]:
                     sbuf[i] = 1.0
-                    continue
-                ref = prev[i]
-            else:
-                ref = state[i]
-            z = lam * ref + noise * eta
-            if score == 1.0:
-                sbuf[i] = fast_exp(sig * c * z - 0.5 * sig * sig * c * c)
-            else:
-                sbuf[i] = math.exp(_table_log(z, stab, z0, dz))
     else:
         for i in range(m):
             sbuf[i] = 1.0
@@ -204,10 +210,7 @@ def risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0
         inv = risk[R_SELECT_B]
         for i in range(m):
             wbuf[i] = inv if prev[i] <= q else 0.0
-    else:
-        for i in range(m):
-            wbuf[i] = 1.0
-    return s0, s1
+    return s0, s1  # without selection ``wbuf`` stays as the caller filled it: ones
 
 
 @njit(nogil=True, cache=True)
@@ -232,9 +235,10 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
     prev = np.zeros(BATCH)
+    noise_state = np.zeros(BATCH)
     fresh = np.zeros(BATCH, dtype=np.bool_)
     xbuf = np.empty(BATCH)
-    wbuf = np.empty(BATCH)
+    wbuf = np.ones(BATCH)
     sbuf = np.empty(BATCH)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     for start in range(0, n, BATCH):
@@ -245,7 +249,9 @@ def member_paths(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0
                 s0, s1, m, y, occ, state, xbuf, fresh, p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz
             )
             if active:
-                s0, s1 = risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
+                s0, s1 = risk_batch(
+                    s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz
+                )
             else:
                 wbuf[:m] = 1.0
                 sbuf[:m] = 1.0
@@ -336,6 +342,7 @@ def segment_block_years(
     occ = np.zeros(BATCH)
     state = np.zeros(BATCH)
     prev = np.zeros(BATCH)
+    noise_state = np.zeros(BATCH)
     xbuf = np.empty(BATCH)
     wbuf = np.ones(BATCH)
     sbuf = np.ones(BATCH)
@@ -370,12 +377,19 @@ def segment_block_years(
                 joiners_out[s * years + y] += joiners
                 base = y * n_thr
                 if active:
-                    s0, s1 = risk_batch(s0, s1, m, y, rho, state, prev, fresh, wbuf, sbuf, risk, stab, z0, dz)
-                    for i in range(m):
-                        tmp[i] = wbuf[i] * sbuf[i]
-                    scores[y, 0] += _sum4(wbuf, m)
-                    scores[y, 1] += _sum4(tmp, m)
-                    scores[y, 2] += _sum4(sbuf, m)
+                    s0, s1 = risk_batch(
+                        s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz
+                    )
+                    s_sum = _sum4(sbuf, m)
+                    scores[y, 2] += s_sum
+                    if weighted:
+                        for i in range(m):
+                            tmp[i] = wbuf[i] * sbuf[i]
+                        scores[y, 0] += _sum4(wbuf, m)
+                        scores[y, 1] += _sum4(tmp, m)
+                    else:
+                        scores[y, 0] += m
+                        scores[y, 1] += s_sum
                 if weighted:
                     ref_total[y] += _sum4(xbuf, m)
                     _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, ref_acc, False)

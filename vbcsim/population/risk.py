@@ -5,9 +5,10 @@ severity latent ``b`` (standard normal, AR(1) across years with correlation ρ) 
 cost when it has any.
 
 **Risk scores** (:class:`RiskScore`).  A risk model sees a noisy signal of a member's latent risk,
-``z = λ b_ref + √(1 − λ²) η`` (η a fresh standard normal), where ``b_ref`` is last year's latent
-for a prospective model and this year's for a concurrent one, and scores the member by the
-expected cost given the signal relative to the population mean:
+``z = λ b_ref + √(1 − λ²) η``, where ``b_ref`` is last year's latent for a prospective model and
+this year's for a concurrent one and η is the member's own standard normal noise, drawn when it
+joins and kept while it stays (a condition coded or missed stays so), and scores the member by
+the expected cost given the signal relative to the population mean:
 
     s = E[X | z] / E[X] = h_c(z),   c = λ ρ (prospective) or λ (concurrent),
 
