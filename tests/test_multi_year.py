@@ -589,3 +589,20 @@ def test_agreement_benchmark_truncates_like_the_actual_spend():
     expected = sum(s.members * s.cost.limited_mean(50_000.0) for s in POP)  # E[Σ min(X, a)]
     ratio = ds["benchmark"].sel(model="ss") / expected
     assert float(ratio.mean()) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("dist", [LOGNORMAL, SPLICED, COMPOUND], ids=["lognormal", "spliced", "compound"])
+def test_small_kernel_run(dist):
+    """A few members through the multi-year kernels (run again in CI with the kernels as plain Python):
+    the costs are the reference map of the states, churn leaves fresh states, sums add up."""
+    occ, lat, cost, joined = paths(dist, 300, 3, 0.6, 0.3, seed=21)
+    if dist is not COMPOUND:
+        ref = member_costs(dist, np.where(occ > 0, np.inf, -np.inf), lat)
+        np.testing.assert_allclose(cost, ref, rtol=1e-5 if dist is SPLICED else 1e-12)
+    assert joined[:, 0].all() and 0 < joined[:, 1:].sum() < joined[:, 1:].size
+    assert np.all(cost[occ == 0] == 0.0)
+    yp = driver.encode_years(dist, 0.6, 0.3, 3)
+    key0, key1 = root_key(2)
+    c, e = driver.run_block(yp, 40, np.ones((6, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 2))
+    assert c.shape == (6, 1) and np.all(c >= 0) and np.all(e[:, :, 0] <= c + 1e-9)

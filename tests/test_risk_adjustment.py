@@ -248,3 +248,19 @@ def test_counterfactual_without_selection_is_the_unselected_run():
     )
     np.testing.assert_array_equal(picked["reference_cost"].values, plain["cost"].values)
     assert np.all(plain["decomposition"].sel(component="selection").values == 0.0)
+
+
+@pytest.mark.kernel
+def test_small_risk_kernel_run():
+    """Scores and weights of a few members (run again in CI with the kernels as plain Python)."""
+    sel = Selection(relative_cost=0.9)
+    _, lat, cost, joined, w, s, risk, hist = member_risk(LN, 300, 3, 0.7, 0.2, RiskScore(), sel, seed=5)
+    np.testing.assert_allclose(w, selection_weights(sel, LN, hist, 0.7), rtol=1e-12)
+    assert np.all(s[:, 1:][joined[:, 1:]] == 1.0) and np.all(s > 0)
+    yp = driver.encode_years(LN, 0.7, 0.2, 2, risk, None, True)
+    key0, key1 = root_key(2)
+    c, e = driver.run_block(yp, 50, np.ones((2, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 1))
+    # the panel's view, the population's view, then Σ w, Σ w s, Σ s
+    assert c.shape == (2, 1 + 1 + 3) and e.shape == (2, 2, 1)
+    assert np.all(np.isfinite(c)) and np.all(c[:, 2:] > 0)
+    assert np.all(e[:, 1, 0] <= c[:, 1] + 1e-9)
