@@ -480,7 +480,9 @@ def test_blocks_reproduced_from_member_streams():
     ]
     att = [500.0, 20_000.0]
     n_scen, seed = 800, 4242
-    ds = simulate(Population(segs), n_scenarios=n_scen, seed=seed, attachments=att, scenario_risk=risk)
+    ds = simulate(
+        Population(segs), n_scenarios=n_scen, seed=seed, attachments=att, scenario_risk=risk, sampler="scalar"
+    )
     k0, k1 = (np.uint64(k) for k in root_key(seed))
     f = ds.scenario_factor.values
     blocks = driver.block_layout([s.members for s in segs], n_scen)

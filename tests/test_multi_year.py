@@ -604,5 +604,7 @@ def test_small_kernel_run(dist):
     assert np.all(cost[occ == 0] == 0.0)
     yp = driver.encode_years(dist, 0.6, 0.3, 3)
     key0, key1 = root_key(2)
-    c, e = driver.run_block(yp, 40, np.ones((6, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 2))
+    c, e = driver.run_block(
+        yp, 40, np.ones((6, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 2)
+    )
     assert c.shape == (6, 1) and np.all(c >= 0) and np.all(e[:, :, 0] <= c + 1e-9)

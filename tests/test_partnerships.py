@@ -313,9 +313,18 @@ def test_pooling_lowers_the_provider_settlement_variance():
     )
     own = ds.settlement.sel(model=NAMES[0], contract="shared_savings")
     pooled = ds.settlement.sel(model=NAMES[2], contract="savings_pass_through")
-    # pool of 5 equal panels: variance ratio 1/5 (F-test bound: 3,000 draws, ratio within ±15%)
-    ratio = float(pooled.var() / own.var())
-    assert 0.2 * 0.85 < ratio < 0.2 * 1.15
+
+    # pool of 5 equal panels: variance ratio 1/5.  The members' Pareto tails (alpha 2.5) have no
+    # fourth moment, so the sample variances' ratio has no usable error bound; the squared ratio of
+    # the interquartile ranges estimates the same 1/5 for the near-normal bulk of these sums, with
+    # a relative standard error of at most 2·√2·1.166/√3,000 = 6% (each IQR's 1.166/√n for a
+    # normal sample): within ±24% (4 standard errors)
+    def iqr(x):
+        q25, q75 = np.quantile(np.asarray(x), [0.25, 0.75])
+        return q75 - q25
+
+    ratio = (iqr(pooled) / iqr(own)) ** 2
+    assert 0.2 * 0.76 < ratio < 0.2 * 1.24
 
 
 def test_reproducible_across_threads(panel):

@@ -45,7 +45,9 @@ def test_risk_score_r_squared_recovered(rs):
     rho = 0.7
     _, _, cost, joined, _, s, _, _ = member_risk(dist, 400_000, 2, rho, 0.0, risk_score=rs, seed=3)
     x, score = cost[:, 1], s[:, 1]
-    batches = np.array([np.corrcoef(a, b)[0, 1] ** 2 for a, b in zip(np.split(x, 40), np.split(score, 40), strict=True)])
+    batches = np.array(
+        [np.corrcoef(a, b)[0, 1] ** 2 for a, b in zip(np.split(x, 40), np.split(score, 40), strict=True)]
+    )
     se = batches.std(ddof=1) / np.sqrt(batches.size)
     assert abs(np.corrcoef(x, score)[0, 1] ** 2 - rs.r_squared) <= 4 * se + 0.002
     assert abs(score.mean() - 1.0) <= 4 * score.std(ddof=1) / np.sqrt(score.size)
@@ -237,14 +239,18 @@ def test_counterfactual_without_selection_is_the_unselected_run():
     its benchmark years included (an agreement sets the benchmark from the panel's own history)."""
     agreement = vbcsim.Agreement(length=2)
     arr = vbcsim.Arrangement(
-        contracts=[FeeForService(), SharedSavings(None, 0.5, 0.0, agreement=agreement, outlier_attachment=80_000.0)],
+        contracts=[
+            FeeForService(),
+            SharedSavings(None, 0.5, 0.0, agreement=agreement, outlier_attachment=80_000.0),
+        ],
         efficiency=vbcsim.Efficiency(0.02, 0.0),
     )
     kw = dict(n_scenarios=40, seed=9, years=3, risk_score=RiskScore(coding_intensity=0.02))
     picked = vbcsim.simulate(_panel(Selection(relative_cost=0.92), 4000), {"ss": arr}, **kw)
     plain = vbcsim.simulate(_panel(None, 4000), {"ss": arr}, **kw)
     np.testing.assert_array_equal(
-        picked["decomposition"].sel(component="random").values, plain["decomposition"].sel(component="random").values
+        picked["decomposition"].sel(component="random").values,
+        plain["decomposition"].sel(component="random").values,
     )
     np.testing.assert_array_equal(picked["reference_cost"].values, plain["cost"].values)
     assert np.all(plain["decomposition"].sel(component="selection").values == 0.0)
@@ -259,7 +265,9 @@ def test_small_risk_kernel_run():
     assert np.all(s[:, 1:][joined[:, 1:]] == 1.0) and np.all(s > 0)
     yp = driver.encode_years(LN, 0.7, 0.2, 2, risk, None, True)
     key0, key1 = root_key(2)
-    c, e = driver.run_block(yp, 50, np.ones((2, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 1))
+    c, e = driver.run_block(
+        yp, 50, np.ones((2, 1)), np.array([[10_000.0]]), key0, key1, driver.Block(0, 0, 0, 1)
+    )
     # the panel's view, the population's view, then Σ w, Σ w s, Σ s
     assert c.shape == (2, 1 + 1 + 3) and e.shape == (2, 2, 1)
     assert np.all(np.isfinite(c)) and np.all(c[:, 2:] > 0)

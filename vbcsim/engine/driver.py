@@ -27,6 +27,7 @@ import numpy as np
 
 from vbcsim._validation import check_nonnegative_int
 from vbcsim.engine import _kernels as K
+from vbcsim.engine import _vector as KV
 from vbcsim.engine import _years as KY
 from vbcsim.engine.rng import root_key
 from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
@@ -34,7 +35,10 @@ from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, 
 __all__ = [
     "encode",
     "encode_years",
+    "encode_sampled",
     "YearParams",
+    "VectorParams",
+    "SAMPLERS",
     "block_layout",
     "run_blocks",
     "check_seed",
@@ -285,6 +289,29 @@ def _years_of(params) -> int:
     return params[0].years if params and isinstance(params[0], YearParams) else 1
 
 
+#: how the engine draws members: "vector" (default), many generator lanes advanced together,
+#: which LLVM vectorises (:mod:`vbcsim.engine._vector`; the lognormal fast path, other
+#: distributions fall back to scalar), or "scalar", one generator per block, member after member
+#: (the engine's draws before the vectorised path: the same numbers for a seed as then).  The two
+#: give the same distribution, not the same bits.
+SAMPLERS = ("vector", "scalar")
+
+
+@dataclass(frozen=True, eq=False)
+class VectorParams:
+    """A single-year segment sampled on the vectorised path (:mod:`vbcsim.engine._vector`)."""
+
+    prm: tuple
+
+
+def encode_sampled(dist, sampler: str = "vector"):
+    """The kernel's parameters of a single-year segment for ``sampler`` (see :data:`SAMPLERS`)."""
+    prm = encode(dist)
+    if sampler == "vector" and KV.supports(prm):
+        return VectorParams(prm)
+    return prm
+
+
 def block_scenarios(members: int, years: int = 1) -> int:
     """Scenarios per block for a segment of ``members`` members simulated over ``years`` years."""
     return int(min(MAX_BLOCK_SCENARIOS, max(1, BLOCK_DRAWS // (members * years))))
@@ -383,7 +410,10 @@ def run_block(param, members, factors, attachments, key0, key1, block: Block):
         if param.risk[KY.R_SELECT] == 0.0:  # no selection: the panel is the population
             ref_cost, ref_excess = cost, excess
         return np.concatenate([cost, ref_cost, scores], axis=1), np.concatenate([excess, ref_excess], axis=1)
-    K.segment_block(
+    kernel = K.segment_block
+    if isinstance(param, VectorParams):
+        kernel, param = KV.segment_block_vector, param.prm
+    kernel(
         param,
         int(members),
         np.ascontiguousarray(factors, dtype=np.float64),

@@ -363,6 +363,7 @@ class Plan:
     # score sums and, for each model, a view without its efficiency (for the decomposition)
     risk_score: object | None = None
     extended: bool = False
+    sampler: str = "vector"  # how the engine draws members (driver.SAMPLERS)
 
     @property
     def multi_year(self) -> bool:
@@ -391,6 +392,8 @@ class Plan:
             out["baseline_years"] = self.baseline_years
         if self.risk_score is not None:
             out["risk_score"] = describe(self.risk_score)
+        if self.sampler != "vector":
+            out["sampler"] = self.sampler
         return out
 
 
@@ -409,6 +412,7 @@ def make_plan(
     scenario_sampling="random",
     years=1,
     risk_score=None,
+    sampler="vector",
 ) -> Plan:
     """Draw the scenario-level variables and lay out the engine's views.
 
@@ -423,7 +427,7 @@ def make_plan(
             population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality,
             threads=threads, streamed=streamed, status_quo=status_quo,
             scenario_sampling=scenario_sampling, years=years, lead=lead,
-            risk_score=risk_score, extended=extended,
+            risk_score=risk_score, extended=extended, sampler=sampler,
         )  # fmt: skip
     check_run_size(simulated, arrangements, n_scenarios, att, threads=threads, streamed=streamed)
     if check_scenario_sampling(scenario_sampling) == "sobol":
@@ -461,11 +465,12 @@ def make_plan(
         view_attachments=view_att,
         factors=factors,
         attachment_table=att_table,
-        params=[driver.encode(s.cost) for s in simulated],
+        params=[driver.encode_sampled(s.cost, sampler) for s in simulated],
         members=[s.members for s in simulated],
         market_factor=market,
         status_quo=bool(status_quo and arrangements),
         scenario_sampling=scenario_sampling,
+        sampler=sampler,
     )
 
 
@@ -510,6 +515,7 @@ STREAM_BACK_MARKET = 123
 def _multi_year_plan(
     population, simulated, arrangements, n_scenarios, seed, att, scenario_risk, quality, *,
     threads, streamed, status_quo, scenario_sampling, years, lead, risk_score=None, extended=False,
+    sampler="vector",
 ) -> Plan:  # fmt: skip
     """:func:`make_plan` of a run over ``years`` performance years after ``lead`` baseline years.
 
@@ -583,6 +589,7 @@ def _multi_year_plan(
         trend_index=index,
         risk_score=risk_score,
         extended=extended,
+        sampler=sampler,
     )
 
 

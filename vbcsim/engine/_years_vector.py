@@ -1,0 +1,521 @@
+"""Vectorised draws for the multi-year kernel: the members' normals and uniforms from many lanes.
+
+:func:`segment_block_years_vector` is a drop-in alternative to
+:func:`vbcsim.engine._years.segment_block_years`: the same arguments in the
+same order, the same outputs (``cost_out``, ``excess_out``, ``joiners_out``,
+``ref_cost_out``, ``ref_excess_out``, ``score_out``), the same member model
+(the occurrence chain ``p11``/``p01``, the AR(1) severity latent, churn, the
+severity maps ``MODE_LOGNORMAL``, ``MODE_TABLE`` and ``MODE_COMPOUND``, risk
+scores and selection by :func:`~vbcsim.engine._years.risk_batch`), exact in
+distribution but from other random numbers: not bitwise equal to
+``segment_block_years``.
+
+Why
+---
+``segment_block_years`` draws, per member-year, one ziggurat normal, one
+uniform and (with churn) one more uniform from one xoroshiro128++ stream, slot
+after slot: each draw waits for the previous state and the ziggurat's branch
+stays scalar.  Here the draws of a batch-year come from the ``LANES`` = 64
+lanes of :mod:`vbcsim.engine._vector`, advanced together so that LLVM turns
+the lane loop into SIMD code (generator, the ziggurat's fast path with its two
+gathers, the uniforms), with the fast path's rejections fixed up afterwards
+from a scalar stream; then the state update, the cost map and the sums run in
+branch-free loops over the batch's slots.
+
+Streams of a block
+------------------
+Block (segment, chunk) of a root key (key0, key1) uses, with
+:func:`vbcsim.engine.rng.block_state`:
+
+* lane ``l`` (0 ≤ l < LANES): ``block_state(key0, key1, STREAM_YEAR_LANES, segment, chunk * LANES + l)``;
+* the block's scalar stream: ``block_state(key0, key1, STREAM_YEAR_SCALAR, segment, chunk)``.
+
+Both stream ids (5 and 6) are new: ``STREAM_MEMBERS`` = 1, ``STREAM_YEARS`` = 2
+and :mod:`~vbcsim.engine._vector`'s 3 and 4 are taken, so no block of any run
+shares a generator with another.  Everything depends on (seed, segment,
+chunk) only, never on threads.
+
+Order of the draws
+------------------
+Scenario after scenario, batch of ``BATCH`` = 256 slots after batch, year
+after year (as ``segment_block_years``).  In a batch-year of ``m`` slots, slot
+``i`` is lane ``i % LANES`` of row ``i // LANES``; the rows are drawn one
+after the other (:func:`_draw_row`), each lane making, for its slot, in order:
+
+1. the ziggurat's first step on 64 bits (layer, sign and 52-bit abscissa, as
+   :func:`vbcsim.engine.rng.standard_normal`): the slot's normal when the
+   fast path accepts (about 99%);
+2. a uniform (53 bits): the occurrence transition (or a new member's hurdle);
+3. when ``churn`` > 0 and after year 0, a uniform: whether a new member takes
+   the slot.
+
+A lane of the last, partial row whose slot does not exist draws all the same
+(the values are discarded).  Then, in slot order, the candidates that the
+fast path rejected are fixed up from the scalar stream (:func:`_fix_ups`):
+the base layer's tail (:func:`vbcsim.engine._vector._base_tail`) or the wedge
+test on one uniform, and when that fails the ziggurat's restart, a whole new
+normal (:func:`vbcsim.engine.rng.standard_normal`).  Each slot's normal is so
+the output of the ziggurat on bits of its own, exactly N(0, 1), independent
+of every other draw; which bits a slot uses never depends on another slot's
+values.  After the state update (:func:`_advance`), a compound cost's claim
+sizes are drawn from the scalar stream, slot by slot, and then risk scores
+and selection (:func:`~vbcsim.engine._years.risk_batch`, which draws only for
+members who join) also from the scalar stream.
+
+Cost maps: ``MODE_LOGNORMAL`` ``fast_exp(mu + sigma b)`` as
+``segment_block_years``; ``MODE_TABLE`` the same interpolation of the log
+quantile table, written branch-free (clamped index, linear beyond the grid)
+and with ``fast_exp`` (within 1 ulp of ``math.exp``), so that it vectorises.
+
+Speed
+-----
+See :func:`segment_block_years_vector` and the measurements reported with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vbcsim.engine._fastexp import fast_exp
+from vbcsim.engine._vector import LANES, _base_tail, _rotl
+from vbcsim.engine._years import (
+    BATCH,
+    MODE_COMPOUND,
+    MODE_LOGNORMAL,
+    MODE_TABLE,
+    R_SCORE,
+    R_SELECT,
+    _excess,
+    _sum4,
+    member_cost,
+    risk_batch,
+)
+from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, block_state, standard_normal, uniform
+
+__all__ = [
+    "STREAM_YEAR_LANES",
+    "STREAM_YEAR_SCALAR",
+    "segment_block_years_vector",
+    "member_paths_vector",
+    "year_lane_states",
+]
+
+STREAM_YEAR_LANES = 5  # a block's lane streams: block_state(key0, key1, 5, segment, chunk * LANES + lane)
+STREAM_YEAR_SCALAR = 6  # a block's scalar stream: the ziggurat's fix-ups, compound claims, risk draws
+
+_U = np.uint64
+_MASK52 = _U(0x000FFFFFFFFFFFFF)
+_TWO_M53 = 1.0 / 9007199254740992.0  # 2^-53
+_ROWS = (BATCH + LANES - 1) // LANES
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _next(s0, s1):
+    """xoroshiro128++: (bits, s0, s1) (as :func:`vbcsim.engine.rng.next_uint64`, inlined in the lane loop)."""
+    r = _rotl(s0 + s1, 17) + s0
+    s1 ^= s0
+    return r, _rotl(s0, 49) ^ s1 ^ (s1 << _U(21)), _rotl(s1, 28)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _lane_words(ls, i, rbuf, qbuf, cbuf, churn_word):
+    """Lane ``i``'s words for its slot of a row: the normal's candidate, the occurrence's, the churn's."""
+    s0 = ls[0, i]
+    s1 = ls[1, i]
+    rbuf[i], s0, s1 = _next(s0, s1)
+    qbuf[i], s0, s1 = _next(s0, s1)
+    if churn_word:
+        cbuf[i], s0, s1 = _next(s0, s1)
+    ls[0, i] = s0
+    ls[1, i] = s1
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _draw_row2(ls, base, rbuf, qbuf, cbuf):
+    """The words of one row of slots ``base .. base + n_lanes``: two per lane (no churn word)."""
+    n = ls.shape[1]  # a run-time trip count: LLVM vectorises the loop rather than unrolling it
+    r, q, c = rbuf[base : base + n], qbuf[base : base + n], cbuf[base : base + n]
+    for lane in range(n):  # indices from the range: no wrap-around selects in the stores
+        _lane_words(ls, lane, r, q, c, False)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _draw_row3(ls, base, rbuf, qbuf, cbuf):
+    """The words of one row of slots: three per lane (the third: the churn uniform's)."""
+    n = ls.shape[1]
+    r, q, c = rbuf[base : base + n], qbuf[base : base + n], cbuf[base : base + n]
+    for lane in range(n):
+        _lane_words(ls, lane, r, q, c, True)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _candidate(r):
+    """The ziggurat's first step on bits ``r`` (:func:`vbcsim.engine.rng.standard_normal`): (z, fast)."""
+    idx = np.intp(r & _U(0xFF))
+    rabs = np.int64((r >> _U(9)) & _MASK52)
+    z = float(rabs) * ZIG_W[idx]
+    z = -z if (r >> _U(8)) & _U(1) else z
+    return z, rabs < ZIG_K[idx]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _severity(b, mode, mu, sigma, tab, z0, inv_dz):
+    """A member's cost when it has any, from its latent b (MODE_LOGNORMAL, MODE_TABLE), branch-free.
+
+    The table's interpolation of :func:`vbcsim.engine._years._table_log` (linear beyond the grid at
+    either end) with a clamped index, and ``fast_exp`` (within 1 ulp of ``math.exp``); ``inv_dz`` is
+    1 / dz (a multiplication: no division check in the loop; exact for the driver's dz = 1/256).
+    """
+    if mode == MODE_LOGNORMAL:
+        return fast_exp(mu + sigma * b)
+    t = (b - z0) * inv_dz
+    j = np.intp(min(max(t, 0.0), float(tab.size - 2)))
+    a = tab[j]
+    return fast_exp(a + (tab[j + 1] - a) * (t - j))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _below(x):
+    """The integer k0 with ``u < x`` ⇔ ``k < k0`` for a uniform u = k 2^-53 (k the word's top 53 bits)."""
+    return np.int64(math.ceil(x * 9007199254740992.0))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _slot(i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov):
+    """Slot ``i``'s year from its words: (occurrence, latent, fast), written to occ, state, fresh, rej.
+
+    The uniforms are compared in integers (:func:`_below`: ``kp``, ``k11``, ``k01`` and ``kc`` for p,
+    p11, p01 and churn).  A candidate rejected by the fast path leaves the latent as it was (its
+    fix-up updates it).
+    """
+    z, fast = _candidate(rbuf[i])
+    new = first | (np.int64(cbuf[i] >> _U(11)) < kc)  # no short circuit: no branch in the loop
+    old = state[i]
+    b = z if new else rho * old + innov * z
+    b = b if fast else old
+    state[i] = b
+    k = k11 if occ[i] > 0.0 else k01
+    k = kp if new else k
+    o = 1.0 if np.int64(qbuf[i] >> _U(11)) < k else 0.0
+    occ[i] = o
+    fresh[i] = new
+    rej[i] = 0 if fast else 1
+    return o, b, fast
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _slots(m, first, occ, state, fresh, rej, xbuf, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov,
+           mode, mu, sigma, tab, z0, inv_dz):  # fmt: skip
+    """Every slot's year from its words, branch-free: (joiners, rejected candidates).
+
+    Writes occ, state, fresh, rej and, but for MODE_COMPOUND, the costs ``xbuf`` (0 where the
+    candidate was rejected).  ``kc`` is 0 when the churn words were not drawn (year 0 or no churn).
+    """
+    joiners = 0
+    rejected = 0
+    if mode == MODE_LOGNORMAL:
+        for i in range(m):
+            o, b, fast = _slot(
+                i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov
+            )
+            x = o * fast_exp(mu + sigma * b)
+            xbuf[i] = x if fast else 0.0
+            joiners += 1 if fresh[i] else 0
+            rejected += 0 if fast else 1
+    elif mode == MODE_TABLE:
+        for i in range(m):
+            o, b, fast = _slot(
+                i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov
+            )
+            x = o * _severity(b, MODE_TABLE, mu, sigma, tab, z0, inv_dz)
+            xbuf[i] = x if fast else 0.0
+            joiners += 1 if fresh[i] else 0
+            rejected += 0 if fast else 1
+    else:
+        for i in range(m):
+            o, b, fast = _slot(
+                i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov
+            )
+            joiners += 1 if fresh[i] else 0
+            rejected += 0 if fast else 1
+    return joiners, rejected
+
+
+@njit(nogil=True, cache=True)
+def _fix_up(r, x, s0, s1):
+    """The ziggurat after its fast path rejected candidate bits ``r`` (abscissa ``x``): (z, s0, s1).
+
+    Layer 0: the base strip's tail; other layers: the wedge test on one uniform, and on failure the
+    ziggurat's restart (a whole new normal).  All from the scalar stream (s0, s1).
+    """
+    idx = np.intp(r & _U(0xFF))
+    if idx == 0:
+        return _base_tail(r, s0, s1)
+    u, s0, s1 = uniform(s0, s1)
+    if (ZIG_F[idx - 1] - ZIG_F[idx]) * u + ZIG_F[idx] < math.exp(-0.5 * x * x):
+        return x, s0, s1
+    return standard_normal(s0, s1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _fix_ups(m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, tab, z0, inv_dz, s0, s1):
+    """The slots whose candidate the fast path rejected (``rej``), in slot order, from the scalar stream:
+    their normal (:func:`_fix_up`), latent and cost (but for MODE_COMPOUND)."""
+    words = rej.view(np.uint64)  # 8 slots a word: most words have no rejection
+    for j in range((m + 7) // 8):
+        if words[j]:
+            for i in range(8 * j, min(8 * j + 8, m)):
+                if rej[i]:
+                    r = rbuf[i]
+                    z, _ = _candidate(r)
+                    e, s0, s1 = _fix_up(r, z, s0, s1)
+                    b = e if fresh[i] else rho * state[i] + innov * e
+                    state[i] = b
+                    if mode != MODE_COMPOUND:
+                        xbuf[i] = occ[i] * _severity(b, mode, mu, sigma, tab, z0, inv_dz)
+    return s0, s1
+
+
+@njit(nogil=True, cache=True)
+def year_lane_states(key0, key1, segment, chunk):
+    """uint64[2, LANES]: the lane generators (s0, s1) of block (segment, chunk)."""
+    ls = np.empty((2, LANES), dtype=np.uint64)
+    for lane in range(LANES):
+        ls[0, lane], ls[1, lane] = block_state(key0, key1, STREAM_YEAR_LANES, segment, chunk * LANES + lane)
+    return ls
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def _year_batch(ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
+                p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz):  # fmt: skip
+    """Year ``y`` of ``m`` slots (:func:`vbcsim.engine._years.year_batch` from the lanes): (joiners, s0, s1).
+
+    ``ls`` the lane states, (s0, s1) the scalar stream; the buffers hold ``_ROWS × LANES`` slots.
+    """
+    n_lanes = ls.shape[1]
+    churn_word = churn > 0.0 and y > 0
+    for k in range((m + n_lanes - 1) // n_lanes):
+        if churn_word:
+            _draw_row3(ls, k * n_lanes, rbuf, qbuf, cbuf)
+        else:
+            _draw_row2(ls, k * n_lanes, rbuf, qbuf, cbuf)
+    mu = prm[6]  # BODY_A, BODY_B of the parameter vector
+    sigma = prm[7]
+    inv_dz = 1.0 / dz
+    kc = _below(churn) if churn_word else np.int64(0)
+    joiners, rejected = _slots(
+        m, y == 0, occ, state, fresh, rej, xbuf, rbuf, qbuf, cbuf, _below(p), _below(p11), _below(p01), kc,
+        rho, innov, mode, mu, sigma, tab, z0, inv_dz,
+    )  # fmt: skip
+    if rejected:
+        s0, s1 = _fix_ups(
+            m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, tab, z0, inv_dz, s0, s1
+        )
+    if mode == MODE_COMPOUND:
+        for i in range(m):
+            x = 0.0
+            if occ[i] > 0.0:
+                x, s0, s1 = member_cost(s0, s1, prm, mode, tab, z0, dz, state[i])
+            xbuf[i] = x
+    return joiners, s0, s1
+
+
+@njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
+def _sum_excess(xbuf, m, low):
+    """(Σ x, Σ (x − low)+) over ``xbuf[:m]``, vectorised (reassociated: a sum in another order)."""
+    a = 0.0
+    e = 0.0
+    for i in range(m):
+        x = xbuf[i]
+        a += x
+        e += max(x - low, 0.0)
+    return a, e
+
+
+@njit(nogil=True, cache=True)
+def _buffers():
+    size = _ROWS * LANES
+    return (
+        np.zeros(size, dtype=np.uint64),  # rbuf: the words of the normals' candidates
+        np.zeros(size, dtype=np.uint64),  # qbuf: the words of the occurrence uniforms
+        np.zeros(size, dtype=np.uint64),  # cbuf: the words of the churn uniforms
+        np.zeros(size, dtype=np.uint8),  # rej: the fast path rejected the slot's candidate
+    )
+
+
+@njit(nogil=True, cache=True)
+def segment_block_years_vector(
+    prm, mode, tab, z0, dz, p, p11, p01, rho, churn, members, years, factors, attachments, key0, key1,
+    segment, chunk, cost_out, excess_out, joiners_out, risk, stab, ref_cost_out, ref_excess_out, score_out,
+):  # fmt: skip
+    """:func:`~vbcsim.engine._years.segment_block_years` with the members' draws from the lanes.
+
+    Same arguments in the same order, same outputs (see ``segment_block_years``); exact in
+    distribution, other random numbers (the module docstring's streams and order of draws).
+    """
+    ls = year_lane_states(key0, key1, segment, chunk)
+    s0, s1 = block_state(key0, key1, STREAM_YEAR_SCALAR, segment, chunk)
+    rbuf, qbuf, cbuf, rej = _buffers()
+    n_rows, n_views = factors.shape
+    n_scen = n_rows // years
+    n_att = attachments.shape[1]
+    n_thr = n_views * n_att
+    thr = np.empty(years * n_thr)
+    lowest = np.empty(years)
+    acc = np.empty(years * n_thr)
+    ref_acc = np.empty(years * n_thr)
+    low_acc = np.empty(years)  # unweighted, one threshold: Σ (x − lowest)+ summed vectorised
+    total = np.empty(years)
+    ref_total = np.empty(years)
+    scores = np.empty((years, 3))
+    innov = math.sqrt(1.0 - rho * rho)
+    size = rbuf.size
+    occ = np.zeros(size)
+    state = np.zeros(size)
+    prev = np.zeros(size)
+    noise_state = np.zeros(size)
+    xbuf = np.empty(size)
+    wbuf = np.ones(size)
+    sbuf = np.ones(size)
+    tmp = np.empty(size)
+    fresh = np.zeros(size, dtype=np.bool_)
+    active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
+    weighted = risk[R_SELECT] > 0.0
+    single = n_thr == 1 and not weighted
+    for s in range(n_scen):
+        for y in range(years):
+            low = np.inf
+            row = s * years + y
+            for v in range(n_views):
+                for k in range(n_att):
+                    t = attachments[v, k] / factors[row, v]
+                    thr[y * n_thr + v * n_att + k] = t
+                    low = min(low, t)
+            lowest[y] = low
+            total[y] = 0.0
+            ref_total[y] = 0.0
+            low_acc[y] = 0.0
+            joiners_out[row] = 0.0
+        acc[:] = 0.0
+        ref_acc[:] = 0.0
+        scores[:] = 0.0
+        for start in range(0, members, BATCH):
+            m = min(BATCH, members - start)
+            for y in range(years):
+                if active:
+                    prev[:m] = state[:m]
+                joiners, s0, s1 = _year_batch(
+                    ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
+                    p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
+                )  # fmt: skip
+                joiners_out[s * years + y] += joiners
+                base = y * n_thr
+                if active:
+                    s0, s1 = risk_batch(
+                        s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz
+                    )
+                    s_sum = _sum4(sbuf, m)
+                    scores[y, 2] += s_sum
+                    if weighted:
+                        for i in range(m):
+                            tmp[i] = wbuf[i] * sbuf[i]
+                        scores[y, 0] += _sum4(wbuf, m)
+                        scores[y, 1] += _sum4(tmp, m)
+                    else:
+                        scores[y, 0] += m
+                        scores[y, 1] += s_sum
+                if weighted:
+                    ref_total[y] += _sum4(xbuf, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, ref_acc, False)
+                    for i in range(m):
+                        tmp[i] = wbuf[i] * xbuf[i]
+                    total[y] += _sum4(tmp, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, True)
+                elif single:
+                    a, e = _sum_excess(xbuf, m, lowest[y])
+                    total[y] += a
+                    low_acc[y] += e
+                else:
+                    total[y] += _sum4(xbuf, m)
+                    _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, False)
+        for y in range(years):
+            row = s * years + y
+            if single:
+                acc[y] = low_acc[y]
+            if active:
+                score_out[row, 0] = scores[y, 0]
+                score_out[row, 1] = scores[y, 1]
+                score_out[row, 2] = scores[y, 2]
+            else:
+                score_out[row, 0] = members
+                score_out[row, 1] = members
+                score_out[row, 2] = members
+            for v in range(n_views):
+                f = factors[row, v]
+                cost_out[row, v] = f * total[y]
+                for k in range(n_att):
+                    excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
+                if weighted:
+                    ref_cost_out[row, v] = f * ref_total[y]
+                    for k in range(n_att):
+                        ref_excess_out[row, v, k] = f * ref_acc[y * n_thr + v * n_att + k]
+
+
+@njit(nogil=True, cache=True)
+def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, years, key0, key1, segment, chunk,
+                        risk, stab):  # fmt: skip
+    """``n`` slots over ``years`` years as :func:`segment_block_years_vector` draws the first scenario of
+    block (segment, chunk) (a test hook; :func:`vbcsim.engine._years.member_paths` of this kernel).
+
+    Returns (occurrence, latent, cost) as float[n, years], joined bool[n, years] (True where a new
+    member took the slot that year; year 0: every slot), and the panel weight, the risk score and the
+    latent of the year before that selection and a prospective score read, float[n, years].
+    """
+    ls = year_lane_states(key0, key1, segment, chunk)
+    s0, s1 = block_state(key0, key1, STREAM_YEAR_SCALAR, segment, chunk)
+    rbuf, qbuf, cbuf, rej = _buffers()
+    occ_out = np.empty((n, years))
+    lat_out = np.empty((n, years))
+    cost = np.empty((n, years))
+    joined = np.zeros((n, years), dtype=np.bool_)
+    w_out = np.empty((n, years))
+    s_out = np.empty((n, years))
+    h_out = np.full((n, years), np.nan)
+    innov = math.sqrt(1.0 - rho * rho)
+    size = rbuf.size
+    occ = np.zeros(size)
+    state = np.zeros(size)
+    prev = np.zeros(size)
+    noise_state = np.zeros(size)
+    fresh = np.zeros(size, dtype=np.bool_)
+    xbuf = np.empty(size)
+    wbuf = np.ones(size)
+    sbuf = np.empty(size)
+    active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
+    for start in range(0, n, BATCH):
+        m = min(BATCH, n - start)
+        for y in range(years):
+            prev[:m] = state[:m]
+            _, s0, s1 = _year_batch(
+                ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
+                p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
+            )  # fmt: skip
+            if active:
+                s0, s1 = risk_batch(
+                    s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz
+                )
+            else:
+                wbuf[:m] = 1.0
+                sbuf[:m] = 1.0
+            for i in range(m):
+                occ_out[start + i, y] = occ[i]
+                lat_out[start + i, y] = state[i]
+                cost[start + i, y] = xbuf[i]
+                joined[start + i, y] = fresh[i]
+                w_out[start + i, y] = wbuf[i]
+                s_out[start + i, y] = sbuf[i]
+                h_out[start + i, y] = prev[i]
+    return occ_out, lat_out, cost, joined, w_out, s_out, h_out
