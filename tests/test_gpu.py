@@ -24,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -285,6 +286,12 @@ def test_multi_year_runs_raise():
     params = [driver.encode_years(Hurdle(0.8, LN), 0.5, 0.1, 3)]
     with pytest.raises(ValueError, match=r"device='gpu' supports .*not multi-year runs; use the CPU"):
         run_blocks_gpu(params, [10], np.ones((12, 1)), np.array([[1e4]]), 1)
+
+
+def test_supported_params_pass_and_a_sampler_wrapper_is_unwrapped():
+    prm = driver.encode(Hurdle(0.8, LN))
+    wrapped = SimpleNamespace(prm=prm)  # as the CPU's per-segment sampler choice wraps an encoding
+    assert _gpu.check_gpu_params([prm, wrapped, driver.encode(LN)]) == [prm, prm, driver.encode(LN)]
 
 
 def test_without_a_gpu_it_raises(monkeypatch):

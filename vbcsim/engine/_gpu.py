@@ -108,13 +108,15 @@ def _describe(prm) -> str:
 
 
 def check_gpu_params(params) -> list:
-    """The segments' encoded distributions if the GPU path supports them all, else a ``ValueError``."""
+    """The segments' encoded distributions (tuples of :func:`~vbcsim.engine.driver.encode`) if the
+    GPU path supports them all, else a ``ValueError`` that says to use the CPU."""
     params = list(params)
     if any(isinstance(p, YearParams) for p in params):
         raise ValueError(f"{_SUPPORTED}, not multi-year runs; use the CPU (device='cpu')")
     out = []
     for g, prm in enumerate(params):
-        prm = tuple(float(v) for v in prm)
+        # a wrapper of a single-year encoding (one that says how the CPU samples it) counts as its ``prm``
+        prm = tuple(float(v) for v in getattr(prm, "prm", prm))
         if len(prm) != K.N_PARAMS:
             raise ValueError(
                 f"segment {g}: expected an encoded distribution of {K.N_PARAMS} numbers (driver.encode)"

@@ -76,8 +76,11 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from vbcsim.engine._fastexp import fast_exp
 from vbcsim.engine._vector import LANES, _base_tail, _rotl
@@ -161,20 +164,73 @@ def _candidate(r):
     return z, rabs < ZIG_K[idx]
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _severity(b, mode, mu, sigma, tab, z0, inv_dz):
-    """A member's cost when it has any, from its latent b (MODE_LOGNORMAL, MODE_TABLE), branch-free.
+# The table's gathers and the stores of the loop that reads it: LLVM's loop vectoriser cannot bound
+# an index read from data (``tab[j]``), so it would need a run-time check that the stores do not
+# overwrite the table, and it gives up.  Scoped no-alias metadata says so instead: the loads carry
+# ``!alias.scope`` of a scope of their own, the loop's stores ``!noalias`` of it (true: the table is
+# never written while a kernel runs).
+if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
 
-    The table's interpolation of :func:`vbcsim.engine._years._table_log` (linear beyond the grid at
-    either end) with a clamped index, and ``fast_exp`` (within 1 ulp of ``math.exp``); ``inv_dz`` is
-    1 / dz (a multiplication: no division check in the loop; exact for the driver's dz = 1/256).
+    def _table_load(tab, j):
+        return tab[j]
+
+    def _store_beside_table(arr, i, v):
+        arr[i] = v
+
+else:
+
+    def _table_scope(module):
+        domain = module.add_metadata([ir.MetaDataString(module, "vbcsim.years_vector.domain")])
+        scope = module.add_metadata([ir.MetaDataString(module, "vbcsim.years_vector.table"), domain])
+        return module.add_metadata([scope])
+
+    def _element_pointer(context, builder, aryty, ary, index, indexty):
+        data = context.make_array(aryty)(context, builder, ary).data
+        return builder.gep(data, [context.cast(builder, index, indexty, types.intp)], inbounds=True)
+
+    @intrinsic
+    def _table_load(typingctx, tab, j):
+        """``tab[j]`` (0 ≤ j < tab.size, C-contiguous), a load in the table's alias scope."""
+        sig = tab.dtype(tab, j)
+
+        def codegen(context, builder, signature, args):
+            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+            value = builder.load(ptr)
+            value.set_metadata("alias.scope", _table_scope(builder.module))
+            return value
+
+        return sig, codegen
+
+    @intrinsic
+    def _store_beside_table(typingctx, arr, i, v):
+        """``arr[i] = v`` (0 ≤ i < arr.size, C-contiguous), a store that does not alias the table."""
+        sig = types.void(arr, i, v)
+
+        def codegen(context, builder, signature, args):
+            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+            value = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
+            store = builder.store(value, ptr)
+            store.set_metadata("noalias", _table_scope(builder.module))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
+def _table_costs(m, occ, state, xbuf, tab, z0, inv_dz):
+    """Each slot's cost in MODE_TABLE, vectorised: occurrence × exp of the log-quantile table at its latent.
+
+    The interpolation of :func:`vbcsim.engine._years._table_log` (linear beyond the grid at either
+    end) with a clamped index, and ``fast_exp`` (within 1 ulp of ``math.exp``); ``inv_dz`` is 1 / dz
+    (a multiplication: no division check in the loop; exact for the driver's dz = 1/256).
     """
-    if mode == MODE_LOGNORMAL:
-        return fast_exp(mu + sigma * b)
-    t = (b - z0) * inv_dz
-    j = np.intp(min(max(t, 0.0), float(tab.size - 2)))
-    a = tab[j]
-    return fast_exp(a + (tab[j + 1] - a) * (t - j))
+    top = float(tab.size - 2)
+    for i in range(m):
+        t = (state[i] - z0) * inv_dz
+        j = np.intp(min(max(t, 0.0), top))
+        a = _table_load(tab, j)
+        x = occ[i] * fast_exp(a + (_table_load(tab, j + 1) - a) * (t - j))
+        _store_beside_table(xbuf, i, x)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -208,10 +264,10 @@ def _slot(i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, 
 
 @njit(nogil=True, cache=True, inline="always")
 def _slots(m, first, occ, state, fresh, rej, xbuf, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov,
-           mode, mu, sigma, tab, z0, inv_dz):  # fmt: skip
+           mode, mu, sigma):  # fmt: skip
     """Every slot's year from its words, branch-free: (joiners, rejected candidates).
 
-    Writes occ, state, fresh, rej and, but for MODE_COMPOUND, the costs ``xbuf`` (0 where the
+    Writes occ, state, fresh, rej and, in MODE_LOGNORMAL, the costs ``xbuf`` (0 where the
     candidate was rejected).  ``kc`` is 0 when the churn words were not drawn (year 0 or no churn).
     """
     joiners = 0
@@ -225,16 +281,7 @@ def _slots(m, first, occ, state, fresh, rej, xbuf, rbuf, qbuf, cbuf, kp, k11, k0
             xbuf[i] = x if fast else 0.0
             joiners += 1 if fresh[i] else 0
             rejected += 0 if fast else 1
-    elif mode == MODE_TABLE:
-        for i in range(m):
-            o, b, fast = _slot(
-                i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov
-            )
-            x = o * _severity(b, MODE_TABLE, mu, sigma, tab, z0, inv_dz)
-            xbuf[i] = x if fast else 0.0
-            joiners += 1 if fresh[i] else 0
-            rejected += 0 if fast else 1
-    else:
+    else:  # MODE_TABLE (:func:`_table_costs`, after the fix-ups) and MODE_COMPOUND: the states only
         for i in range(m):
             o, b, fast = _slot(
                 i, first, occ, state, fresh, rej, rbuf, qbuf, cbuf, kp, k11, k01, kc, rho, innov
@@ -261,9 +308,9 @@ def _fix_up(r, x, s0, s1):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _fix_ups(m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, tab, z0, inv_dz, s0, s1):
+def _fix_ups(m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, s0, s1):
     """The slots whose candidate the fast path rejected (``rej``), in slot order, from the scalar stream:
-    their normal (:func:`_fix_up`), latent and cost (but for MODE_COMPOUND)."""
+    their normal (:func:`_fix_up`), latent and, in MODE_LOGNORMAL, cost."""
     words = rej.view(np.uint64)  # 8 slots a word: most words have no rejection
     for j in range((m + 7) // 8):
         if words[j]:
@@ -274,8 +321,8 @@ def _fix_ups(m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma,
                     e, s0, s1 = _fix_up(r, z, s0, s1)
                     b = e if fresh[i] else rho * state[i] + innov * e
                     state[i] = b
-                    if mode != MODE_COMPOUND:
-                        xbuf[i] = occ[i] * _severity(b, mode, mu, sigma, tab, z0, inv_dz)
+                    if mode == MODE_LOGNORMAL:
+                        xbuf[i] = occ[i] * fast_exp(mu + sigma * b)
     return s0, s1
 
 
@@ -304,17 +351,16 @@ def _year_batch(ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej
             _draw_row2(ls, k * n_lanes, rbuf, qbuf, cbuf)
     mu = prm[6]  # BODY_A, BODY_B of the parameter vector
     sigma = prm[7]
-    inv_dz = 1.0 / dz
     kc = _below(churn) if churn_word else np.int64(0)
     joiners, rejected = _slots(
         m, y == 0, occ, state, fresh, rej, xbuf, rbuf, qbuf, cbuf, _below(p), _below(p11), _below(p01), kc,
-        rho, innov, mode, mu, sigma, tab, z0, inv_dz,
+        rho, innov, mode, mu, sigma,
     )  # fmt: skip
     if rejected:
-        s0, s1 = _fix_ups(
-            m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, tab, z0, inv_dz, s0, s1
-        )
-    if mode == MODE_COMPOUND:
+        s0, s1 = _fix_ups(m, occ, state, fresh, rej, xbuf, rbuf, rho, innov, mode, mu, sigma, s0, s1)
+    if mode == MODE_TABLE:
+        _table_costs(m, occ, state, xbuf, tab, z0, 1.0 / dz)
+    elif mode == MODE_COMPOUND:
         for i in range(m):
             x = 0.0
             if occ[i] > 0.0:
