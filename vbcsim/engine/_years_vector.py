@@ -164,15 +164,19 @@ def _candidate(r):
     return z, rabs < ZIG_K[idx]
 
 
-# The table's gathers and the stores of the loop that reads it: LLVM's loop vectoriser cannot bound
-# an index read from data (``tab[j]``), so it would need a run-time check that the stores do not
-# overwrite the table, and it gives up.  Scoped no-alias metadata says so instead: the loads carry
-# ``!alias.scope`` of a scope of their own, the loop's stores ``!noalias`` of it (true: the table is
-# never written while a kernel runs).
+# The table's gathers in a loop that stores: LLVM's loop vectoriser cannot bound an index read from
+# data (``tab[j]``), so it would need a run-time check that the stores do not overwrite the table,
+# and it gives up.  Scoped no-alias metadata says so instead: the table's loads carry
+# ``!alias.scope`` of a scope of their own, the loop's other accesses ``!noalias`` of it (true: the
+# table is never written while a kernel runs).  The loop's other loads carry it too, or LLVM puts
+# them, the table and the stores in one alias set, which again needs the check.
 if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
 
     def _table_load(tab, j):
         return tab[j]
+
+    def _load_beside_table(arr, i):
+        return arr[i]
 
     def _store_beside_table(arr, i, v):
         arr[i] = v
@@ -202,6 +206,19 @@ else:
         return sig, codegen
 
     @intrinsic
+    def _load_beside_table(typingctx, arr, i):
+        """``arr[i]`` (0 ≤ i < arr.size, C-contiguous), a load that does not alias the table."""
+        sig = arr.dtype(arr, i)
+
+        def codegen(context, builder, signature, args):
+            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
+            value = builder.load(ptr)
+            value.set_metadata("noalias", _table_scope(builder.module))
+            return value
+
+        return sig, codegen
+
+    @intrinsic
     def _store_beside_table(typingctx, arr, i, v):
         """``arr[i] = v`` (0 ≤ i < arr.size, C-contiguous), a store that does not alias the table."""
         sig = types.void(arr, i, v)
@@ -226,10 +243,10 @@ def _table_costs(m, occ, state, xbuf, tab, z0, inv_dz):
     """
     top = float(tab.size - 2)
     for i in range(m):
-        t = (state[i] - z0) * inv_dz
+        t = (_load_beside_table(state, i) - z0) * inv_dz
         j = np.intp(min(max(t, 0.0), top))
         a = _table_load(tab, j)
-        x = occ[i] * fast_exp(a + (_table_load(tab, j + 1) - a) * (t - j))
+        x = _load_beside_table(occ, i) * fast_exp(a + (_table_load(tab, j + 1) - a) * (t - j))
         _store_beside_table(xbuf, i, x)
 
 

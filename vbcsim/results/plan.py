@@ -364,6 +364,7 @@ class Plan:
     risk_score: object | None = None
     extended: bool = False
     sampler: str = "vector"  # how the engine draws members (driver.SAMPLERS)
+    device: str = "cpu"  # where the engine's blocks run: "cpu", or "gpu" (vbcsim.engine._gpu)
 
     @property
     def multi_year(self) -> bool:
@@ -394,6 +395,8 @@ class Plan:
             out["risk_score"] = describe(self.risk_score)
         if self.sampler != "vector":
             out["sampler"] = self.sampler
+        if self.device != "cpu":
+            out["device"] = self.device
         return out
 
 
@@ -606,8 +609,13 @@ def _encode_segment(segment, total: int, risk_score, extended: bool):
 
 
 def run_engine(plan: Plan, backend: str, threads: int, progress=None, blocks=None, sink=None):
-    """Run the engine's blocks on threads or dask: cost[G, S, V], excess[G, S, V, K] (or feed ``sink``)."""
+    """Run the engine's blocks on threads, dask or the GPU: cost[G, S, V], excess[G, S, V, K] (or feed ``sink``)."""
     args = (plan.params, plan.members, plan.factors, plan.attachment_table, plan.seed)
+    if plan.device == "gpu":
+        from vbcsim.engine._gpu import run_blocks_gpu
+
+        params = [p.prm if isinstance(p, driver.VectorParams) else p for p in plan.params]
+        return run_blocks_gpu(params, *args[1:], progress=progress, blocks=blocks, sink=sink)
     if backend == "dask":
         from vbcsim.engine.dask_backend import run_blocks_dask
 

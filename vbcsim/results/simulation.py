@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import xarray as xr
 
 from vbcsim._progress import as_callback, check_progress
@@ -34,6 +36,20 @@ def check_years(years) -> int:
     if years > MAX_YEARS:
         raise ValueError(f"years must be at most {MAX_YEARS} (simulation.MAX_YEARS), got {years!r}")
     return years
+
+
+def _check_device(device, backend) -> str:
+    """"cpu" or "gpu"; "gpu" only on a machine with a CUDA GPU, with the threads backend."""
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    if device == "gpu":
+        if backend != "threads":
+            raise ValueError("device='gpu' runs the engine on the GPU; it takes no backend='dask'")
+        from vbcsim.engine._gpu import gpu_available
+
+        if not gpu_available():
+            raise RuntimeError("device='gpu' needs a CUDA GPU; none was found (the CPU is the default)")
+    return device
 
 
 def _check_sampler(value) -> str:
@@ -75,6 +91,7 @@ def simulate(
     years: int = 1,
     risk_score=None,
     sampler: str = "vector",
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Simulate the annual medical cost of every member, ``n_scenarios`` times.
 
@@ -190,6 +207,11 @@ def simulate(
         path, so a seed gives the numbers it gave then.  Both are exact in
         distribution and bitwise reproducible for a seed whatever the thread
         count; they give different bits (docs/performance.md).
+    device : {"cpu", "gpu"}
+        where the engine's member loop runs: the CPU (default), or a CUDA GPU
+        (numba's CUDA target; only when one is present, else a RuntimeError),
+        for single-year runs of hurdle-lognormal members; exact in
+        distribution, not bitwise equal to the CPU (docs/performance.md).
 
     Returns
     -------
@@ -243,6 +265,8 @@ def simulate(
         risk_score=_check_risk_score(risk_score),
         sampler=_check_sampler(sampler),
     )
+    if _check_device(device, backend) == "gpu":
+        plan = dataclasses.replace(plan, device="gpu")
     progress = as_callback(progress, "simulate")
     if out is not None:
         return simulate_to_zarr(
