@@ -64,8 +64,9 @@ def test_numpy_baseline_reads_the_cost_distribution(compare):
     assert abs(x.mean() - 4_000 * cost.stop_loss(400.0)) < 5 * x.std() / np.sqrt(200)
 
 
-def test_engine_and_baseline_agree(compare):
-    engine = compare.engine_run(2_000, 200, threads=1)
+@pytest.mark.parametrize("sampler", [None, "vector", "scalar"])
+def test_engine_and_baseline_agree(compare, sampler):
+    engine = compare.engine_run(2_000, 200, threads=1, sampler=sampler)
     baseline = compare.numpy_run(2_000, 200)
     assert engine[0].shape == baseline[0].shape == (200,)
     result = compare.agreement(engine, baseline, 2_000)
@@ -77,8 +78,13 @@ def test_engine_and_baseline_agree(compare):
 
 def test_throughput_and_five_model_figures(compare):
     tp = compare.throughput(1_000, 20, threads=2, repeat=1)
-    assert set(tp["seconds"]) == {"numpy", "engine_1", "engine_2"}
-    assert tp["scaling"] > 0 and tp["engine_vs_numpy"]["2_thread"] > 0
+    # both samplers side by side: the scalar one (the previous engine) and the vector one (the default)
+    assert set(tp["seconds"]) == {"numpy", "scalar_1", "scalar_2", "vector_1", "vector_2"}
+    assert tp["default_sampler"] == "vector"
+    assert tp["scaling"]["vector"] > 0 and tp["scaling"]["scalar"] > 0
+    assert tp["vs_numpy"]["vector_2"] > 0 and tp["vector_vs_scalar"]["2_thread"] > 0
+    assert tp["agreement"]["vector"]["ok"] and tp["agreement"]["scalar"]["ok"] and tp["agreement"]["ok"]
+    assert tp["bitwise_different"]  # the sampler option took effect
     five = compare.five_model(300, 10, threads=2, repeat=1)
     assert set(five["seconds"]) == {"five", "eight", "five_no_pool", "one", "none"}
     assert five["models_in_eight"] > 5 and five["eight_over_five"] > 0
@@ -97,7 +103,12 @@ def test_quick_main_writes_json(compare, tmp_path, capsys):
     report = json.loads(out.read_text())
     assert report["mode"] == "quick" and report["throughput"]["agreement"]["ok"]
     assert "cold_first_call" not in report and report["warm_first_call"]["first_simulate_s"] > 0
-    assert {t["figure"] for t in report["targets"]} >= {"five models / one model (no pool)"}
+    assert {t["figure"] for t in report["targets"]} >= {
+        "five models / one model (no pool)",
+        "vector / scalar sampler, 2 threads",
+        "vector (2 threads) / numpy baseline",
+        "vector scaling 1 -> 2 threads",
+    }
     assert not list(tmp_path.glob(".compare-*"))  # the temporary file was renamed away
     rows = {(r["label"], r["kind"]): r for r in report["memory"]["rows"]}
     assert rows[("flat_large", "engine")]["members"] == 100_000
