@@ -29,6 +29,7 @@ from vbcsim._validation import check_nonnegative_int
 from vbcsim.engine import _kernels as K
 from vbcsim.engine import _vector as KV
 from vbcsim.engine import _years as KY
+from vbcsim.engine import _years_vector as KYV
 from vbcsim.engine.rng import root_key
 from vbcsim.population.distributions import Compound, Gamma, Hurdle, Lognormal, Pareto, Spliced
 
@@ -141,6 +142,7 @@ class YearParams:
     risk: np.ndarray = None
     score_table: np.ndarray = None
     extended: bool = False
+    vector: bool = False  # draw on the vectorised path (vbcsim.engine._years_vector)
 
 
 def _table_origin(dist) -> float:
@@ -184,7 +186,7 @@ def _count_table(freq) -> np.ndarray:
 
 
 def encode_years(dist, rho: float, churn: float, years: int, risk=None, score_table=None,
-                 extended: bool = False) -> YearParams:  # fmt: skip
+                 extended: bool = False, vector: bool = False) -> YearParams:  # fmt: skip
     """The kernel's member model of a multi-year run for a member cost distribution.
 
     ``risk`` (float64[KY.N_RISK]) and ``score_table`` set risk scores and selection
@@ -208,7 +210,7 @@ def encode_years(dist, rho: float, churn: float, years: int, risk=None, score_ta
     score_table = np.zeros(2) if score_table is None else np.asarray(score_table, dtype=np.float64)
     return YearParams(
         prm, mode, table, z0, TABLE_DZ, p, p11, p01, float(rho), float(churn), int(years),
-        risk, score_table, bool(extended),
+        risk, score_table, bool(extended), bool(vector),
     )  # fmt: skip
 
 
@@ -235,8 +237,8 @@ def encode_risk(dist, rho: float, risk_score=None, selection=None):
             risk[KY.R_SIGMA] = sev.sigma
         else:
             risk[KY.R_SCORE] = 2.0
-            with np.errstate(divide="ignore"):
-                table = np.log(make_table(dist, c, TABLE_Z0, TABLE_DZ, TABLE_POINTS))
+            with np.errstate(divide="ignore"):  # on the severity table's grid (the kernel reads both from z0)
+                table = np.log(make_table(dist, c, _table_origin(sev), TABLE_DZ, TABLE_POINTS))
     if selection is not None:
         from scipy.special import ndtr
 
@@ -377,7 +379,8 @@ def run_block(param, members, factors, attachments, key0, key1, block: Block):
         ref_cost = np.zeros((s, n_views))
         ref_excess = np.zeros((s, n_views, n_att))
         scores = np.zeros((s, 3))
-        KY.segment_block_years(
+        kernel = KYV.segment_block_years_vector if param.vector else KY.segment_block_years
+        kernel(
             param.prm,
             param.mode,
             param.table,

@@ -582,7 +582,7 @@ def _multi_year_plan(
         view_attachments=view_att,
         factors=factors.reshape(n_scenarios * total, len(view_att)),
         attachment_table=att_table,
-        params=[_encode_segment(s, total, risk_score, extended) for s in simulated],
+        params=[_encode_segment(s, total, risk_score, extended, sampler == "vector") for s in simulated],
         members=[s.members for s in simulated],
         market_factor=market,
         status_quo=bool(status_quo and arrangements),
@@ -596,7 +596,7 @@ def _multi_year_plan(
     )
 
 
-def _encode_segment(segment, total: int, risk_score, extended: bool):
+def _encode_segment(segment, total: int, risk_score, extended: bool, vector: bool = False):
     """A segment's member model in a multi-year run, with its risk scores and selection."""
     rho = segment.latent_correlation()
     risk, table = (None, None)
@@ -605,7 +605,7 @@ def _encode_segment(segment, total: int, risk_score, extended: bool):
             risk, table = driver.encode_risk(segment.cost, rho, risk_score, segment.selection)
         except ValueError as exc:
             raise ValueError(f"segment {segment.name!r}: {exc}") from None
-    return driver.encode_years(segment.cost, rho, segment.annual_churn, total, risk, table, extended)
+    return driver.encode_years(segment.cost, rho, segment.annual_churn, total, risk, table, extended, vector)
 
 
 def run_engine(plan: Plan, backend: str, threads: int, progress=None, blocks=None, sink=None):
