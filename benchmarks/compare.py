@@ -1266,7 +1266,7 @@ def render(report: dict) -> str:
             )
         )
         lines.append(
-            "{} years (drawn by the scalar multi-year kernel whatever the sampler) / 1 year with the scalar "
+            "{} years (the default sampler's multi-year kernel) / 1 year with the scalar "
             "sampler: {}".format(
                 my["years"],
                 ", ".join(
