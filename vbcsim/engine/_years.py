@@ -297,6 +297,42 @@ def _excess(xbuf, wbuf, m, low, thr, base, n_thr, acc, weighted):
                     acc[base + j] += w * e
 
 
+@njit(nogil=True, cache=True, inline="always")
+def scenario_thresholds(s, years, n_views, n_att, factors, attachments, thr, lowest):
+    """Each year's raw-draw thresholds attachment / factor of scenario ``s`` (and the lowest)."""
+    n_thr = n_views * n_att
+    for y in range(years):
+        low = np.inf
+        row = s * years + y
+        for v in range(n_views):
+            for k in range(n_att):
+                t = attachments[v, k] / factors[row, v]
+                thr[y * n_thr + v * n_att + k] = t
+                low = min(low, t)
+        lowest[y] = low
+
+
+@njit(nogil=True, cache=True, inline="always")
+def write_scenario(s, years, members, factors, n_att, total, acc, ref_total, ref_acc, scores, active, weighted,
+                   cost_out, excess_out, ref_cost_out, ref_excess_out, score_out):  # fmt: skip
+    """Scenario ``s``'s rows: each view's factor times the year's sums, and the score sums."""
+    n_views = factors.shape[1]
+    n_thr = n_views * n_att
+    for y in range(years):
+        row = s * years + y
+        for j in range(3):
+            score_out[row, j] = scores[y, j] if active else members
+        for v in range(n_views):
+            f = factors[row, v]
+            cost_out[row, v] = f * total[y]
+            for k in range(n_att):
+                excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
+            if weighted:
+                ref_cost_out[row, v] = f * ref_total[y]
+                for k in range(n_att):
+                    ref_excess_out[row, v, k] = f * ref_acc[y * n_thr + v * n_att + k]
+
+
 @njit(nogil=True, cache=True)
 def segment_block_years(
     prm, mode, tab, z0, dz, p, p11, p01, rho, churn, members, years, factors, attachments, key0, key1,
@@ -351,18 +387,11 @@ def segment_block_years(
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     weighted = risk[R_SELECT] > 0.0
     for s in range(n_scen):
+        scenario_thresholds(s, years, n_views, n_att, factors, attachments, thr, lowest)
         for y in range(years):
-            low = np.inf
-            row = s * years + y
-            for v in range(n_views):
-                for k in range(n_att):
-                    t = attachments[v, k] / factors[row, v]
-                    thr[y * n_thr + v * n_att + k] = t
-                    low = min(low, t)
-            lowest[y] = low
             total[y] = 0.0
             ref_total[y] = 0.0
-            joiners_out[row] = 0.0
+            joiners_out[s * years + y] = 0.0
         acc[:] = 0.0
         ref_acc[:] = 0.0
         scores[:] = 0.0
@@ -400,22 +429,5 @@ def segment_block_years(
                 else:
                     total[y] += _sum4(xbuf, m)
                     _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, False)
-        for y in range(years):
-            row = s * years + y
-            if active:
-                score_out[row, 0] = scores[y, 0]
-                score_out[row, 1] = scores[y, 1]
-                score_out[row, 2] = scores[y, 2]
-            else:
-                score_out[row, 0] = members
-                score_out[row, 1] = members
-                score_out[row, 2] = members
-            for v in range(n_views):
-                f = factors[row, v]
-                cost_out[row, v] = f * total[y]
-                for k in range(n_att):
-                    excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
-                if weighted:
-                    ref_cost_out[row, v] = f * ref_total[y]
-                    for k in range(n_att):
-                        ref_excess_out[row, v, k] = f * ref_acc[y * n_thr + v * n_att + k]
+        write_scenario(s, years, members, factors, n_att, total, acc, ref_total, ref_acc, scores, active, weighted,
+                       cost_out, excess_out, ref_cost_out, ref_excess_out, score_out)  # fmt: skip

@@ -130,6 +130,8 @@ from vbcsim.engine._years import (
     R_SIGMA,
     _excess,
     member_cost,
+    scenario_thresholds,
+    write_scenario,
 )
 from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, block_state, standard_normal, uniform
 
@@ -617,20 +619,13 @@ def segment_block_years_vector(
     weighted = risk[R_SELECT] > 0.0
     single = n_thr == 1
     for s in range(n_scen):
+        scenario_thresholds(s, years, n_views, n_att, factors, attachments, thr, lowest)
         for y in range(years):
-            low = np.inf
-            row = s * years + y
-            for v in range(n_views):
-                for k in range(n_att):
-                    t = attachments[v, k] / factors[row, v]
-                    thr[y * n_thr + v * n_att + k] = t
-                    low = min(low, t)
-            lowest[y] = low
             total[y] = 0.0
             ref_total[y] = 0.0
             low_acc[y] = 0.0
             ref_low_acc[y] = 0.0
-            joiners_out[row] = 0.0
+            joiners_out[s * years + y] = 0.0
         acc[:] = 0.0
         ref_acc[:] = 0.0
         scores[:] = 0.0
@@ -675,28 +670,12 @@ def segment_block_years_vector(
                         low_acc[y] += e
                     else:
                         _excess(xbuf, wbuf, m, lowest[y], thr, base, n_thr, acc, False)
-        for y in range(years):
-            row = s * years + y
-            if single:
+        if single:
+            for y in range(years):
                 acc[y] = low_acc[y]
                 ref_acc[y] = ref_low_acc[y]
-            if active:
-                score_out[row, 0] = scores[y, 0]
-                score_out[row, 1] = scores[y, 1]
-                score_out[row, 2] = scores[y, 2]
-            else:
-                score_out[row, 0] = members
-                score_out[row, 1] = members
-                score_out[row, 2] = members
-            for v in range(n_views):
-                f = factors[row, v]
-                cost_out[row, v] = f * total[y]
-                for k in range(n_att):
-                    excess_out[row, v, k] = f * acc[y * n_thr + v * n_att + k]
-                if weighted:
-                    ref_cost_out[row, v] = f * ref_total[y]
-                    for k in range(n_att):
-                        ref_excess_out[row, v, k] = f * ref_acc[y * n_thr + v * n_att + k]
+        write_scenario(s, years, members, factors, n_att, total, acc, ref_total, ref_acc, scores, active, weighted,
+                       cost_out, excess_out, ref_cost_out, ref_excess_out, score_out)  # fmt: skip
 
 
 @njit(nogil=True, cache=True)
