@@ -1266,8 +1266,7 @@ def render(report: dict) -> str:
             )
         )
         lines.append(
-            "{} years (the default sampler's multi-year kernel) / 1 year with the scalar "
-            "sampler: {}".format(
+            "{} years (the default sampler's multi-year kernel) / 1 year with the scalar sampler: {}".format(
                 my["years"],
                 ", ".join(
                     f"{v:.2f}x ({k.split('_')[0]} thr)" for k, v in my["years_vs_single_scalar"].items()

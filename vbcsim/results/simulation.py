@@ -39,7 +39,7 @@ def check_years(years) -> int:
 
 
 def _check_device(device, backend) -> str:
-    """"cpu" or "gpu"; "gpu" only on a machine with a CUDA GPU, with the threads backend."""
+    """ "cpu" or "gpu"; "gpu" only on a machine with a CUDA GPU, with the threads backend."""
     if device not in ("cpu", "gpu"):
         raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
     if device == "gpu":
