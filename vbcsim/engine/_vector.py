@@ -51,7 +51,7 @@ Order of the draws, per scenario
    so drawing the counts first has the law of a Bernoulli per member.)
 2. The ``n`` body members, in rounds: while at least ``STEPS × LANES``
    members are missing, every lane draws ``STEPS`` candidates, its next
-   ``STEPS`` outputs (:func:`_lane_steps`; candidate k of lane l is number
+   ``STEPS`` outputs (:func:`_lane_steps_full`; candidate k of lane l is number
    ``k × LANES + l`` of the round); then rounds of one candidate a lane
    (:func:`_lane_steps1`) of which only the first ``min(missing, LANES)``, by
    lane, are used (the others are drawn and discarded).  A candidate is the ziggurat's first step on its 64 bits (the layer, sign and
@@ -109,8 +109,10 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros as _trailing_zeros
 
 from vbcsim.engine._fastexp import fast_exp
 from vbcsim.engine._kernels import (
@@ -146,7 +148,7 @@ _INV_R = 1.0 / ZIGGURAT_R
 
 #: independent xoroshiro128++ streams per block, advanced together (8 AVX-512 registers of 8 lanes)
 LANES = 64
-#: candidates per lane in one round of :func:`_lane_steps` (unrolled: the lane states stay in registers)
+#: candidates per lane in one round of :func:`_lane_steps_full` (unrolled: the lane states stay in registers)
 STEPS = 8
 ROUND = LANES * STEPS
 #: fast-path-rejected candidates queued before their fix-ups run (:func:`_resolve`)
@@ -160,6 +162,13 @@ _S0, _S1, _REJ, _ABOVE, _KEPT = 0, 1, 2, 3, 4
 _LU_ROWS = 5
 # rows of the per-lane float accumulators
 _ACC, _EXC = 0, 1
+
+
+if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
+
+    def _trailing_zeros(w):
+        w = int(w)
+        return (w & -w).bit_length() - 1
 
 
 def supports(prm) -> bool:
@@ -197,33 +206,36 @@ def _candidate(s0, s1, mu, sigma, z_top):
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _lane_step(k, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit):
+def _lane_step(
+    k, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
+):
+    """Candidate ``k`` of ``lane``: the state, sums, masks and count after it.
+
+    ``full`` (a constant where it is inlined): every candidate of the round is used, no test
+    against ``limit``; ``track``: the mask of members above ``lowest`` is kept (several
+    thresholds).  Constants fold away what a round does not need.
+    """
     r, s0, s1, v, fast, keep = _candidate(s0, s1, mu, sigma, z_top)
     rbuf[k, lane] = r
-    active = k * n + lane < limit
-    keep = keep and active
-    v = v if active else 0.0
+    if not full:
+        active = k * n + lane < limit
+        keep = keep and active
+        fast = fast or not active  # an unused candidate is not queued
+        v = v if active else 0.0
     a += v
     d = v - lowest
     e += d if d > 0.0 else 0.0
-    rej |= (_U(1) << _U(k)) if active and not fast else _U(0)
-    above |= (_U(1) << _U(k)) if d > 0.0 else _U(0)
+    rej |= _U(0) if fast else (_U(1) << _U(k))
+    if track:
+        above |= (_U(1) << _U(k)) if d > 0.0 else _U(0)
     kept += _U(1) if keep else _U(0)
     return s0, s1, a, e, rej, above, kept
 
 
-@njit(nogil=True, cache=True, fastmath={"contract"})
-def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
-    """One round: ``STEPS`` candidates from each lane, vectorised over the lanes.
-
-    Candidate k of lane l (number k × n_lanes + l) is used when its number is
-    below ``limit``.  ``lu`` uint64[5, n_lanes]: the states s0, s1 (advanced);
-    written: bit masks of the used candidates that the fast path rejected and of
-    the members above ``lowest`` (bit k: the lane's k-th candidate); added to:
-    the count of members kept by the fast path.  ``lf`` float64[2, n_lanes]:
-    per lane sums of the kept members' costs and of their excess over
-    ``lowest`` (added to).  ``rbuf`` uint64[STEPS, n_lanes]: the candidates' bits.
-    """
+@njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
+def _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, limit, full, track):
+    """A round of ``STEPS`` candidates from each lane, vectorised over the lanes (the body of
+    :func:`_lane_steps_full`; ``full`` and ``track`` as :func:`_lane_step`, constants where inlined)."""
     n = lu.shape[1]  # a run-time trip count: LLVM vectorises this loop rather than unrolling it
     for lane in range(n):
         s0 = lu[_S0, lane]
@@ -235,28 +247,28 @@ def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
         above = _U(0)
         # STEPS = 8 steps written out (numba's IR inlining; the lane state stays in registers)
         s0, s1, a, e, rej, above, kept = _lane_step(
-            0, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            0, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            1, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            1, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            2, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            2, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            3, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            3, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            4, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            4, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            5, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            5, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            6, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            6, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            7, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit
+            7, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track
         )
         lu[_S0, lane] = s0
         lu[_S1, lane] = s1
@@ -268,8 +280,29 @@ def _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
+def _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest, track):
+    """One round: ``STEPS`` candidates from each lane, vectorised over the lanes, all used.
+
+    Candidate k of lane l is number k × n_lanes + l of the round.  ``lu``
+    uint64[5, n_lanes]: the states s0, s1 (advanced); written: bit masks of the
+    candidates that the fast path rejected and, when ``track``, of the members
+    above ``lowest`` (bit k: the lane's k-th candidate; 0 otherwise); added to:
+    the count of members kept by the fast path.  ``lf`` float64[2, n_lanes]:
+    per lane sums of the kept members' costs and of their excess over
+    ``lowest`` (added to).  ``rbuf`` uint64[STEPS, n_lanes]: the candidates'
+    bits.  One compiled loop each way of ``track``: the mask costs about 5% of
+    a round.
+    """
+    if track:
+        _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True, True)
+    else:
+        _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True, False)
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"})
 def _lane_steps1(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
-    """A round of one candidate per lane (:func:`_lane_steps` with STEPS = 1): a scenario's last members."""
+    """A round of one candidate per lane (:func:`_lane_steps_full` with STEPS = 1), of which
+    candidate ``lane`` is used when ``lane < limit``: a scenario's last members."""
     n = lu.shape[1]
     for lane in range(n):
         s0 = lu[_S0, lane]
@@ -278,7 +311,7 @@ def _lane_steps1(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
         e = lf[_EXC, lane]
         kept = lu[_KEPT, lane]
         s0, s1, a, e, rej, above, kept = _lane_step(
-            0, lane, n, s0, s1, a, e, _U(0), _U(0), kept, rbuf, mu, sigma, z_top, lowest, limit
+            0, lane, n, s0, s1, a, e, _U(0), _U(0), kept, rbuf, mu, sigma, z_top, lowest, limit, False, True
         )
         lu[_S0, lane] = s0
         lu[_S1, lane] = s1
@@ -403,7 +436,7 @@ def lane_states(key0, key1, segment, chunk, lanes=LANES):
 def _body_members(lu, lf, rbuf, queue, ubuf, xbuf, s0, s1, prm, z_top, n, thr, lowest, jlow, acc, trace):
     """Draw ``n`` body members' costs (the order of the module docstring) and add them up.
 
-    Rounds of :func:`_lane_steps` while at least ``ROUND`` members are
+    Rounds of :func:`_lane_steps_full` while at least ``ROUND`` members are
     missing, then of :func:`_lane_steps1` over the first ``min(missing,
     LANES)`` candidates, counting queued candidates as members until their fix-ups
     (:func:`_resolve`: when no member is missing or the queue is nearly full)
@@ -423,33 +456,35 @@ def _body_members(lu, lf, rbuf, queue, ubuf, xbuf, s0, s1, prm, z_top, n, thr, l
     n_trace = 0
     missing = n
     m = 0  # queued candidates
+    seen = 0  # members the lanes' counts held after the last round
     while missing > 0 or m > 0:
         if missing > 0:
-            before = 0
-            for lane in range(n_lanes):
-                before += np.int64(lu[_KEPT, lane])
             if missing >= n_lanes * STEPS:
                 limit = n_lanes * STEPS
-                _lane_steps(lu, lf, rbuf, mu, sigma, z_top, lowest, limit)
+                _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest, n_thr > 1)
             else:  # the last members: rounds of one candidate a lane (at most LANES - 1 drawn in vain)
                 limit = min(missing, n_lanes)
                 _lane_steps1(lu, lf, rbuf, mu, sigma, z_top, lowest, limit)
-            kept = -before
+            counted = 0
+            for lane in range(n_lanes):  # a vectorised sum
+                counted += np.int64(lu[_KEPT, lane])
+            kept = counted - seen
+            seen = counted
             m0 = m
-            for lane in range(n_lanes):
-                kept += np.int64(lu[_KEPT, lane])
+            for lane in range(n_lanes):  # queue order: lane by lane, candidates in order
                 q = lu[_REJ, lane]
-                if q:
-                    for k in range(STEPS):
-                        if (q >> _U(k)) & _U(1):
-                            queue[m] = rbuf[k, lane]
-                            m += 1
-                if n_thr > 1:
+                while q:
+                    queue[m] = rbuf[np.intp(_trailing_zeros(q)), lane]
+                    m += 1
+                    q &= q - _U(1)
+            if n_thr > 1:
+                for lane in range(n_lanes):
                     q = lu[_ABOVE, lane]
-                    if q:
-                        for k in range(STEPS):
-                            if (q >> _U(k)) & _U(1):
-                                _add_excess_but(_cost_of_bits(rbuf[k, lane], mu, sigma), thr, jlow, acc)
+                    while q:
+                        _add_excess_but(
+                            _cost_of_bits(rbuf[np.intp(_trailing_zeros(q)), lane], mu, sigma), thr, jlow, acc
+                        )
+                        q &= q - _U(1)
             if trace.size:  # test hook: the round's fast-path members, lane by lane
                 for lane in range(n_lanes):
                     for k in range(STEPS):

@@ -111,11 +111,10 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.cpython.unsafe.numbers import trailing_zeros as _trailing_zeros
 from numba.extending import intrinsic
 
 from vbcsim.engine._fastexp import fast_exp
-from vbcsim.engine._vector import LANES, _base_tail, _rotl
+from vbcsim.engine._vector import LANES, _base_tail, _rotl, _trailing_zeros
 from vbcsim.engine._years import (
     BATCH,
     MODE_LOGNORMAL,
@@ -208,10 +207,6 @@ def _candidate(r):
 # table is never written while a kernel runs).  The loop's other loads carry it too, or LLVM puts
 # them, the table and the stores in one alias set, which again needs the check.
 if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
-
-    def _trailing_zeros(w):
-        w = int(w)
-        return (w & -w).bit_length() - 1
 
     def _table_load(tab, j):
         return tab[j]
