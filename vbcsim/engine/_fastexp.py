@@ -3,11 +3,14 @@
 ``math.exp`` in a numba loop is a scalar call into the C library (about 3 ns
 a value on the development machine).  :func:`fast_exp` is arithmetic only:
 the classic argument reduction ``x = n ln 2 + r`` (ln 2 split in a high and a
-low part, so r is exact to a few ulps), ``e^r`` by its Taylor polynomial to
-degree 13 on ``|r| ≤ ln 2 / 2`` (truncation error below 4e-18 relative), and
+low part, so r is exact to a few ulps), ``e^r = 1 + r + r² q(r)`` on
+``|r| ≤ ln 2 / 2`` with q the degree-9 polynomial of least maximum relative
+error (3.7e-18; computed by Lawson's iteration in extended precision), and
 ``2^n`` built directly as the bits of a double.  A loop of it over an array
-compiles to SIMD code: about 0.4 ns a value, within 1 ulp of ``math.exp``
-(checked in ``tests/test_fastexp.py``).
+compiles to SIMD code, within 1 ulp of ``math.exp`` (checked in
+``tests/test_fastexp.py``).  It replaced the Taylor polynomial to degree 13
+(error 4e-18): two fewer multiply-adds on the engine's critical path, and the
+vectorised sampler's standard workload ran about 15% faster for it.
 
 Valid for ``|x| < 700`` (normal, finite results); the engine uses it only
 where the lognormal's parameters keep every draw in that range.
