@@ -71,11 +71,13 @@ A lane of the last, partial row whose slot does not exist draws all the same
   ``MODE_COMPOUND`` the claim count from the latent and fresh claim sizes from
   the scalar stream, slot by slot (:func:`vbcsim.engine._years.member_cost`);
 * with risk scores or selection (:func:`_risk_batch`), in a batch-year with
-  joiners: a normal per joining slot for its latent of the year before (when a
-  prospective score or selection reads it), then one for its score noise (when
-  there are scores), each from one more lane word per slot (rows of
-  :func:`_draw_row1`) with the joiners' fix-ups in slot order
-  (:func:`_joiner_normals`); scores and weights in branch-free loops.
+  joiners: a normal per joining slot for its latent of the year before (when
+  selection reads it, or a prospective score in year 0: a member joining later
+  scores 1), and one for its score noise (when there are scores), from one
+  more lane word per slot each: both in one pass of two words a lane (rows of
+  :func:`_draw_row2`, :func:`_joiner_normals2`), or one (:func:`_draw_row1`,
+  :func:`_joiner_normals`), with the joiners' fix-ups in slot order; scores
+  and weights in branch-free loops.
 
 Vectorising the table's gathers needs LLVM to know that the loop's stores do
 not write the table: scoped no-alias metadata on those loads and stores
@@ -422,31 +424,79 @@ def _joiner_normals(ls, s0, s1, m, first, fresh, wbuf, ebuf, rej):
     return s0, s1
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _joiner_normals2(ls, s0, s1, m, first, fresh, wbuf, wbuf2, ebuf, ebuf2, rej):
+    """Two normals for each slot whose member joins this year, in ``ebuf`` and ``ebuf2``: (s0, s1).
+
+    :func:`_joiner_normals` for both at once: two lane words per slot in one pass (rows of
+    :func:`_draw_row2`: a lane's first word for ``ebuf``, its second for ``ebuf2``), both
+    candidates in one vectorised loop, and in slot order the fix-ups (:func:`_fix_up`, scalar
+    stream) of the joiners' rejected candidates, ``ebuf``'s before ``ebuf2``'s in a slot.
+    """
+    n_lanes = ls.shape[1]
+    for k in range((m + n_lanes - 1) // n_lanes):
+        _draw_row2(ls, k * n_lanes, wbuf, wbuf2, wbuf2)
+    rejected = 0
+    for i in range(m):
+        z, fast = _candidate(wbuf[i])
+        z2, fast2 = _candidate(wbuf2[i])
+        ebuf[i] = z
+        ebuf2[i] = z2
+        joins = first | fresh[i]
+        flag = (1 if joins & (not fast) else 0) | (2 if joins & (not fast2) else 0)
+        rej[i] = flag
+        rejected += flag
+    if rejected:
+        words = rej.view(np.uint64)
+        for j in range((m + 7) // 8):
+            w = words[j]
+            while w:
+                b = _trailing_zeros(w) >> _U(3)
+                i = 8 * j + np.intp(b)
+                w &= ~(_U(0xFF) << (b << _U(3)))  # the slot's byte: one or both flags
+                if i < m:
+                    if rej[i] & 1:
+                        ebuf[i], s0, s1 = _fix_up(wbuf[i], ebuf[i], s0, s1)
+                    if rej[i] & 2:
+                        ebuf2[i], s0, s1 = _fix_up(wbuf2[i], ebuf2[i], s0, s1)
+    return s0, s1
+
+
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                dz, words, ebuf, rej):  # fmt: skip
+                dz, words, words2, ebuf, ebuf2, rej):  # fmt: skip
     """:func:`vbcsim.engine._years.risk_batch` (same semantics) with the joiners' normals from the lanes.
 
-    The normals a joining member needs (its latent of the year before, ρ b + √(1 − ρ²) e, when a
-    prospective score or selection reads it; then its score noise η when there are scores) come from
-    :func:`_joiner_normals`, drawn only in a batch-year with ``joiners``; the scores and weights are
-    computed in branch-free loops (a table score by :func:`_table_scores`).  Returns (s0, s1).
+    The normals a joining member needs come from :func:`_joiner_normals2` (or
+    :func:`_joiner_normals` when it needs one), drawn only in a batch-year with ``joiners``: its
+    latent of the year before, ρ b + √(1 − ρ²) e, when selection reads it or, in year 0, a
+    prospective score (a member joining later scores 1 and, without selection, nothing reads
+    that latent: it is not drawn); then its score noise η when there are scores.  The scores and
+    weights are computed in branch-free loops (a table score by :func:`_table_scores`).  Returns
+    (s0, s1); ``words``, ``words2`` and ``ebuf``, ``ebuf2`` are scratch.
     """
     score = risk[R_SCORE]
     select = risk[R_SELECT]
     prospective = risk[R_PROSPECTIVE] > 0.0
     first = y == 0
-    if joiners and ((score > 0.0 and prospective) or select > 0.0):
-        s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
-        root = math.sqrt(max(1.0 - rho * rho, 0.0))
+    need_h = joiners > 0 and (select > 0.0 or (first and score > 0.0 and prospective))
+    need_eta = joiners > 0 and score > 0.0
+    root = math.sqrt(max(1.0 - rho * rho, 0.0))
+    if need_h and need_eta:
+        s0, s1 = _joiner_normals2(ls, s0, s1, m, first, fresh, words, words2, ebuf, ebuf2, rej)
         for i in range(m):
-            h = rho * state[i] + root * ebuf[i]
-            prev[i] = h if first | fresh[i] else prev[i]
+            joins = first | fresh[i]
+            prev[i] = rho * state[i] + root * ebuf[i] if joins else prev[i]
+            noise_state[i] = ebuf2[i] if joins else noise_state[i]
+    elif need_h:
+        s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
+        for i in range(m):
+            prev[i] = rho * state[i] + root * ebuf[i] if first | fresh[i] else prev[i]
+    elif need_eta:
+        s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
+        for i in range(m):
+            noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
     if score > 0.0:
-        if joiners:
-            s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
-            for i in range(m):
-                noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
         c = risk[R_C]
         lam = risk[R_LAMBDA]
         noise = math.sqrt(max(1.0 - lam * lam, 0.0))
@@ -609,6 +659,7 @@ def segment_block_years_vector(
     wbuf = np.ones(size)
     sbuf = np.ones(size)
     ebuf = np.empty(size)
+    ebuf2 = np.empty(size)
     fresh = np.zeros(size, dtype=np.bool_)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     weighted = risk[R_SELECT] > 0.0
@@ -638,7 +689,7 @@ def segment_block_years_vector(
                 if active:
                     s0, s1 = _risk_batch(
                         ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk,
-                        stab, z0, dz, rbuf, ebuf, rej,
+                        stab, z0, dz, rbuf, qbuf, ebuf, ebuf2, rej,
                     )  # fmt: skip
                     w_sum, ws_sum, s_sum = _score_sums(wbuf, sbuf, m)
                     scores[y, 2] += s_sum
@@ -681,7 +732,9 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
 
     Returns (occurrence, latent, cost) as float[n, years], joined bool[n, years] (True where a new
     member took the slot that year; year 0: every slot), and the panel weight, the risk score and the
-    latent of the year before that selection and a prospective score read, float[n, years].
+    latent of the year before that selection and a prospective score read, float[n, years] (NaN for
+    a joiner whose latent of the year before nothing reads: after year 0 without selection, or in
+    year 0 with neither selection nor a prospective score).
     """
     ls = year_lane_states(key0, key1, segment, chunk)
     s0, s1 = block_state(key0, key1, STREAM_YEAR_SCALAR, segment, chunk)
@@ -704,7 +757,9 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
     wbuf = np.ones(size)
     sbuf = np.empty(size)
     ebuf = np.empty(size)
+    ebuf2 = np.empty(size)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
+    select = risk[R_SELECT] > 0.0
     for start in range(0, n, BATCH):
         m = min(BATCH, n - start)
         for y in range(years):
@@ -716,11 +771,13 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
             if active:
                 s0, s1 = _risk_batch(
                     ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                    dz, rbuf, ebuf, rej,
+                    dz, rbuf, qbuf, ebuf, ebuf2, rej,
                 )  # fmt: skip
             else:
                 wbuf[:m] = 1.0
                 sbuf[:m] = 1.0
+            # a joiner's latent of the year before is drawn when something reads it
+            drawn = select or (y == 0 and risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0)
             for i in range(m):
                 occ_out[start + i, y] = occ[i]
                 lat_out[start + i, y] = state[i]
@@ -728,5 +785,5 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
                 joined[start + i, y] = fresh[i]
                 w_out[start + i, y] = wbuf[i]
                 s_out[start + i, y] = sbuf[i]
-                h_out[start + i, y] = prev[i]
+                h_out[start + i, y] = prev[i] if drawn or not (fresh[i] or y == 0) else np.nan
     return occ_out, lat_out, cost, joined, w_out, s_out, h_out
