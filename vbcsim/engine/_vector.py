@@ -182,13 +182,12 @@ def _rotl(x, k):
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _candidate(s0, s1, mu, sigma, z_top, bounded):
+def _candidate(s0, s1, mu, sigma, z_top):
     """One lane step: xoroshiro128++ bits r, the ziggurat's fast path on them and the cost.
 
     Returns (r, s0, s1, v, fast, keep): ``fast`` when the ziggurat's fast path
-    accepts; ``keep`` when it does and, if ``bounded`` (a constant where it is
-    inlined), z ≤ z_top; v the cost when ``keep``, else 0.  Branch-free
-    (selects), so that the lane loop vectorises.
+    accepts; ``keep`` when it does and z ≤ z_top; v the cost when ``keep``, else 0.
+    Branch-free (selects), so that the lane loop vectorises.
     """
     t = s0 + s1
     r = _rotl(t, 17) + s0
@@ -200,26 +199,20 @@ def _candidate(s0, s1, mu, sigma, z_top, bounded):
     z = float(rabs) * ZIG_W[idx]
     z = -z if (r >> _U(8)) & _U(1) else z
     fast = rabs < ZIG_K[idx]
-    keep = (fast and z <= z_top) if bounded else fast
+    keep = fast and z <= z_top
     v = fast_exp(mu + sigma * z)
     v = v if keep else 0.0
     return r, s0, s1, v, fast, keep
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _lane_step(
-    k, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full, track, bounded
-):
+def _lane_step(k, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full):
     """Candidate ``k`` of ``lane``: the state, sums, masks and count after it.
 
     ``full`` (a constant where it is inlined): every candidate of the round is used, no test
-    against ``limit``; ``track``: the mask of members above ``lowest`` is kept (several
-    thresholds); ``bounded``: candidates above ``z_top`` are discarded (a spliced body) and
-    the kept members counted (otherwise, in a full round, every candidate the fast path
-    accepts is kept and the caller counts them as the round less the rejected).  Constants
-    fold away what a round does not need.
+    against ``limit`` (the constant folds the test away).
     """
-    r, s0, s1, v, fast, keep = _candidate(s0, s1, mu, sigma, z_top, bounded)
+    r, s0, s1, v, fast, keep = _candidate(s0, s1, mu, sigma, z_top)
     rbuf[k, lane] = r
     if not full:
         active = k * n + lane < limit
@@ -230,17 +223,15 @@ def _lane_step(
     d = v - lowest
     e += d if d > 0.0 else 0.0
     rej |= _U(0) if fast else (_U(1) << _U(k))
-    if track:
-        above |= (_U(1) << _U(k)) if d > 0.0 else _U(0)
-    if bounded or not full:
-        kept += _U(1) if keep else _U(0)
+    above |= (_U(1) << _U(k)) if d > 0.0 else _U(0)
+    kept += _U(1) if keep else _U(0)
     return s0, s1, a, e, rej, above, kept
 
 
 @njit(nogil=True, cache=True, inline="always", fastmath={"contract"})
-def _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, limit, full, track, bounded):
+def _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, limit, full):
     """A round of ``STEPS`` candidates from each lane, vectorised over the lanes (the body of
-    :func:`_lane_steps_full`; ``full``, ``track`` and ``bounded`` as :func:`_lane_step`, constants
+    :func:`_lane_steps_full`; ``full`` as :func:`_lane_step`, a constant
     where inlined)."""
     n = lu.shape[1]  # a run-time trip count: LLVM vectorises this loop rather than unrolling it
     for lane in range(n):
@@ -253,172 +244,28 @@ def _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, limit, full, track, boun
         above = _U(0)
         # STEPS = 8 steps written out (numba's IR inlining; the lane state stays in registers)
         s0, s1, a, e, rej, above, kept = _lane_step(
-            0,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            0, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            1,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            1, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            2,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            2, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            3,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            3, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            4,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            4, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            5,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            5, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            6,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            6, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         s0, s1, a, e, rej, above, kept = _lane_step(
-            7,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            rej,
-            above,
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            full,
-            track,
-            bounded,
+            7, lane, n, s0, s1, a, e, rej, above, kept, rbuf, mu, sigma, z_top, lowest, limit, full
         )
         lu[_S0, lane] = s0
         lu[_S1, lane] = s1
@@ -430,27 +277,21 @@ def _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, limit, full, track, boun
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest, track, bounded):
+def _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest):
     """One round: ``STEPS`` candidates from each lane, vectorised over the lanes, all used.
 
     Candidate k of lane l is number k × n_lanes + l of the round.  ``lu``
     uint64[5, n_lanes]: the states s0, s1 (advanced); written: bit masks of the
-    candidates that the fast path rejected and, when ``track``, of the members
-    above ``lowest`` (bit k: the lane's k-th candidate; 0 otherwise); added to:
+    candidates that the fast path rejected and of the members above ``lowest``
+    (bit k: the lane's k-th candidate); added to:
     the count of members kept by the fast path.  ``lf`` float64[2, n_lanes]:
     per lane sums of the kept members' costs and of their excess over
     ``lowest`` (added to).  ``rbuf`` uint64[STEPS, n_lanes]: the candidates'
-    bits.  Without ``bounded`` (no ``z_top``: every fast-path candidate is kept)
-    the count is not kept: the round's members are its candidates less the
-    rejected.  One compiled loop for each case the engine meets: the mask and
-    the count cost about 5% of a round each.
+    bits.  One compiled loop for every case: a copy without the mask for one
+    threshold and without the count for a plain lognormal measured 0–3% faster
+    and cost a cold compile about 15 s more.
     """
-    if track:
-        _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True, True, True)
-    elif bounded:
-        _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True, False, True)
-    else:
-        _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True, False, False)
+    _lane_round(lu, lf, rbuf, mu, sigma, z_top, lowest, 0, True)
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -465,25 +306,7 @@ def _lane_steps1(lu, lf, rbuf, mu, sigma, z_top, lowest, limit):
         e = lf[_EXC, lane]
         kept = lu[_KEPT, lane]
         s0, s1, a, e, rej, above, kept = _lane_step(
-            0,
-            lane,
-            n,
-            s0,
-            s1,
-            a,
-            e,
-            _U(0),
-            _U(0),
-            kept,
-            rbuf,
-            mu,
-            sigma,
-            z_top,
-            lowest,
-            limit,
-            False,
-            True,
-            True,
+            0, lane, n, s0, s1, a, e, _U(0), _U(0), kept, rbuf, mu, sigma, z_top, lowest, limit, False
         )
         lu[_S0, lane] = s0
         lu[_S1, lane] = s1
@@ -628,15 +451,12 @@ def _body_members(lu, lf, rbuf, queue, ubuf, xbuf, s0, s1, prm, z_top, n, thr, l
     n_trace = 0
     missing = n
     m = 0  # queued candidates
-    bounded = z_top < np.inf  # a spliced body: candidates above z_top are discarded
     seen = 0  # members the lanes' counts held after the last round
     while missing > 0 or m > 0:
         if missing > 0:
-            lean = False  # a full round that does not count its members
             if missing >= n_lanes * STEPS:
                 limit = n_lanes * STEPS
-                lean = n_thr <= 1 and not bounded
-                _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest, n_thr > 1, bounded)
+                _lane_steps_full(lu, lf, rbuf, mu, sigma, z_top, lowest)
             else:  # the last members: rounds of one candidate a lane (at most LANES - 1 drawn in vain)
                 limit = min(missing, n_lanes)
                 _lane_steps1(lu, lf, rbuf, mu, sigma, z_top, lowest, limit)
@@ -652,8 +472,6 @@ def _body_members(lu, lf, rbuf, queue, ubuf, xbuf, s0, s1, prm, z_top, n, thr, l
                     queue[m] = rbuf[np.intp(_trailing_zeros(q)), lane]
                     m += 1
                     q &= q - _U(1)
-            if lean:
-                kept += limit - (m - m0)
             if n_thr > 1:
                 for lane in range(n_lanes):
                     q = lu[_ABOVE, lane]
