@@ -76,7 +76,9 @@ A lane of the last, partial row whose slot does not exist draws all the same
   scores 1), and one for its score noise (when there are scores), from one
   more lane word per slot each: both in one pass of two words a lane (rows of
   :func:`_draw_row2`, :func:`_joiner_normals2`), or one (:func:`_draw_row1`,
-  :func:`_joiner_normals`), with the joiners' fix-ups in slot order; scores
+  :func:`_joiner_normals`), with the joiners' fix-ups in slot order (after
+  year 0, when at most half the slots join, the words go to the joiners only,
+  gathered in slot order: joiner j of the batch-year takes word j); scores
   and weights in branch-free loops.
 
 Vectorising the table's gathers needs LLVM to know that the loop's stores do
@@ -462,9 +464,27 @@ def _joiner_normals2(ls, s0, s1, m, first, fresh, wbuf, wbuf2, ebuf, ebuf2, rej)
     return s0, s1
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _compact(fresh, m, jidx):
+    """The slots whose member joins, in slot order, in ``jidx[:J]``: J (branch-free appends)."""
+    n = 0
+    for i in range(m):
+        jidx[n] = i
+        n += 1 if fresh[i] else 0
+    return n
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _scatter(ebuf, jidx, n):
+    """``ebuf[jidx[j]] = ebuf[j]`` for j < n, from the last (``jidx[j] ≥ j``: nothing is overwritten
+    before it is read)."""
+    for j in range(n - 1, -1, -1):
+        ebuf[jidx[j]] = ebuf[j]
+
+
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                dz, words, words2, ebuf, ebuf2, rej):  # fmt: skip
+                dz, words, words2, ebuf, ebuf2, rej, jidx):  # fmt: skip
     """:func:`vbcsim.engine._years.risk_batch` (same semantics) with the joiners' normals from the lanes.
 
     The normals a joining member needs come from :func:`_joiner_normals2` (or
@@ -472,8 +492,11 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
     latent of the year before, ρ b + √(1 − ρ²) e, when selection reads it or, in year 0, a
     prospective score (a member joining later scores 1 and, without selection, nothing reads
     that latent: it is not drawn); then its score noise η when there are scores.  The scores and
-    weights are computed in branch-free loops (a table score by :func:`_table_scores`).  Returns
-    (s0, s1); ``words``, ``words2`` and ``ebuf``, ``ebuf2`` are scratch.
+    weights are computed in branch-free loops (a table score by :func:`_table_scores`).  After year
+    0, when at most half the slots join (churn), the joiners are first gathered in slot order
+    (``jidx``) and only their normals drawn, as if they were the batch's first slots, then put
+    back in their slots.  Returns (s0, s1); ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
+    ``jidx`` are scratch.
     """
     score = risk[R_SCORE]
     select = risk[R_SELECT]
@@ -482,18 +505,29 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
     need_h = joiners > 0 and (select > 0.0 or (first and score > 0.0 and prospective))
     need_eta = joiners > 0 and score > 0.0
     root = math.sqrt(max(1.0 - rho * rho, 0.0))
+    n = m
+    compact = not first and 2 * joiners <= m and (need_h or need_eta)
+    if compact:  # draw for the joiners only: n of them, as a batch of n joining slots
+        n = _compact(fresh, m, jidx)
     if need_h and need_eta:
-        s0, s1 = _joiner_normals2(ls, s0, s1, m, first, fresh, words, words2, ebuf, ebuf2, rej)
+        s0, s1 = _joiner_normals2(ls, s0, s1, n, first or compact, fresh, words, words2, ebuf, ebuf2, rej)
+        if compact:
+            _scatter(ebuf, jidx, n)
+            _scatter(ebuf2, jidx, n)
         for i in range(m):
             joins = first | fresh[i]
             prev[i] = rho * state[i] + root * ebuf[i] if joins else prev[i]
             noise_state[i] = ebuf2[i] if joins else noise_state[i]
     elif need_h:
-        s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
+        s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
+        if compact:
+            _scatter(ebuf, jidx, n)
         for i in range(m):
             prev[i] = rho * state[i] + root * ebuf[i] if first | fresh[i] else prev[i]
     elif need_eta:
-        s0, s1 = _joiner_normals(ls, s0, s1, m, first, fresh, words, ebuf, rej)
+        s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
+        if compact:
+            _scatter(ebuf, jidx, n)
         for i in range(m):
             noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
     if score > 0.0:
@@ -660,6 +694,7 @@ def segment_block_years_vector(
     sbuf = np.ones(size)
     ebuf = np.empty(size)
     ebuf2 = np.empty(size)
+    jidx = np.empty(size, dtype=np.intp)
     fresh = np.zeros(size, dtype=np.bool_)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     weighted = risk[R_SELECT] > 0.0
@@ -689,7 +724,7 @@ def segment_block_years_vector(
                 if active:
                     s0, s1 = _risk_batch(
                         ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk,
-                        stab, z0, dz, rbuf, qbuf, ebuf, ebuf2, rej,
+                        stab, z0, dz, rbuf, qbuf, ebuf, ebuf2, rej, jidx,
                     )  # fmt: skip
                     w_sum, ws_sum, s_sum = _score_sums(wbuf, sbuf, m)
                     scores[y, 2] += s_sum
@@ -758,6 +793,7 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
     sbuf = np.empty(size)
     ebuf = np.empty(size)
     ebuf2 = np.empty(size)
+    jidx = np.empty(size, dtype=np.intp)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     select = risk[R_SELECT] > 0.0
     for start in range(0, n, BATCH):
@@ -771,7 +807,7 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
             if active:
                 s0, s1 = _risk_batch(
                     ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                    dz, rbuf, qbuf, ebuf, ebuf2, rej,
+                    dz, rbuf, qbuf, ebuf, ebuf2, rej, jidx,
                 )  # fmt: skip
             else:
                 wbuf[:m] = 1.0
