@@ -474,14 +474,6 @@ def _compact(fresh, m, jidx):
     return n
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _scatter(ebuf, jidx, n):
-    """``ebuf[jidx[j]] = ebuf[j]`` for j < n, from the last (``jidx[j] ≥ j``: nothing is overwritten
-    before it is read)."""
-    for j in range(n - 1, -1, -1):
-        ebuf[jidx[j]] = ebuf[j]
-
-
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
                 dz, words, words2, ebuf, ebuf2, rej, jidx):  # fmt: skip
@@ -494,8 +486,8 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
     that latent: it is not drawn); then its score noise η when there are scores.  The scores and
     weights are computed in branch-free loops (a table score by :func:`_table_scores`).  After year
     0, when at most half the slots join (churn), the joiners are first gathered in slot order
-    (``jidx``) and only their normals drawn, as if they were the batch's first slots, then put
-    back in their slots.  Returns (s0, s1); ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
+    (``jidx``) and only their normals drawn, as if they were the batch's first slots, and only
+    their slots updated.  Returns (s0, s1); ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
     ``jidx`` are scratch.
     """
     score = risk[R_SCORE]
@@ -511,25 +503,33 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
         n = _compact(fresh, m, jidx)
     if need_h and need_eta:
         s0, s1 = _joiner_normals2(ls, s0, s1, n, first or compact, fresh, words, words2, ebuf, ebuf2, rej)
-        if compact:
-            _scatter(ebuf, jidx, n)
-            _scatter(ebuf2, jidx, n)
-        for i in range(m):
-            joins = first | fresh[i]
-            prev[i] = rho * state[i] + root * ebuf[i] if joins else prev[i]
-            noise_state[i] = ebuf2[i] if joins else noise_state[i]
+        if compact:  # the joiners' slots only
+            for j in range(n):
+                i = jidx[j]
+                prev[i] = rho * state[i] + root * ebuf[j]
+                noise_state[i] = ebuf2[j]
+        else:
+            for i in range(m):
+                joins = first | fresh[i]
+                prev[i] = rho * state[i] + root * ebuf[i] if joins else prev[i]
+                noise_state[i] = ebuf2[i] if joins else noise_state[i]
     elif need_h:
         s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
         if compact:
-            _scatter(ebuf, jidx, n)
-        for i in range(m):
-            prev[i] = rho * state[i] + root * ebuf[i] if first | fresh[i] else prev[i]
+            for j in range(n):
+                i = jidx[j]
+                prev[i] = rho * state[i] + root * ebuf[j]
+        else:
+            for i in range(m):
+                prev[i] = rho * state[i] + root * ebuf[i] if first | fresh[i] else prev[i]
     elif need_eta:
         s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
         if compact:
-            _scatter(ebuf, jidx, n)
-        for i in range(m):
-            noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
+            for j in range(n):
+                noise_state[jidx[j]] = ebuf[j]
+        else:
+            for i in range(m):
+                noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
     if score > 0.0:
         c = risk[R_C]
         lam = risk[R_LAMBDA]
@@ -544,9 +544,13 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
                 sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
         else:
             _table_scores(m, ref, noise_state, sbuf, stab, z0, 1.0 / dz, lam, noise)
-        if prospective and not first and joiners:
-            for i in range(m):  # a new member: no history with the risk model, score 1
-                sbuf[i] = 1.0 if fresh[i] else sbuf[i]
+        if prospective and not first and joiners:  # a new member: no history with the risk model, score 1
+            if compact:
+                for j in range(n):
+                    sbuf[jidx[j]] = 1.0
+            else:
+                for i in range(m):
+                    sbuf[i] = 1.0 if fresh[i] else sbuf[i]
     else:
         sbuf[:m] = 1.0
     if select == 1.0:
