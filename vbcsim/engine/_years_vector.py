@@ -83,8 +83,7 @@ A lane of the last, partial row whose slot does not exist draws all the same
 
 Vectorising the table's gathers needs LLVM to know that the loop's stores do
 not write the table: scoped no-alias metadata on those loads and stores
-(:func:`_table_load`, :func:`_load_beside_table`, :func:`_store_beside_table`;
-plain indexing when numba's JIT is disabled).
+(:mod:`vbcsim.engine._noalias`; plain indexing when numba's JIT is disabled).
 
 Speed
 -----
@@ -111,13 +110,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 from vbcsim.engine._fastexp import fast_exp
+from vbcsim.engine._noalias import load_beside_table, store_beside_table, table_load
 from vbcsim.engine._vector import LANES, _base_tail, _rotl, _trailing_zeros
 from vbcsim.engine._years import (
     BATCH,
@@ -204,75 +201,6 @@ def _candidate(r):
     return z, rabs < ZIG_K[idx]
 
 
-# The table's gathers in a loop that stores: LLVM's loop vectoriser cannot bound an index read from
-# data (``tab[j]``), so it would need a run-time check that the stores do not overwrite the table,
-# and it gives up.  Scoped no-alias metadata says so instead: the table's loads carry
-# ``!alias.scope`` of a scope of their own, the loop's other accesses ``!noalias`` of it (true: the
-# table is never written while a kernel runs).  The loop's other loads carry it too, or LLVM puts
-# them, the table and the stores in one alias set, which again needs the check.
-if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
-
-    def _table_load(tab, j):
-        return tab[j]
-
-    def _load_beside_table(arr, i):
-        return arr[i]
-
-    def _store_beside_table(arr, i, v):
-        arr[i] = v
-
-else:
-
-    def _table_scope(module):
-        domain = module.add_metadata([ir.MetaDataString(module, "vbcsim.years_vector.domain")])
-        scope = module.add_metadata([ir.MetaDataString(module, "vbcsim.years_vector.table"), domain])
-        return module.add_metadata([scope])
-
-    def _element_pointer(context, builder, aryty, ary, index, indexty):
-        data = context.make_array(aryty)(context, builder, ary).data
-        return builder.gep(data, [context.cast(builder, index, indexty, types.intp)], inbounds=True)
-
-    @intrinsic
-    def _table_load(typingctx, tab, j):
-        """``tab[j]`` (0 ≤ j < tab.size, C-contiguous), a load in the table's alias scope."""
-        sig = tab.dtype(tab, j)
-
-        def codegen(context, builder, signature, args):
-            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-            value = builder.load(ptr)
-            value.set_metadata("alias.scope", _table_scope(builder.module))
-            return value
-
-        return sig, codegen
-
-    @intrinsic
-    def _load_beside_table(typingctx, arr, i):
-        """``arr[i]`` (0 ≤ i < arr.size, C-contiguous), a load that does not alias the table."""
-        sig = arr.dtype(arr, i)
-
-        def codegen(context, builder, signature, args):
-            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-            value = builder.load(ptr)
-            value.set_metadata("noalias", _table_scope(builder.module))
-            return value
-
-        return sig, codegen
-
-    @intrinsic
-    def _store_beside_table(typingctx, arr, i, v):
-        """``arr[i] = v`` (0 ≤ i < arr.size, C-contiguous), a store that does not alias the table."""
-        sig = types.void(arr, i, v)
-
-        def codegen(context, builder, signature, args):
-            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-            value = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
-            store = builder.store(value, ptr)
-            store.set_metadata("noalias", _table_scope(builder.module))
-            return context.get_dummy_value()
-
-        return sig, codegen
-
-
 @njit(nogil=True, cache=True, inline="always")
 def _table_exp(v, tab, z0, inv_dz, top):
     """exp of the table's linear interpolation at ``v`` (as :func:`vbcsim.engine._years._table_log`: linear
@@ -281,8 +209,8 @@ def _table_exp(v, tab, z0, inv_dz, top):
     division check in the loop; exact for the driver's dz = 1/256), ``top`` is ``tab.size - 2``."""
     t = (v - z0) * inv_dz
     j = np.intp(min(max(t, 0.0), top))
-    a = _table_load(tab, j)
-    return fast_exp(a + (_table_load(tab, j + 1) - a) * (t - j))
+    a = table_load(tab, j)
+    return fast_exp(a + (table_load(tab, j + 1) - a) * (t - j))
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -290,8 +218,8 @@ def _table_costs(m, occ, state, xbuf, tab, z0, inv_dz):
     """Each slot's cost in MODE_TABLE, vectorised: occurrence × exp of the log-quantile table at its latent."""
     top = float(tab.size - 2)
     for i in range(m):
-        x = _load_beside_table(occ, i) * _table_exp(_load_beside_table(state, i), tab, z0, inv_dz, top)
-        _store_beside_table(xbuf, i, x)
+        x = load_beside_table(occ, i) * _table_exp(load_beside_table(state, i), tab, z0, inv_dz, top)
+        store_beside_table(xbuf, i, x)
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
@@ -299,8 +227,8 @@ def _table_scores(m, ref, noise_state, sbuf, stab, z0, inv_dz, lam, noise):
     """Each slot's risk score from the score table (``R_SCORE`` 2), vectorised: exp h_c(λ ref + √(1 − λ²) η)."""
     top = float(stab.size - 2)
     for i in range(m):
-        v = lam * _load_beside_table(ref, i) + noise * _load_beside_table(noise_state, i)
-        _store_beside_table(sbuf, i, _table_exp(v, stab, z0, inv_dz, top))
+        v = lam * load_beside_table(ref, i) + noise * load_beside_table(noise_state, i)
+        store_beside_table(sbuf, i, _table_exp(v, stab, z0, inv_dz, top))
 
 
 @njit(nogil=True, cache=True, inline="always")
