@@ -41,31 +41,26 @@ else:
         data = context.make_array(aryty)(context, builder, ary).data
         return builder.gep(data, [context.cast(builder, index, indexty, types.intp)], inbounds=True)
 
-    @intrinsic
-    def table_load(typingctx, tab, j):
-        """``tab[j]`` (0 ≤ j < tab.size, C-contiguous), a load in the table's alias scope."""
-        sig = tab.dtype(tab, j)
+    def _scoped_load(kind):
+        """The codegen of ``arr[i]``, a load carrying ``kind`` metadata of the table's scope."""
 
         def codegen(context, builder, signature, args):
             ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
             value = builder.load(ptr)
-            value.set_metadata("alias.scope", _table_scope(builder.module))
+            value.set_metadata(kind, _table_scope(builder.module))
             return value
 
-        return sig, codegen
+        return codegen
+
+    @intrinsic
+    def table_load(typingctx, tab, j):
+        """``tab[j]`` (0 ≤ j < tab.size, C-contiguous), a load in the table's alias scope."""
+        return tab.dtype(tab, j), _scoped_load("alias.scope")
 
     @intrinsic
     def load_beside_table(typingctx, arr, i):
         """``arr[i]`` (0 ≤ i < arr.size, C-contiguous), a load that does not alias the table."""
-        sig = arr.dtype(arr, i)
-
-        def codegen(context, builder, signature, args):
-            ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[1])
-            value = builder.load(ptr)
-            value.set_metadata("noalias", _table_scope(builder.module))
-            return value
-
-        return sig, codegen
+        return arr.dtype(arr, i), _scoped_load("noalias")
 
     @intrinsic
     def store_beside_table(typingctx, arr, i, v):
