@@ -1,4 +1,4 @@
-"""fast_exp: the engine's branch-free exp, against math.exp."""
+"""fast_exp and fast_log: the engine's branch-free exp and log, against libm."""
 
 import math
 
@@ -8,7 +8,7 @@ from numba import njit
 
 import vbcsim
 from vbcsim.engine import _kernels as K
-from vbcsim.engine._fastexp import FAST_EXP_LIMIT, MINIMAX_Q, fast_exp
+from vbcsim.engine._fastexp import _LG, FAST_EXP_LIMIT, MINIMAX_Q, fast_exp, fast_log
 from vbcsim.engine.driver import encode
 
 
@@ -70,3 +70,42 @@ def test_minimax_polynomial_error():
         q = q * r + ld(c)
     rel = (1 + r + r * r * q) / np.exp(r) - 1
     assert np.abs(rel).max() < 1.1e-17
+
+
+@njit(cache=True, error_model="numpy")
+def _map_log(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = fast_log(x[i])
+    return out
+
+
+@pytest.mark.kernel
+def test_log_within_one_ulp_of_libm():
+    rng = np.random.default_rng(6)
+    x = np.concatenate(
+        [
+            rng.random(20_000),  # Box–Muller's uniforms
+            (np.arange(1, 2_001) * 2.0**-53),  # the smallest of them
+            np.exp(rng.uniform(-700.0, 700.0, 20_000)),
+            1.0 + rng.uniform(-1e-3, 1e-3, 20_000),  # near 1, where ln x is small
+            np.array([1.0, 0.5, 2.0, math.sqrt(2.0), math.sqrt(0.5), np.nextafter(1.0, 0.0), 2.0**-1022]),
+        ]
+    )
+    got = _map_log(x)
+    want = np.log(x)
+    nonzero = want != 0.0
+    assert _ulps(got[nonzero], want[nonzero]).max() <= 1.0
+    assert got[-7] == 0.0
+
+
+def test_log_polynomial_error():
+    # fdlibm's Lg1..Lg7 approximate R(z) = 2 atanh(s)/s − 2 (z = s²) within 2^-58.45 on |s| ≤ 0.1716
+    ld = np.longdouble
+    s = np.linspace(ld(1e-6), ld(0.1716), 100_001, dtype=ld)
+    z = s * s
+    r = np.zeros_like(z)
+    for c in reversed(_LG):
+        r = r * z + ld(c)
+    exact = np.log1p(s) - np.log1p(-s)
+    assert np.abs(r * z - (exact / s - 2)).max() < ld(2.0) ** -58

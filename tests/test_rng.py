@@ -368,3 +368,70 @@ def test_adjacent_blocks_are_independent():
     x = draw_normal_from_block(k0, k1, U64(1), U64(0), U64(0), 200_000)
     y = draw_normal_from_block(k0, k1, U64(1), U64(0), U64(1), 200_000)
     assert abs(np.corrcoef(x, y)[0, 1]) < Z_TOL / math.sqrt(x.size)
+
+
+# ---------------------------------------------------------------------------
+# normal_pair: Box–Muller from two words (a joining member's draws in the vectorised kernel)
+# ---------------------------------------------------------------------------
+
+
+@njit(cache=False, error_model="numpy")
+def draw_pairs(w1, w2):
+    a = np.empty(w1.size)
+    b = np.empty(w1.size)
+    for i in range(w1.size):
+        a[i], b[i] = R.normal_pair(w1[i], w2[i])
+    return a, b
+
+
+def _pairs_reference(w1, w2):
+    """normal_pair in numpy: √(−2 ln u) (cos θ, sin θ), u = (k + 1) 2^-53, θ = q π/2 + (t − ½) π/2."""
+    u = ((w1 >> U64(11)).astype(np.float64) + 1.0) * 2.0**-53
+    r = np.sqrt(-2.0 * np.log(u))
+    q = (w2 >> U64(62)).astype(np.int64)
+    phi = (((w2 >> U64(11)) & U64(2**51 - 1)).astype(np.float64) * 2.0**-51 - 0.5) * (0.5 * np.pi)
+    c, s = np.cos(phi), np.sin(phi)
+    quadrant = [q == 0, q == 1, q == 2, q == 3]
+    return r * np.select(quadrant, [c, -s, -c, s]), r * np.select(quadrant, [s, c, -s, -c])
+
+
+def _words(seed, n):
+    s0, s1 = _state(seed)
+    w = draw_bits(s0, s1, 2 * n)
+    return w[:n], w[n:]
+
+
+@pytest.mark.kernel
+def test_normal_pair_matches_reference():
+    # fdlibm's log, sin and cos kernels are within 1 ulp, as numpy's: a few ulps of the pair apart
+    w1, w2 = _words(5, 20_000)
+    extreme = np.array([0, 2**64 - 1, 2**63, 2**62, 3 * 2**62, 2**11], dtype=np.uint64)
+    w1, w2 = np.concatenate([w1, extreme]), np.concatenate([w2, extreme[::-1]])
+    got = draw_pairs(w1, w2)
+    want = _pairs_reference(w1, w2)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=4e-15, atol=4e-15)
+    # the words' extremes: u = 2^-53 gives the largest radius, √(2 · 53 ln 2); u = 1 gives 0
+    a, b = R.normal_pair(U64(0), U64(0))
+    assert math.isclose(math.hypot(a, b), math.sqrt(2.0 * 53.0 * math.log(2.0)), rel_tol=1e-15)
+    assert math.hypot(*R.normal_pair(U64(2**64 - 1), U64(12345))) == 0.0
+
+
+def test_normal_pair_is_two_independent_standard_normals():
+    n = 1_000_000
+    a, b = draw_pairs(*_words(31, n))
+    for z in (a, b):
+        assert stats.kstest(z, special.ndtr).pvalue > P_MIN
+        counts = np.histogram(z, special.ndtri(np.linspace(0.0, 1.0, 101)))[0]
+        assert stats.chisquare(counts).pvalue > P_MIN
+        for t in (2.0, 3.0, 4.0):  # tail frequencies: binomial counts
+            p = 2.0 * stats.norm.sf(t)
+            k = np.count_nonzero(np.abs(z) > t)
+            assert abs(k - n * p) < Z_TOL * math.sqrt(n * p * (1 - p))
+    # independent: uncorrelated, and so are their squares (Var(Z²) = 2), and the angle is uniform
+    assert abs(np.corrcoef(a, b)[0, 1]) < Z_TOL / math.sqrt(n)
+    assert abs(np.corrcoef(a * a, b * b)[0, 1]) < Z_TOL / math.sqrt(n)
+    angle = np.histogram(np.arctan2(b, a), np.linspace(-np.pi, np.pi, 65))[0]
+    assert stats.chisquare(angle).pvalue > P_MIN
+    # the radius is Rayleigh: r² ~ chi-square with 2 degrees of freedom
+    assert stats.kstest(a * a + b * b, stats.chi2(2).cdf).pvalue > P_MIN

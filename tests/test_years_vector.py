@@ -239,20 +239,28 @@ ONE_VIEW = ([1.0], [[30_000.0]])
 
 
 @pytest.mark.parametrize(
-    ("dist", "risk_score", "selection", "views"),
+    ("dist", "risk_score", "selection", "views", "churn"),
     [
-        pytest.param(LOGNORMAL, RiskScore(), Selection(relative_cost=0.9), TWO_VIEWS, id="prospective-tilt"),
-        pytest.param(SPLICED, RiskScore(), Selection(relative_cost=1.1), ONE_VIEW, id="table-tilt-one-view"),
-        pytest.param(SPLICED, RiskScore.concurrent(), None, TWO_VIEWS, id="concurrent-table"),
-        pytest.param(LOGNORMAL, None, Selection(exclude_top=0.05), ONE_VIEW, id="exclude-one-view"),
+        pytest.param(
+            LOGNORMAL, RiskScore(), Selection(relative_cost=0.9), TWO_VIEWS, 0.2, id="prospective-tilt"
+        ),
+        pytest.param(
+            SPLICED, RiskScore(), Selection(relative_cost=1.1), ONE_VIEW, 0.2, id="table-tilt-one-view"
+        ),
+        pytest.param(SPLICED, RiskScore.concurrent(), None, TWO_VIEWS, 0.2, id="concurrent-table"),
+        pytest.param(LOGNORMAL, None, Selection(exclude_top=0.05), ONE_VIEW, 0.2, id="exclude-one-view"),
+        # prospective scores without selection: stayers scored before the year's update
+        pytest.param(LOGNORMAL, RiskScore(), None, ONE_VIEW, 0.0, id="prospective-no-churn"),
+        pytest.param(LOGNORMAL, RiskScore(), None, TWO_VIEWS, 0.2, id="prospective-churn"),
+        pytest.param(SPLICED, RiskScore(), None, ONE_VIEW, 0.0, id="prospective-table-no-churn"),
     ],
 )
-def test_risk_outputs_match_the_scalar_kernel(dist, risk_score, selection, views):
+def test_risk_outputs_match_the_scalar_kernel(dist, risk_score, selection, views, churn):
     """Every output (panel and population sums, score sums, joiners) has the scalar kernel's mean:
     two-sample z within 4.5 (both kernels are exact; many outputs are compared)."""
     rho, years, members, scenarios = 0.7, 3, 1_500, 200
     risk, table = driver.encode_risk(dist, rho, risk_score, selection)
-    yp = driver.encode_years(dist, rho, 0.2, years, risk, table, True)
+    yp = driver.encode_years(dist, rho, churn, years, risk, table, True)
     vec = run(yp, members, scenarios, *views, seed=4)
     ref = run(yp, members, scenarios, *views, seed=4, kernel=KY.segment_block_years)
     names = ["cost", "excess", "joiners", "scores"] + (["ref_cost", "ref_excess"] if selection else [])

@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["fast_exp", "FAST_EXP_LIMIT", "MINIMAX_Q"]
+__all__ = ["fast_exp", "fast_log", "FAST_EXP_LIMIT", "MINIMAX_Q"]
 
 #: |x| below which fast_exp is accurate (results stay normal doubles).
 FAST_EXP_LIMIT = 700.0
@@ -55,10 +55,29 @@ MINIMAX_Q = (
 )
 
 
+#: Lg1 .. Lg7 of fdlibm's ``e_log.c`` (Sun Microsystems, 1993; freely distributable): R(s²) =
+#: 2 atanh(s)/s − 2 ≈ Lg1 s² + ... + Lg7 s¹⁴ on |s| ≤ 0.1716, of least maximum error (Remez), within
+#: 2^-58.45
+_LG = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+_MANTISSA = 0x000FFFFFFFFFFFFF
+_ONE_BITS = 0x3FF0000000000000  # 1.0
+
+
 if numba.config.DISABLE_JIT:  # the kernels run as plain Python (the CI kernel job)
 
     def _bits_as_double(bits):
         return struct.unpack("<d", struct.pack("<q", int(bits)))[0]
+
+    def _double_bits(x):
+        return np.int64(struct.unpack("<q", struct.pack("<d", float(x)))[0])
 
 else:
 
@@ -69,6 +88,16 @@ else:
 
         def codegen(context, builder, signature, args):
             return builder.bitcast(args[0], ir.DoubleType())
+
+        return sig, codegen
+
+    @intrinsic
+    def _double_bits(typingctx, x):
+        """Reinterpret a float64's bits as an int64 (LLVM bitcast; vectorises)."""
+        sig = types.int64(types.float64)
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.IntType(64))
 
         return sig, codegen
 
@@ -92,3 +121,33 @@ def fast_exp(x):
     p = (r * r) * q + r + 1.0
     # 2^n: exponent field n + 1023, mantissa 0
     return p * _bits_as_double((np.int64(n) + 1023) << 52)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def fast_log(x):
+    """ln x for a positive normal double, within 1 ulp of math.log; branch-free so that loops vectorise.
+
+    x = 2^e (1 + f) with 1 + f in [√½, √2) (the exponent and mantissa fields of its bits), and as
+    fdlibm's ``e_log.c``: ln(1 + f) = f − (f²/2 − s (f²/2 + R)) with s = f / (2 + f) and R its
+    polynomial (``_LG``), so that f, exact, leads; e ln 2 in the high and low parts of
+    :func:`fast_exp` (e ln 2 high is exact).
+    """
+    bits = _double_bits(x)
+    e = (bits >> 52) - 1023
+    m = _bits_as_double((bits & _MANTISSA) | _ONE_BITS)  # in [1, 2)
+    big = m > 1.4142135623730951
+    m = 0.5 * m if big else m
+    e = e + 1 if big else e
+    f = m - 1.0  # exact
+    s = f / (2.0 + f)
+    z = s * s
+    r = _LG[6]
+    r = r * z + _LG[5]
+    r = r * z + _LG[4]
+    r = r * z + _LG[3]
+    r = r * z + _LG[2]
+    r = r * z + _LG[1]
+    r = r * z + _LG[0]
+    hfsq = 0.5 * f * f
+    k = float(e)
+    return k * _LN2_HI + ((f - (hfsq - s * (hfsq + z * r))) + k * _LN2_LO)

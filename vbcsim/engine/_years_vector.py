@@ -38,7 +38,7 @@ chunk) only, never on threads.
 
 Order of the draws
 ------------------
-Scenario after scenario, batch of ``BATCH`` = 1,024 slots after batch, year
+Scenario after scenario, batch of ``BATCH`` = 4,096 slots after batch, year
 after year (as ``segment_block_years``).  In a batch-year of ``m`` slots, slot
 ``i`` is lane ``i % LANES`` of row ``i // LANES``; the rows are drawn one
 after the other (:func:`_draw_row2`, :func:`_draw_row3`), each lane making
@@ -71,15 +71,19 @@ A lane of the last, partial row whose slot does not exist draws all the same
   ``MODE_COMPOUND`` the claim count from the latent and fresh claim sizes from
   the scalar stream, slot by slot (:func:`vbcsim.engine._years.member_cost`);
 * with risk scores or selection (:func:`_risk_batch`), in a batch-year with
-  joiners: a normal per joining slot for its latent of the year before (when
-  selection reads it, or a prospective score in year 0: a member joining later
-  scores 1), and one for its score noise (when there are scores), from one
-  more lane word per slot each: both in one pass of two words a lane (rows of
-  :func:`_draw_row2`, :func:`_joiner_normals2`), or one (:func:`_draw_row1`,
-  :func:`_joiner_normals`), with the joiners' fix-ups in slot order (after
-  year 0, when at most half the slots join, the words go to the joiners only,
-  gathered in slot order: joiner j of the batch-year takes word j); scores
-  and weights in branch-free loops.
+  joiners: a joining member's latent of the year before (when selection reads
+  it, or a prospective score in year 0: a member joining later scores 1) and
+  its score noise (when there are scores), the pair of normals that
+  :func:`vbcsim.engine.rng.normal_pair` (Box–Muller, branch-free) makes from
+  two more lane words of its slot (rows of :func:`_draw_row2`); after year 0,
+  when at most half the slots join, the words go to the joiners only,
+  gathered in slot order (joiner j of the batch-year takes the words of slot
+  j, and when a joiner needs one normal only, joiners 0 .. k − 1 take the
+  first normals of the k = ⌈J/2⌉ pairs and joiners k .. J − 1 the second);
+  scores and weights in branch-free loops.  A ziggurat there cost three times
+  the words: its table gathers and scalar fix-ups.  Prospective scores
+  without selection read a stayer's latent before the year's update and are
+  computed then (:func:`_before_year`).
 
 Vectorising the table's gathers needs LLVM to know that the loop's stores do
 not write the table: scoped no-alias metadata on those loads and stores
@@ -132,7 +136,7 @@ from vbcsim.engine._years import (
     scenario_thresholds,
     write_scenario,
 )
-from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, block_state, standard_normal, uniform
+from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, block_state, normal_pair, standard_normal, uniform
 
 __all__ = [
     "STREAM_YEAR_LANES",
@@ -148,10 +152,11 @@ STREAM_YEAR_SCALAR = 6  # a block's scalar stream: the ziggurat's fix-ups, compo
 _U = np.uint64
 _MASK52 = _U(0x000FFFFFFFFFFFFF)
 _TWO_M53 = 1.0 / 9007199254740992.0  # 2^-53
-#: slots of a batch: 1,024 (the scalar kernel's 256 gave 7% fewer member-years per second without
-#: risk scores and 13% fewer with them: each batch-year's calls and their array arguments cost
-#: about 0.1 microsecond, and more slots amortise them; the buffers stay under 100 KB)
-BATCH = 1024
+#: slots of a batch: 4,096 (the scalar kernel's 256 gave 7% fewer member-years per second than 1,024
+#: without risk scores and 13% fewer with them, and 1,024 about 3% fewer than 4,096 without and 5%
+#: fewer with them: each batch-year's calls and their array arguments cost about 0.1 to 0.3
+#: microsecond, and more slots amortise them; the buffers stay under 0.5 MB a thread, in L2)
+BATCH = 4096
 _ROWS = (BATCH + LANES - 1) // LANES
 
 
@@ -302,7 +307,7 @@ def _fix_ups(m, state, fresh, rej, rbuf, rho, innov, s0, s1):
     words = rej.view(np.uint64)  # 8 slots a word (little-endian: slot 8 j + k in byte k)
     for j in range((m + 7) // 8):
         w = words[j]
-        while w:  # the flagged slots of the word, by their lowest set bit (about 15 in a batch of 1,024)
+        while w:  # the flagged slots of the word, by their lowest set bit (about 60 in a batch of 4,096)
             i = 8 * j + np.intp(_trailing_zeros(w) >> _U(3))
             w &= w - _U(1)  # a flag is 1: its byte's only bit
             if i < m:
@@ -315,84 +320,13 @@ def _fix_ups(m, state, fresh, rej, rbuf, rho, innov, s0, s1):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _draw_row1(ls, base, wbuf):
-    """One word per lane for the row of slots ``base .. base + n_lanes``."""
-    n = ls.shape[1]
-    w = wbuf[base : base + n]
-    for lane in range(n):
-        s0 = ls[0, lane]
-        s1 = ls[1, lane]
-        w[lane], s0, s1 = _next(s0, s1)
-        ls[0, lane] = s0
-        ls[1, lane] = s1
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _joiner_normals(ls, s0, s1, m, first, fresh, wbuf, ebuf, rej):
-    """A normal for each slot whose member joins this year (``first``: every slot) in ``ebuf``: (s0, s1).
-
-    One lane word per slot (rows as :func:`_draw_row1`), the ziggurat's first step on it
-    (vectorised), and in slot order the fix-ups (:func:`_fix_up`, scalar stream) of the joiners'
-    rejected candidates; the other slots' values are left as they come (unused).
-    """
+def _joiner_words(ls, n, wbuf, wbuf2):
+    """Two lane words for each of the first ``n`` slots (rows of :func:`_draw_row2`): a joiner's pair of
+    normals by :func:`vbcsim.engine.rng.normal_pair` (Box–Muller, vectorised: no table gathers and no
+    fix-ups, which cost a ziggurat here three times what the words do)."""
     n_lanes = ls.shape[1]
-    for k in range((m + n_lanes - 1) // n_lanes):
-        _draw_row1(ls, k * n_lanes, wbuf)
-    rejected = 0
-    for i in range(m):
-        z, fast = _candidate(wbuf[i])
-        ebuf[i] = z
-        flag = (first | fresh[i]) & (not fast)
-        rej[i] = 1 if flag else 0
-        rejected += 1 if flag else 0
-    if rejected:
-        words = rej.view(np.uint64)
-        for j in range((m + 7) // 8):
-            w = words[j]
-            while w:
-                i = 8 * j + np.intp(_trailing_zeros(w) >> _U(3))
-                w &= w - _U(1)
-                if i < m:
-                    ebuf[i], s0, s1 = _fix_up(wbuf[i], ebuf[i], s0, s1)
-    return s0, s1
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _joiner_normals2(ls, s0, s1, m, first, fresh, wbuf, wbuf2, ebuf, ebuf2, rej):
-    """Two normals for each slot whose member joins this year, in ``ebuf`` and ``ebuf2``: (s0, s1).
-
-    :func:`_joiner_normals` for both at once: two lane words per slot in one pass (rows of
-    :func:`_draw_row2`: a lane's first word for ``ebuf``, its second for ``ebuf2``), both
-    candidates in one vectorised loop, and in slot order the fix-ups (:func:`_fix_up`, scalar
-    stream) of the joiners' rejected candidates, ``ebuf``'s before ``ebuf2``'s in a slot.
-    """
-    n_lanes = ls.shape[1]
-    for k in range((m + n_lanes - 1) // n_lanes):
+    for k in range((n + n_lanes - 1) // n_lanes):
         _draw_row2(ls, k * n_lanes, wbuf, wbuf2, wbuf2)
-    rejected = 0
-    for i in range(m):
-        z, fast = _candidate(wbuf[i])
-        z2, fast2 = _candidate(wbuf2[i])
-        ebuf[i] = z
-        ebuf2[i] = z2
-        joins = first | fresh[i]
-        flag = (1 if joins & (not fast) else 0) | (2 if joins & (not fast2) else 0)
-        rej[i] = flag
-        rejected += flag
-    if rejected:
-        words = rej.view(np.uint64)
-        for j in range((m + 7) // 8):
-            w = words[j]
-            while w:
-                b = _trailing_zeros(w) >> _U(3)
-                i = 8 * j + np.intp(b)
-                w &= ~(_U(0xFF) << (b << _U(3)))  # the slot's byte: one or both flags
-                if i < m:
-                    if rej[i] & 1:
-                        ebuf[i], s0, s1 = _fix_up(wbuf[i], ebuf[i], s0, s1)
-                    if rej[i] & 2:
-                        ebuf2[i], s0, s1 = _fix_up(wbuf2[i], ebuf2[i], s0, s1)
-    return s0, s1
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -406,19 +340,39 @@ def _compact(fresh, m, jidx):
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"})
-def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                dz, words, words2, ebuf, ebuf2, rej, jidx):  # fmt: skip
+def _scores(m, ref, noise_state, sbuf, risk, stab, z0, dz):
+    """Each slot's risk score from its reference latent ``ref`` and its noise η, vectorised: a lognormal's
+    exp(σ c (λ ref + √(1 − λ²) η) − σ² c² / 2) (``R_SCORE`` 1), else the score table's (:func:`_table_scores`)."""
+    c = risk[R_C]
+    lam = risk[R_LAMBDA]
+    noise = math.sqrt(max(1.0 - lam * lam, 0.0))
+    if risk[R_SCORE] == 1.0:
+        sig = risk[R_SIGMA]
+        a = sig * c * lam
+        b = sig * c * noise
+        shift = -0.5 * sig * sig * c * c
+        for i in range(m):
+            sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
+    else:
+        _table_scores(m, ref, noise_state, sbuf, stab, z0, 1.0 / dz, lam, noise)
+
+
+@njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+def _risk_batch(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz, words,
+                words2, ebuf, ebuf2, jidx, scored):  # fmt: skip
     """:func:`vbcsim.engine._years.risk_batch` (same semantics) with the joiners' normals from the lanes.
 
-    The normals a joining member needs come from :func:`_joiner_normals2` (or
-    :func:`_joiner_normals` when it needs one), drawn only in a batch-year with ``joiners``: its
-    latent of the year before, ρ b + √(1 − ρ²) e, when selection reads it or, in year 0, a
-    prospective score (a member joining later scores 1 and, without selection, nothing reads
-    that latent: it is not drawn); then its score noise η when there are scores.  The scores and
-    weights are computed in branch-free loops (a table score by :func:`_table_scores`).  After year
-    0, when at most half the slots join (churn), the joiners are first gathered in slot order
-    (``jidx``) and only their normals drawn, as if they were the batch's first slots, and only
-    their slots updated.  Returns (s0, s1); ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
+    In a batch-year with ``joiners``, a joining member's latent of the year before,
+    ρ b + √(1 − ρ²) e, is drawn when selection reads it or, in year 0, a prospective score (a
+    member joining later scores 1 and, without selection, nothing reads that latent), and its
+    score noise η when there are scores: e and η are the pair of normals
+    :func:`vbcsim.engine.rng.normal_pair` makes from the slot's two words (:func:`_joiner_words`).
+    After year 0, when at most half the slots join (churn), the joiners are first gathered in slot
+    order (``jidx``) and only their normals drawn, as if they were the batch's first slots (both
+    normals of a pair go to two joiners when each needs one), and only their slots updated.  Then the scores (:func:`_scores`; ``scored``: ``sbuf`` already holds them,
+    computed from the latents before this year's update, and only a joiner's is set to 1) and the
+    selection weights, in branch-free loops.  ``prev`` holds the latents of the year before where
+    selection or a prospective score reads them; ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
     ``jidx`` are scratch.
     """
     score = risk[R_SCORE]
@@ -432,49 +386,35 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
     compact = not first and 2 * joiners <= m and (need_h or need_eta)
     if compact:  # draw for the joiners only: n of them, as a batch of n joining slots
         n = _compact(fresh, m, jidx)
-    if need_h and need_eta:
-        s0, s1 = _joiner_normals2(ls, s0, s1, n, first or compact, fresh, words, words2, ebuf, ebuf2, rej)
-        if compact:  # the joiners' slots only
-            for j in range(n):
-                i = jidx[j]
+    if compact:  # the joiners' slots only, their normals first drawn in a vectorised loop
+        both = need_h and need_eta
+        k = n if both else (n + 1) // 2  # one normal each: joiner j takes pair j's first or j − k's second
+        _joiner_words(ls, k, words, words2)
+        for j in range(k):
+            ebuf[j], ebuf2[j] = normal_pair(words[j], words2[j])
+        for j in range(n):
+            i = jidx[j]
+            if both:
                 prev[i] = rho * state[i] + root * ebuf[j]
                 noise_state[i] = ebuf2[j]
-        else:
-            for i in range(m):
-                joins = first | fresh[i]
-                prev[i] = rho * state[i] + root * ebuf[i] if joins else prev[i]
-                noise_state[i] = ebuf2[i] if joins else noise_state[i]
-    elif need_h:
-        s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
-        if compact:
-            for j in range(n):
-                i = jidx[j]
-                prev[i] = rho * state[i] + root * ebuf[j]
-        else:
-            for i in range(m):
-                prev[i] = rho * state[i] + root * ebuf[i] if first | fresh[i] else prev[i]
-    elif need_eta:
-        s0, s1 = _joiner_normals(ls, s0, s1, n, first or compact, fresh, words, ebuf, rej)
-        if compact:
-            for j in range(n):
-                noise_state[jidx[j]] = ebuf[j]
-        else:
-            for i in range(m):
-                noise_state[i] = ebuf[i] if first | fresh[i] else noise_state[i]
+            else:
+                v = ebuf[j] if j < k else ebuf2[j - k]
+                if need_h:
+                    prev[i] = rho * state[i] + root * v
+                else:
+                    noise_state[i] = v
+    elif need_h or need_eta:  # every slot's pair, kept where the slot's member joins
+        _joiner_words(ls, m, words, words2)
+        for i in range(m):
+            e, eta = normal_pair(words[i], words2[i])
+            joins = first | fresh[i]
+            if need_h:
+                prev[i] = rho * state[i] + root * e if joins else prev[i]
+            if need_eta:
+                noise_state[i] = eta if joins else noise_state[i]
     if score > 0.0:
-        c = risk[R_C]
-        lam = risk[R_LAMBDA]
-        noise = math.sqrt(max(1.0 - lam * lam, 0.0))
-        ref = prev if prospective else state
-        if score == 1.0:
-            sig = risk[R_SIGMA]
-            a = sig * c * lam
-            b = sig * c * noise
-            shift = -0.5 * sig * sig * c * c
-            for i in range(m):
-                sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
-        else:
-            _table_scores(m, ref, noise_state, sbuf, stab, z0, 1.0 / dz, lam, noise)
+        if not scored:
+            _scores(m, prev if prospective else state, noise_state, sbuf, risk, stab, z0, dz)
         if prospective and not first and joiners:  # a new member: no history with the risk model, score 1
             if compact:
                 for j in range(n):
@@ -493,7 +433,22 @@ def _risk_batch(ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state,
         inv = risk[R_SELECT_B]
         for i in range(m):
             wbuf[i] = inv if prev[i] <= q else 0.0
-    return s0, s1  # without selection ``wbuf`` stays as the caller filled it: ones
+    # without selection ``wbuf`` stays as the caller filled it: ones
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _before_year(m, y, weighted, early, state, prev, noise_state, sbuf, risk, stab, z0, dz):
+    """What a batch-year's risk scores and selection need before the members' update.
+
+    Selection (``weighted``) reads every member's latent of the year before: it is kept in ``prev``.
+    Prospective scores without selection (``early``) read a stayer's from ``state`` before the
+    update instead: the batch is scored now, and :func:`_risk_batch` (``scored``) only sets a
+    joiner's score to 1 after it.
+    """
+    if weighted:
+        prev[:m] = state[:m]
+    elif early and y > 0:
+        _scores(m, state, noise_state, sbuf, risk, stab, z0, dz)
 
 
 @njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
@@ -507,6 +462,15 @@ def _weighted_sums(xbuf, wbuf, m, low):
         a += w * x
         e += w * max(x - low, 0.0)
     return a, e
+
+
+@njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
+def _sum(xbuf, m):
+    """Σ x over ``xbuf[:m]``, vectorised (reassociated)."""
+    a = 0.0
+    for i in range(m):
+        a += xbuf[i]
+    return a
 
 
 @njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
@@ -633,6 +597,7 @@ def segment_block_years_vector(
     fresh = np.zeros(size, dtype=np.bool_)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     weighted = risk[R_SELECT] > 0.0
+    early = risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0 and not weighted
     single = n_thr == 1
     for s in range(n_scen):
         scenario_thresholds(s, years, n_views, n_att, factors, attachments, thr, lowest)
@@ -648,8 +613,7 @@ def segment_block_years_vector(
         for start in range(0, members, BATCH):
             m = min(BATCH, members - start)
             for y in range(years):
-                if active:
-                    prev[:m] = state[:m]
+                _before_year(m, y, weighted, early, state, prev, noise_state, sbuf, risk, stab, z0, dz)
                 joiners, s0, s1 = _year_batch(
                     ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
                     p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
@@ -657,18 +621,20 @@ def segment_block_years_vector(
                 joiners_out[s * years + y] += joiners
                 base = y * n_thr
                 if active:
-                    s0, s1 = _risk_batch(
-                        ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk,
-                        stab, z0, dz, rbuf, qbuf, ebuf, ebuf2, rej, jidx,
-                    )  # fmt: skip
-                    w_sum, ws_sum, s_sum = _score_sums(wbuf, sbuf, m)
-                    scores[y, 2] += s_sum
+                    if joiners > 0 or not (early and y > 0):  # else the batch is scored already
+                        _risk_batch(
+                            ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
+                            dz, rbuf, qbuf, ebuf, ebuf2, jidx, early and y > 0,
+                        )  # fmt: skip
                     if weighted:
+                        w_sum, ws_sum, s_sum = _score_sums(wbuf, sbuf, m)
                         scores[y, 0] += w_sum
                         scores[y, 1] += ws_sum
                     else:
+                        s_sum = _sum(sbuf, m)
                         scores[y, 0] += m
                         scores[y, 1] += s_sum
+                    scores[y, 2] += s_sum
                 a, e = _sum_excess(xbuf, m, lowest[y])
                 if weighted:
                     ref_total[y] += a
@@ -729,20 +695,23 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
     ebuf = np.empty(size)
     ebuf2 = np.empty(size)
     jidx = np.empty(size, dtype=np.intp)
+    last = np.zeros(size)  # the latents of the year before (the kernel keeps them only for selection)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     select = risk[R_SELECT] > 0.0
+    early = risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0 and not select
     for start in range(0, n, BATCH):
         m = min(BATCH, n - start)
         for y in range(years):
-            prev[:m] = state[:m]
+            last[:m] = state[:m]
+            _before_year(m, y, select, early, state, prev, noise_state, sbuf, risk, stab, z0, dz)
             joiners, s0, s1 = _year_batch(
                 ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
                 p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
             )  # fmt: skip
-            if active:
-                s0, s1 = _risk_batch(
-                    ls, s0, s1, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                    dz, rbuf, qbuf, ebuf, ebuf2, rej, jidx,
+            if active and (joiners > 0 or not (early and y > 0)):
+                _risk_batch(
+                    ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz,
+                    rbuf, qbuf, ebuf, ebuf2, jidx, early and y > 0,
                 )  # fmt: skip
             else:
                 wbuf[:m] = 1.0
@@ -756,5 +725,6 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
                 joined[start + i, y] = fresh[i]
                 w_out[start + i, y] = wbuf[i]
                 s_out[start + i, y] = sbuf[i]
-                h_out[start + i, y] = prev[i] if drawn or not (fresh[i] or y == 0) else np.nan
+                stays = not (fresh[i] or y == 0)
+                h_out[start + i, y] = last[i] if stays else (prev[i] if drawn else np.nan)
     return occ_out, lat_out, cost, joined, w_out, s_out, h_out

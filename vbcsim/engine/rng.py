@@ -18,7 +18,11 @@ seeding procedure its authors recommend, from a 128-bit root key that
 Normal variates use the 256-layer ziggurat of Marsaglia & Tsang ("The
 Ziggurat Method for Generating Random Variables", J. Stat. Softw. 5(8), 2000)
 in the 64-bit form numpy's ``Generator.standard_normal`` uses; its tables are
-built below from the published constants.
+built below from the published constants.  Where many normals are drawn at once in
+vectorised loops and a table's gathers would dominate (a joining member's risk-score draws in
+:mod:`vbcsim.engine._years_vector`), :func:`normal_pair` makes two by the Box–Muller transform
+(Box & Muller, "A Note on the Generation of Random Normal Deviates", Ann. Math. Statist. 29(2),
+1958) from two words, branch-free.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["root_key", "block_state", "next_uint64", "uniform", "standard_normal"]
+from vbcsim.engine._fastexp import fast_log
+
+__all__ = ["root_key", "block_state", "next_uint64", "uniform", "standard_normal", "normal_pair"]
 
 _U = np.uint64
 _MASK52 = _U(0x000FFFFFFFFFFFFF)
@@ -150,3 +156,69 @@ def standard_normal(s0, s1):
             u, s0, s1 = uniform(s0, s1)
             if (ZIG_F[idx - 1] - ZIG_F[idx]) * u + ZIG_F[idx] < math.exp(-0.5 * x * x):
                 return x, s0, s1
+
+
+#: S1 .. S6 of fdlibm's ``k_sin.c`` and C1 .. C6 of its ``k_cos.c`` (Sun Microsystems, 1993; freely
+#: distributable): sin φ ≈ φ + φ³ (S1 + S2 φ² + ... + S6 φ¹⁰) and cos φ ≈ 1 − φ²/2 + φ⁴ (C1 + ... +
+#: C6 φ¹⁰) on |φ| ≤ π/4, of least maximum error (Remez), within 2^-58 and 2^-58 of the results
+_SIN = (
+    -1.66666666666666324348e-01,
+    8.33333333332248946124e-03,
+    -1.98412698298579493134e-04,
+    2.75573137070700676789e-06,
+    -2.50507602534068634195e-08,
+    1.58969099521155010221e-10,
+)
+_COS = (
+    4.16666666666666019037e-02,
+    -1.38888888888741095749e-03,
+    2.48015872894767294178e-05,
+    -2.75573143513906633035e-07,
+    2.08757232129817482790e-09,
+    -1.13596475577881948265e-11,
+)
+_QUARTER_TURN = 0.5 * math.pi
+_TWO_M51 = 2.0**-51
+
+
+@njit(nogil=True, cache=True, inline="always")
+def normal_pair(w1, w2):
+    """Two independent standard normals from two 64-bit words by Box–Muller, branch-free: (z1, z2).
+
+    (z1, z2) = √(−2 ln u) (cos θ, sin θ) with u = (k + 1) 2^-53 in (0, 1] from ``w1``'s top 53 bits
+    and θ uniform on a circle from ``w2``: its top 2 bits the quadrant q, its next 51 bits a
+    fraction t in [0, 1), θ = q π/2 + (t − ½) π/2.  ln is :func:`vbcsim.engine._fastexp.fast_log`
+    (within 1 ulp), sin and cos of φ = (t − ½) π/2 fdlibm's kernel polynomials on |φ| ≤ π/4
+    (``_SIN``, ``_COS``), rotated by the quadrant.  Exact in distribution up to the resolution of
+    the uniforms: |z| ≤ √(2 · 53 ln 2) = 8.57 (P(|Z| > 8.57) = 1e-17).  Its division (in ``fast_log``)
+    vectorises only in a caller compiled with ``error_model="numpy"`` (no zero-division check; the
+    divisor is at least 1.4).
+    """
+    u = float(np.int64(w1 >> _U(11)) + 1) * _TWO_M53
+    r = math.sqrt(-2.0 * fast_log(u))
+    q = np.int64(w2 >> _U(62))
+    phi = (float(np.int64((w2 >> _U(11)) & _U(0x7FFFFFFFFFFFF))) * _TWO_M51 - 0.5) * _QUARTER_TURN
+    z = phi * phi
+    p = _SIN[5]
+    p = p * z + _SIN[4]
+    p = p * z + _SIN[3]
+    p = p * z + _SIN[2]
+    p = p * z + _SIN[1]
+    p = p * z + _SIN[0]
+    sn = phi + (phi * z) * p
+    c = _COS[5]
+    c = c * z + _COS[4]
+    c = c * z + _COS[3]
+    c = c * z + _COS[2]
+    c = c * z + _COS[1]
+    c = c * z + _COS[0]
+    hz = 0.5 * z
+    w = 1.0 - hz
+    cs = w + (((1.0 - w) - hz) + (z * z) * c)
+    # rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c)
+    odd = (q & 1) == 1
+    x = sn if odd else cs
+    y = cs if odd else sn
+    x = -x if (q == 1) | (q == 2) else x
+    y = -y if q >= 2 else y
+    return r * x, r * y
