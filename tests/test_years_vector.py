@@ -308,6 +308,30 @@ def test_risk_draws_of_joiners_and_stayers(selection):
     assert abs(s[scored].mean() - 1.0) < Z_TOL * s[scored].std(ddof=1) / np.sqrt(scored.sum())
 
 
+@pytest.mark.parametrize("churn", [0.3, 0.7], ids=["joiners-gathered", "every-slot"])
+def test_score_noise_of_later_joiners(churn):
+    """Prospective scores without selection: a stayer is scored before the year's update from its own
+    latent of the year before; a member joining after year 0 scores 1 that year and draws its noise η
+    then (gathered joiners share Box–Muller pairs when at most half the slots join), N(0, 1) and
+    independent of its latent, which its score reveals the year after."""
+    rho, n, years = 0.7, 60_000, 3
+    risk, table = driver.encode_risk(LOGNORMAL, rho, RiskScore(), None)
+    _, lat, _, joined, w, s, h = paths(LOGNORMAL, n, years, rho, churn, seed=23, risk=risk, table=table)
+    assert np.all(w == 1.0)
+    assert np.all(s[:, 1:][joined[:, 1:]] == 1.0)
+    np.testing.assert_array_equal(h[:, 1:][~joined[:, 1:]], lat[:, :-1][~joined[:, 1:]])
+    # nothing reads a later joiner's latent of the year before
+    assert np.all(np.isnan(h[:, 1:][joined[:, 1:]]))
+    sig, c, lam = risk[KY.R_SIGMA], risk[KY.R_C], risk[KY.R_LAMBDA]
+    a, b = sig * c * lam, sig * c * np.sqrt(1.0 - lam * lam)
+    later = joined[:, 1] & ~joined[:, 2]  # joined in year 1, stayed in year 2: scored on its history
+    eta = (np.log(s[later, 2]) - a * lat[later, 1] + 0.5 * sig * sig * c * c) / b
+    assert later.sum() > 5_000
+    assert np.unique(eta).size == eta.size  # a normal of its own: no pair's half given twice
+    assert stats.kstest(eta, special.ndtr).pvalue > P_MIN
+    assert abs(np.corrcoef(eta, lat[later, 1])[0, 1]) < Z_TOL / np.sqrt(later.sum())
+
+
 # -- determinism and streams ----------------------------------------------------------------------
 
 
