@@ -117,6 +117,31 @@ def test_quick_main_writes_json(compare, tmp_path, capsys):
         assert 60 <= rows[("calibration", "calibration")]["growth_mb"] <= 70
 
 
+def test_risk_scores_script(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("_vbcsim_bench_risk", BENCHMARKS / "risk_scores.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "risk.json"
+    assert module.main(["--quick", "--sampler", "both", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "RiskScore()" in text and "the 1.5× target" in text
+    report = json.loads(out.read_text())
+    assert report["target"] == 1.5
+    assert {(r["case"], r["sampler"]) for r in report["rows"]} == {
+        (case, sampler) for case, _, _ in module.CASES for sampler in ("vector", "scalar")
+    }
+    for row in report["rows"]:
+        assert row["time_ratio"]["without"] == 1.0
+        assert all(v > 0 for v in row["member_years_per_s"].values())
+    assert not [
+        p for p in tmp_path.iterdir() if p.name != "risk.json"
+    ]  # written atomically: no temporaries left
+    with pytest.raises(SystemExit):
+        module.main(["--quick", "--json", str(tmp_path / "risk.csv")])
+    with pytest.raises(SystemExit):
+        module.main(["--repeat", "0"])
+
+
 def test_memory_fallback_method(compare, monkeypatch):
     # one child per measurement, ru_maxrss minus that of a child that only imports and warms up
     monkeypatch.setenv("VBCSIM_BENCH_MEMORY", "ru_maxrss")

@@ -265,3 +265,35 @@ class FirstCall:
             "pop = vbcsim.Population([vbcsim.Segment('m', 1000, vbcsim.Hurdle(0.8, vbcsim.Lognormal(8.0, 1.5)))])\n"
             "vbcsim.simulate(pop, n_scenarios=4, seed=1, attachments=[50_000.0], threads=1)\n"
         )
+
+
+class RiskScores:
+    """The standard segment over 5 years (or 1) with risk scores or selection, 1 thread, by run.
+
+    ``benchmarks/risk_scores.py`` prints the same runs' ratios to the run without; the target of
+    the risk-adjustment issue is 1.5× for ``RiskScore()``.
+    """
+
+    params = (["without", "risk_score", "risk_score_and_selection"], [1, 5], [100_000], [400_000])
+    param_names = ["run", "years", "members", "member_years_per_member_x100"]
+    quick_params = (["without", "risk_score", "risk_score_and_selection"], [1, 5], [2_000], [1_000])
+    timeout = 300
+
+    def setup(self, run, years, members, member_years_per_member_x100):
+        warm_up_years()
+        selection = vbcsim.Selection(relative_cost=0.9) if run == "risk_score_and_selection" else None
+        cost = standard_cost()
+        self.population = vbcsim.Population([vbcsim.Segment("members", members, cost, selection=selection)])
+        self.risk_score = None if run == "without" else vbcsim.RiskScore()
+        self.scenarios = max(1, member_years_per_member_x100 // (100 * years))
+
+    def time_simulate(self, run, years, members, member_years_per_member_x100):
+        vbcsim.simulate(
+            self.population,
+            n_scenarios=self.scenarios,
+            seed=1,
+            attachments=[ATTACHMENT],
+            threads=1,
+            years=years,
+            risk_score=self.risk_score,
+        )
