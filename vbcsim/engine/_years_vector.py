@@ -94,11 +94,12 @@ Speed
 On a 2-core AVX-512 AMD EPYC (the 100,000-member standard workload,
 Hurdle(0.8, Lognormal with mean 6,000 and CV 3), attachment 50,000, 5 years,
 400 scenarios, blocks of the driver's layout, interleaved rounds, best of 3),
-about 2.7 times the member-years per second of ``segment_block_years`` (about
-300 against 113 million per thread), 3.3 times with churn 0.215, 3.6-3.8
-times for the built-in panel's spliced cost (``MODE_TABLE``), about 2-2.6
-times with risk scores and selection.  A cold numba cache compiles this
-module in about 13 s more.
+about 2.9 times the member-years per second of ``segment_block_years`` (351
+against 120 million per thread through ``simulate``), 3.6 times with churn
+0.215, 3.6-3.8 times for the built-in panel's spliced cost (``MODE_TABLE``),
+3.1 times with risk scores and 2.75 times with risk scores and selection
+(``benchmarks/risk_scores.py``).  A cold numba cache compiles this module in
+about 13 s more.
 
 Integration
 -----------
