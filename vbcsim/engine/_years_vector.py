@@ -148,7 +148,7 @@ __all__ = [
 ]
 
 STREAM_YEAR_LANES = 5  # a block's lane streams: block_state(key0, key1, 5, segment, chunk * LANES + lane)
-STREAM_YEAR_SCALAR = 6  # a block's scalar stream: the ziggurat's fix-ups, compound claims, risk draws
+STREAM_YEAR_SCALAR = 6  # a block's scalar stream: the ziggurat's fix-ups and compound claims
 
 _U = np.uint64
 _MASK52 = _U(0x000FFFFFFFFFFFFF)
@@ -370,9 +370,10 @@ def _risk_batch(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, s
     :func:`vbcsim.engine.rng.normal_pair` makes from the slot's two words (:func:`_joiner_words`).
     After year 0, when at most half the slots join (churn), the joiners are first gathered in slot
     order (``jidx``) and only their normals drawn, as if they were the batch's first slots (both
-    normals of a pair go to two joiners when each needs one), and only their slots updated.  Then the scores (:func:`_scores`; ``scored``: ``sbuf`` already holds them,
-    computed from the latents before this year's update, and only a joiner's is set to 1) and the
-    selection weights, in branch-free loops.  ``prev`` holds the latents of the year before where
+    normals of a pair go to two joiners when each needs one), and only their slots updated.  Then
+    the scores (:func:`_scores`; ``scored``: ``sbuf`` already holds them, computed from the
+    latents before this year's update, and only a joiner's is set to 1) and the selection
+    weights, in branch-free loops.  ``prev`` holds the latents of the year before where
     selection or a prospective score reads them; ``words``, ``words2``, ``ebuf``, ``ebuf2`` and
     ``jidx`` are scratch.
     """
@@ -385,9 +386,8 @@ def _risk_batch(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, s
     root = math.sqrt(max(1.0 - rho * rho, 0.0))
     n = m
     compact = not first and 2 * joiners <= m and (need_h or need_eta)
-    if compact:  # draw for the joiners only: n of them, as a batch of n joining slots
+    if compact:  # the joiners' slots only: their normals first drawn in a vectorised loop, then scattered
         n = _compact(fresh, m, jidx)
-    if compact:  # the joiners' slots only, their normals first drawn in a vectorised loop
         both = need_h and need_eta
         k = n if both else (n + 1) // 2  # one normal each: joiner j takes pair j's first or j − k's second
         _joiner_words(ls, k, words, words2)
