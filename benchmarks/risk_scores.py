@@ -1,6 +1,7 @@
 """The cost of risk scores and selection: `simulate` with them against the same run without.
 
-    python benchmarks/risk_scores.py [--quick] [--sampler vector|scalar|both] [--repeat R] [--json PATH]
+    python benchmarks/risk_scores.py [--quick] [--sampler vector|scalar|both] [--case NAME ...]
+                                     [--repeat R] [--json PATH]
 
 Standard workload (as ``benchmarks/compare.py``): one segment of 100,000 members
 with a hurdle-lognormal cost (80% of members with cost, mean $6,000 and CV 3
@@ -33,6 +34,7 @@ from vbcsim.results.io import check_text_path, write_text
 TARGET = 1.5
 CHURN = 0.215  # the built-in panel's annual churn
 CASES = (("5 years", 5, 0.0), ("5 years, 21.5% churn", 5, CHURN), ("1 year", 1, 0.0))
+CASE_NAMES = {"5y": CASES[0], "5y-churn": CASES[1], "1y": CASES[2]}  # --case
 RUNS = ("without", "RiskScore()", "RiskScore() and Selection(relative_cost=0.9)")
 
 
@@ -58,10 +60,10 @@ def cpu_seconds(kwargs: dict, scenarios: int, years: int, sampler: str) -> float
     return time.process_time() - start
 
 
-def measure(members: int, member_years_per_member: int, repeat: int, samplers) -> list[dict]:
+def measure(members: int, member_years_per_member: int, repeat: int, samplers, cases=CASES) -> list[dict]:
     """One row per (case, sampler): member-years per second of each run and the ratios to the run without."""
     rows = []
-    for label, years, churn in CASES:
+    for label, years, churn in cases:
         scenarios = max(1, member_years_per_member // years)
         for sampler in samplers:
             runs = {run: run_kwargs(run, members, churn) for run in RUNS}
@@ -101,6 +103,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 members, 1 round: checks that it runs")
     parser.add_argument("--sampler", choices=("vector", "scalar", "both"), default="vector")
+    parser.add_argument(
+        "--case", nargs="+", choices=sorted(CASE_NAMES), help="only these cases (default: all three)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (best of)")
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -123,7 +128,8 @@ def main(argv=None) -> int:
     if args.quick:
         members, per_member, repeat = 10_000, 20, 1
     samplers = ("vector", "scalar") if args.sampler == "both" else (args.sampler,)
-    rows = measure(members, per_member, repeat, samplers)
+    cases = tuple(CASE_NAMES[name] for name in args.case) if args.case else CASES
+    rows = measure(members, per_member, repeat, samplers, cases)
     print(
         f"{members:,} members, {per_member:,} member-years per member, 1 thread, CPU time, "
         f"best of {repeat} interleaved rounds; member-years per second and time against the run without"

@@ -140,6 +140,10 @@ def test_risk_scores_script(tmp_path, capsys):
         module.main(["--quick", "--json", str(tmp_path / "risk.csv")])
     with pytest.raises(SystemExit):
         module.main(["--repeat", "0"])
+    with pytest.raises(SystemExit):
+        module.main(["--case", "2y"])
+    assert module.main(["--quick", "--case", "1y"]) == 0
+    assert "| 1 year | vector |" in capsys.readouterr().out
 
 
 def test_memory_fallback_method(compare, monkeypatch):
