@@ -28,7 +28,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["fast_exp", "fast_log", "FAST_EXP_LIMIT", "MINIMAX_Q"]
+__all__ = ["fast_exp", "fast_log", "horner", "FAST_EXP_LIMIT", "MINIMAX_Q"]
 
 #: |x| below which fast_exp is accurate (results stay normal doubles).
 FAST_EXP_LIMIT = 700.0
@@ -103,22 +103,22 @@ else:
 
 
 @njit(nogil=True, cache=True, inline="always")
+def horner(c, x):
+    """c[0] + c[1] x + ... + c[n − 1] x^(n − 1) for a tuple ``c`` of constants, by Horner's rule from the
+    highest degree (unrolled: the tuple's length is known when it compiles)."""
+    p = c[len(c) - 1]
+    for k in range(len(c) - 2, -1, -1):
+        p = p * x + c[k]
+    return p
+
+
+@njit(nogil=True, cache=True, inline="always")
 def fast_exp(x):
     """e^x for |x| < 700, within 1 ulp of math.exp; branch-free so that loops vectorise."""
     n = math.floor(x * _LOG2E + 0.5)
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    # e^r = 1 + r + r^2 q(r), q of least maximum relative error (Horner from the highest degree)
-    q = MINIMAX_Q[9]
-    q = q * r + MINIMAX_Q[8]
-    q = q * r + MINIMAX_Q[7]
-    q = q * r + MINIMAX_Q[6]
-    q = q * r + MINIMAX_Q[5]
-    q = q * r + MINIMAX_Q[4]
-    q = q * r + MINIMAX_Q[3]
-    q = q * r + MINIMAX_Q[2]
-    q = q * r + MINIMAX_Q[1]
-    q = q * r + MINIMAX_Q[0]
-    p = (r * r) * q + r + 1.0
+    # e^r = 1 + r + r^2 q(r), q of least maximum relative error
+    p = (r * r) * horner(MINIMAX_Q, r) + r + 1.0
     # 2^n: exponent field n + 1023, mantissa 0
     return p * _bits_as_double((np.int64(n) + 1023) << 52)
 
@@ -141,13 +141,6 @@ def fast_log(x):
     f = m - 1.0  # exact
     s = f / (2.0 + f)
     z = s * s
-    r = _LG[6]
-    r = r * z + _LG[5]
-    r = r * z + _LG[4]
-    r = r * z + _LG[3]
-    r = r * z + _LG[2]
-    r = r * z + _LG[1]
-    r = r * z + _LG[0]
     hfsq = 0.5 * f * f
     k = float(e)
-    return k * _LN2_HI + ((f - (hfsq - s * (hfsq + z * r))) + k * _LN2_LO)
+    return k * _LN2_HI + ((f - (hfsq - s * (hfsq + z * horner(_LG, z)))) + k * _LN2_LO)

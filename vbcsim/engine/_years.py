@@ -152,6 +152,33 @@ R_SIGMA = 7  # the lognormal severity's sigma (R_SCORE 1)
 N_RISK = 8
 
 
+@njit(nogil=True, cache=True, inline="always")
+def lognormal_score_terms(risk):
+    """(a, b, shift) of a lognormal severity's score exp(a ref + b η + shift) (``R_SCORE`` 1):
+    σ c λ, σ c √(1 − λ²) and −σ² c² / 2 (:mod:`vbcsim.population.risk`)."""
+    c = risk[R_C]
+    lam = risk[R_LAMBDA]
+    sig = risk[R_SIGMA]
+    return sig * c * lam, sig * c * math.sqrt(max(1.0 - lam * lam, 0.0)), -0.5 * sig * sig * c * c
+
+
+@njit(nogil=True, cache=True, inline="always")
+def selection_weights(m, prev, wbuf, risk):
+    """Each of ``m`` slots' panel weight from its latent of the year before ``prev``, in ``wbuf``: a tilt
+    exp(−κ b₋ − κ²/2) (``R_SELECT`` 1) or the exclusion 1[b₋ ≤ q] / Φ(q) (2); without selection
+    ``wbuf`` is left as it is (ones)."""
+    select = risk[R_SELECT]
+    if select == 1.0:
+        k = risk[R_SELECT_A]
+        for i in range(m):
+            wbuf[i] = fast_exp(-k * prev[i] - 0.5 * k * k)
+    elif select == 2.0:
+        q = risk[R_SELECT_A]
+        inv = risk[R_SELECT_B]
+        for i in range(m):
+            wbuf[i] = inv if prev[i] <= q else 0.0
+
+
 @njit(nogil=True, cache=True, fastmath={"contract"})
 def risk_batch(s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz):
     """Each slot's panel weight (``wbuf``) and risk score (``sbuf``) in year ``y``.
@@ -177,18 +204,14 @@ def risk_batch(s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, r
                 e, s0, s1 = standard_normal(s0, s1)
                 prev[i] = rho * state[i] + root * e
     if score > 0.0:
-        c = risk[R_C]
         lam = risk[R_LAMBDA]
         noise = math.sqrt(max(1.0 - lam * lam, 0.0))
-        sig = risk[R_SIGMA]
         for i in range(m):  # a joining member's noise, in slot order (the scores in vectorisable loops)
             if y == 0 or fresh[i]:
                 noise_state[i], s0, s1 = standard_normal(s0, s1)
         ref = prev if prospective else state
         if score == 1.0:
-            a = sig * c * lam
-            b = sig * c * noise
-            shift = -0.5 * sig * sig * c * c
+            a, b, shift = lognormal_score_terms(risk)
             for i in range(m):
                 sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
         else:
@@ -201,16 +224,8 @@ def risk_batch(s0, s1, m, y, rho, state, prev, fresh, noise_state, wbuf, sbuf, r
     else:
         for i in range(m):
             sbuf[i] = 1.0
-    if select == 1.0:
-        k = risk[R_SELECT_A]
-        for i in range(m):
-            wbuf[i] = fast_exp(-k * prev[i] - 0.5 * k * k)
-    elif select == 2.0:
-        q = risk[R_SELECT_A]
-        inv = risk[R_SELECT_B]
-        for i in range(m):
-            wbuf[i] = inv if prev[i] <= q else 0.0
-    return s0, s1  # without selection ``wbuf`` stays as the caller filled it: ones
+    selection_weights(m, prev, wbuf, risk)
+    return s0, s1
 
 
 @njit(nogil=True, cache=True)

@@ -124,17 +124,15 @@ from vbcsim.engine._vector import LANES, _base_tail, _rotl, _trailing_zeros
 from vbcsim.engine._years import (
     MODE_LOGNORMAL,
     MODE_TABLE,
-    R_C,
     R_LAMBDA,
     R_PROSPECTIVE,
     R_SCORE,
     R_SELECT,
-    R_SELECT_A,
-    R_SELECT_B,
-    R_SIGMA,
     _excess,
+    lognormal_score_terms,
     member_cost,
     scenario_thresholds,
+    selection_weights,
     write_scenario,
 )
 from vbcsim.engine.rng import ZIG_F, ZIG_K, ZIG_W, block_state, normal_pair, standard_normal, uniform
@@ -344,18 +342,15 @@ def _compact(fresh, m, jidx):
 def _scores(m, ref, noise_state, sbuf, risk, stab, z0, dz):
     """Each slot's risk score from its reference latent ``ref`` and its noise η, vectorised: a lognormal's
     exp(σ c (λ ref + √(1 − λ²) η) − σ² c² / 2) (``R_SCORE`` 1), else the score table's (:func:`_table_scores`)."""
-    c = risk[R_C]
-    lam = risk[R_LAMBDA]
-    noise = math.sqrt(max(1.0 - lam * lam, 0.0))
     if risk[R_SCORE] == 1.0:
-        sig = risk[R_SIGMA]
-        a = sig * c * lam
-        b = sig * c * noise
-        shift = -0.5 * sig * sig * c * c
+        a, b, shift = lognormal_score_terms(risk)
         for i in range(m):
             sbuf[i] = fast_exp(a * ref[i] + b * noise_state[i] + shift)
     else:
-        _table_scores(m, ref, noise_state, sbuf, stab, z0, 1.0 / dz, lam, noise)
+        lam = risk[R_LAMBDA]
+        _table_scores(
+            m, ref, noise_state, sbuf, stab, z0, 1.0 / dz, lam, math.sqrt(max(1.0 - lam * lam, 0.0))
+        )
 
 
 @njit(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
@@ -425,16 +420,7 @@ def _risk_batch(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, s
                     sbuf[i] = 1.0 if fresh[i] else sbuf[i]
     else:
         sbuf[:m] = 1.0
-    if select == 1.0:
-        k = risk[R_SELECT_A]
-        for i in range(m):
-            wbuf[i] = fast_exp(-k * prev[i] - 0.5 * k * k)
-    elif select == 2.0:
-        q = risk[R_SELECT_A]
-        inv = risk[R_SELECT_B]
-        for i in range(m):
-            wbuf[i] = inv if prev[i] <= q else 0.0
-    # without selection ``wbuf`` stays as the caller filled it: ones
+    selection_weights(m, prev, wbuf, risk)
 
 
 @njit(nogil=True, cache=True, inline="always")

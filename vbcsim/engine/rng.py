@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit
 
-from vbcsim.engine._fastexp import fast_log
+from vbcsim.engine._fastexp import fast_log, horner
 
 __all__ = ["root_key", "block_state", "next_uint64", "uniform", "standard_normal", "normal_pair"]
 
@@ -199,22 +199,10 @@ def normal_pair(w1, w2):
     q = np.int64(w2 >> _U(62))
     phi = (float(np.int64((w2 >> _U(11)) & _U(0x7FFFFFFFFFFFF))) * _TWO_M51 - 0.5) * _QUARTER_TURN
     z = phi * phi
-    p = _SIN[5]
-    p = p * z + _SIN[4]
-    p = p * z + _SIN[3]
-    p = p * z + _SIN[2]
-    p = p * z + _SIN[1]
-    p = p * z + _SIN[0]
-    sn = phi + (phi * z) * p
-    c = _COS[5]
-    c = c * z + _COS[4]
-    c = c * z + _COS[3]
-    c = c * z + _COS[2]
-    c = c * z + _COS[1]
-    c = c * z + _COS[0]
+    sn = phi + (phi * z) * horner(_SIN, z)
     hz = 0.5 * z
     w = 1.0 - hz
-    cs = w + (((1.0 - w) - hz) + (z * z) * c)
+    cs = w + (((1.0 - w) - hz) + (z * z) * horner(_COS, z))
     # rotate by q quarter turns: (c, s), (−s, c), (−c, −s), (s, −c)
     odd = (q & 1) == 1
     x = sn if odd else cs
