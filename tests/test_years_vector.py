@@ -253,6 +253,11 @@ ONE_VIEW = ([1.0], [[30_000.0]])
         pytest.param(LOGNORMAL, RiskScore(), None, ONE_VIEW, 0.0, id="prospective-no-churn"),
         pytest.param(LOGNORMAL, RiskScore(), None, TWO_VIEWS, 0.2, id="prospective-churn"),
         pytest.param(SPLICED, RiskScore(), None, ONE_VIEW, 0.0, id="prospective-table-no-churn"),
+        # selection without joiners after year 0: every weight and score computed before the update
+        pytest.param(LOGNORMAL, RiskScore(), Selection(relative_cost=0.9), TWO_VIEWS, 0.0, id="tilt-0"),
+        pytest.param(
+            SPLICED, RiskScore.concurrent(), Selection(exclude_top=0.05), ONE_VIEW, 0.0, id="conc-excl-0"
+        ),
     ],
 )
 def test_risk_outputs_match_the_scalar_kernel(dist, risk_score, selection, views, churn):
@@ -274,10 +279,11 @@ def test_risk_outputs_match_the_scalar_kernel(dist, risk_score, selection, views
         assert np.all(np.abs(diff[~fixed]) < 4.5 * se[~fixed]), name
 
 
+@pytest.mark.parametrize("churn", [0.3, 0.7], ids=["joiners-gathered", "every-slot"])
 @pytest.mark.parametrize(
     "selection", [Selection(relative_cost=0.85), Selection(exclude_top=0.05)], ids=["tilt", "exclude"]
 )
-def test_risk_draws_of_joiners_and_stayers(selection):
+def test_risk_draws_of_joiners_and_stayers(selection, churn):
     """The latent of the year before that selection and a prospective score read: a stayer's own, a
     joiner's drawn from its law given this year's, ρ b + √(1 − ρ²) e with e ~ N(0, 1); the weights are
     the selection's map of it; a lognormal score's noise η is drawn when the member joins and kept
@@ -285,7 +291,7 @@ def test_risk_draws_of_joiners_and_stayers(selection):
     rho, n, years = 0.7, 60_000, 3
     rs = RiskScore()
     risk, table = driver.encode_risk(LOGNORMAL, rho, rs, selection)
-    occ, lat, _, joined, w, s, h = paths(LOGNORMAL, n, years, rho, 0.3, seed=17, risk=risk, table=table)
+    occ, lat, _, joined, w, s, h = paths(LOGNORMAL, n, years, rho, churn, seed=17, risk=risk, table=table)
     root = np.sqrt(1.0 - rho * rho)
     e = (h - rho * lat) / root
     assert stats.kstest(e[joined], special.ndtr).pvalue > P_MIN
