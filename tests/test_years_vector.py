@@ -314,6 +314,23 @@ def test_risk_draws_of_joiners_and_stayers(selection, churn):
     assert abs(s[scored].mean() - 1.0) < Z_TOL * s[scored].std(ddof=1) / np.sqrt(scored.sum())
 
 
+def test_prospective_scores_of_stayers_without_churn():
+    """Without churn or selection every batch-year after year 0 is scored before the update: a member's
+    score is exp(a b₋ + b η + shift) on its own latent of the year before and the noise η it drew in
+    year 0, every year."""
+    rho, n, years = 0.7, 20_000, 3
+    risk, table = driver.encode_risk(LOGNORMAL, rho, RiskScore(), None)
+    _, lat, _, joined, w, s, h = paths(LOGNORMAL, n, years, rho, 0.0, seed=29, risk=risk, table=table)
+    assert joined[:, 0].all() and not joined[:, 1:].any()
+    assert np.all(w == 1.0)
+    np.testing.assert_array_equal(h[:, 1:], lat[:, :-1])
+    sig, c, lam = risk[KY.R_SIGMA], risk[KY.R_C], risk[KY.R_LAMBDA]
+    a, b, shift = sig * c * lam, sig * c * np.sqrt(1.0 - lam * lam), -0.5 * sig * sig * c * c
+    eta = (np.log(s[:, 0]) - a * h[:, 0] - shift) / b
+    assert stats.kstest(eta, special.ndtr).pvalue > P_MIN
+    np.testing.assert_allclose(s[:, 1:], np.exp(a * h[:, 1:] + b * eta[:, None] + shift), rtol=1e-9)
+
+
 @pytest.mark.parametrize("churn", [0.3, 0.7], ids=["joiners-gathered", "every-slot"])
 def test_score_noise_of_later_joiners(churn):
     """Prospective scores without selection: a stayer is scored before the year's update from its own

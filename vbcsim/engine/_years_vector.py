@@ -83,7 +83,7 @@ A lane of the last, partial row whose slot does not exist draws all the same
   scores and weights in branch-free loops.  A ziggurat there cost three times
   the words: its table gathers and scalar fix-ups.  Prospective scores
   without selection read a stayer's latent before the year's update and are
-  computed then (:func:`_before_year`).
+  computed then (:func:`_before_year`, :func:`_risk_step`).
 
 Vectorising the table's gathers needs LLVM to know that the loop's stores do
 not write the table: scoped no-alias metadata on those loads and stores
@@ -150,7 +150,6 @@ STREAM_YEAR_SCALAR = 6  # a block's scalar stream: the ziggurat's fix-ups and co
 
 _U = np.uint64
 _MASK52 = _U(0x000FFFFFFFFFFFFF)
-_TWO_M53 = 1.0 / 9007199254740992.0  # 2^-53
 #: slots of a batch: 4,096 (the scalar kernel's 256 gave 7% fewer member-years per second than 1,024
 #: without risk scores and 13% fewer with them, and 1,024 about 3% fewer than 4,096 without and 5%
 #: fewer with them: each batch-year's calls and their array arguments cost about 0.1 to 0.3
@@ -424,18 +423,39 @@ def _risk_batch(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, s
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _before_year(m, y, weighted, early, state, prev, noise_state, sbuf, risk, stab, z0, dz):
+def _scored_before_update(y, risk):
+    """Whether year ``y`` scores the stayers before the members' update: prospective scores without
+    selection, after year 0 (they read a stayer's latent of the year before, ``state`` as it is then)."""
+    return y > 0 and risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0 and risk[R_SELECT] == 0.0
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _before_year(m, y, state, prev, noise_state, sbuf, risk, stab, z0, dz):
     """What a batch-year's risk scores and selection need before the members' update.
 
-    Selection (``weighted``) reads every member's latent of the year before: it is kept in ``prev``.
-    Prospective scores without selection (``early``) read a stayer's from ``state`` before the
-    update instead: the batch is scored now, and :func:`_risk_batch` (``scored``) only sets a
-    joiner's score to 1 after it.
+    Selection reads every member's latent of the year before: it is kept in ``prev``.  Prospective
+    scores without selection read a stayer's from ``state`` before the update instead
+    (:func:`_scored_before_update`): the batch is scored now, and :func:`_risk_step` only gives the
+    joiners a score of 1 after it.
     """
-    if weighted:
+    if risk[R_SELECT] > 0.0:
         prev[:m] = state[:m]
-    elif early and y > 0:
+    elif _scored_before_update(y, risk):
         _scores(m, state, noise_state, sbuf, risk, stab, z0, dz)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _risk_step(ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz, words,
+               words2, ebuf, ebuf2, jidx):  # fmt: skip
+    """:func:`_risk_batch` after the members' update, unless it has nothing to do: a batch-year
+    scored before the update (:func:`_before_year`) in which nobody joins (a call with a dozen array
+    arguments costs about 0.3 µs)."""
+    scored = _scored_before_update(y, risk)
+    if joiners > 0 or not scored:
+        _risk_batch(
+            ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz, words,
+            words2, ebuf, ebuf2, jidx, scored,
+        )  # fmt: skip
 
 
 @njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
@@ -584,7 +604,6 @@ def segment_block_years_vector(
     fresh = np.zeros(size, dtype=np.bool_)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     weighted = risk[R_SELECT] > 0.0
-    early = risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0 and not weighted
     single = n_thr == 1
     for s in range(n_scen):
         scenario_thresholds(s, years, n_views, n_att, factors, attachments, thr, lowest)
@@ -600,7 +619,8 @@ def segment_block_years_vector(
         for start in range(0, members, BATCH):
             m = min(BATCH, members - start)
             for y in range(years):
-                _before_year(m, y, weighted, early, state, prev, noise_state, sbuf, risk, stab, z0, dz)
+                if active:
+                    _before_year(m, y, state, prev, noise_state, sbuf, risk, stab, z0, dz)
                 joiners, s0, s1 = _year_batch(
                     ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
                     p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
@@ -608,11 +628,10 @@ def segment_block_years_vector(
                 joiners_out[s * years + y] += joiners
                 base = y * n_thr
                 if active:
-                    if joiners > 0 or not (early and y > 0):  # else the batch is scored already
-                        _risk_batch(
-                            ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0,
-                            dz, rbuf, qbuf, ebuf, ebuf2, jidx, early and y > 0,
-                        )  # fmt: skip
+                    _risk_step(
+                        ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz,
+                        rbuf, qbuf, ebuf, ebuf2, jidx,
+                    )  # fmt: skip
                     if weighted:
                         w_sum, ws_sum, s_sum = _score_sums(wbuf, sbuf, m)
                         scores[y, 0] += w_sum
@@ -685,20 +704,20 @@ def member_paths_vector(prm, mode, tab, z0, dz, p, p11, p01, rho, churn, n, year
     last = np.zeros(size)  # the latents of the year before (the kernel keeps them only for selection)
     active = risk[R_SCORE] > 0.0 or risk[R_SELECT] > 0.0
     select = risk[R_SELECT] > 0.0
-    early = risk[R_SCORE] > 0.0 and risk[R_PROSPECTIVE] > 0.0 and not select
     for start in range(0, n, BATCH):
         m = min(BATCH, n - start)
         for y in range(years):
             last[:m] = state[:m]
-            _before_year(m, y, select, early, state, prev, noise_state, sbuf, risk, stab, z0, dz)
+            if active:
+                _before_year(m, y, state, prev, noise_state, sbuf, risk, stab, z0, dz)
             joiners, s0, s1 = _year_batch(
                 ls, s0, s1, m, y, occ, state, xbuf, fresh, rbuf, qbuf, cbuf, rej,
                 p, p11, p01, rho, innov, churn, prm, mode, tab, z0, dz,
             )  # fmt: skip
-            if active and (joiners > 0 or not (early and y > 0)):
-                _risk_batch(
+            if active:
+                _risk_step(
                     ls, m, y, joiners, rho, state, prev, fresh, noise_state, wbuf, sbuf, risk, stab, z0, dz,
-                    rbuf, qbuf, ebuf, ebuf2, jidx, early and y > 0,
+                    rbuf, qbuf, ebuf, ebuf2, jidx,
                 )  # fmt: skip
             else:
                 wbuf[:m] = 1.0
